@@ -1,0 +1,39 @@
+# `make demo` and `make test` work on a fresh machine with Python 3.10+ and make:
+# they create .venv, install the package, and (for the tests) LibreOffice Calc.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench libreoffice clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/clv-xl report templates/sample_orders.xlsx -o out/sample_orders_clv_report.xlsx --force
+
+# LibreOffice Calc recalculates the workbooks we write; installed via apt when missing.
+libreoffice:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  echo "Installing LibreOffice Calc (headless) with apt..."; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    libreoffice-calc-nogui >/dev/null; }
+
+test: $(STAMP) libreoffice
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check clv_xl tests bench
+	$(BIN)/ruff format --check clv_xl tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
