@@ -76,16 +76,32 @@ class Evaluation:
     values: np.ndarray
     codes: np.ndarray = field(repr=False)
 
-    def cells(self) -> list[list[Any]]:
+    def cells(self) -> Grid:
         """The result as a 2-D list for Excel: numbers, or error texts such as ``#NUM!``."""
         values = np.atleast_2d(self.values)
         codes = np.atleast_2d(self.codes)
         if values.ndim > 2:
             raise FormulaError("a worksheet function takes ranges of at most two dimensions")
-        out = values.astype(object)
-        bad = codes > 0
-        out[bad] = _ERROR_TEXT[codes[bad]]
-        return out.tolist()
+        grid = Grid(values.tolist())
+        for i, j in np.argwhere(codes > 0).tolist():
+            grid[i][j] = _ERROR_TEXT[codes[i, j]]
+            grid.error_cells.append((i, j))
+        return grid
+
+
+class Grid(list):
+    """Rows of cell values; ``error_cells`` lists where the error texts are."""
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        super().__init__(rows)
+        self.error_cells: list[tuple[int, int]] = []
+
+    @classmethod
+    def of_error(cls, text: str) -> Grid:
+        """A single cell holding the error ``text``."""
+        grid = cls([[text]])
+        grid.error_cells.append((0, 0))
+        return grid
 
 
 def _numbers(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +124,8 @@ def _numbers(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
                 numbers[i], codes[i] = item, 0
         elif isinstance(item, str) and item in _CODE:
             codes[i] = _CODE[item]  # an error cell passes its error on, as in Excel
+        elif isinstance(item, dict) and item.get("basicValue") in _CODE:
+            codes[i] = _CODE[item["basicValue"]]  # an Office.js error cell, read raw
     return numbers.reshape(array.shape), codes.reshape(array.shape)
 
 
@@ -175,7 +193,7 @@ class Formula:
         except ValueError:
             shapes = ", ".join(f"{n} {np.shape(v)}" for n, v in numbers.items())
             raise FormulaError(f"{self.__name__}: ranges of different sizes ({shapes})") from None
-        values = dict(zip(numbers, broadcast[: len(numbers)]))
+        values = dict(zip(numbers, broadcast[: len(numbers)], strict=True))
         code = np.zeros(broadcast[0].shape, dtype=np.int8)
         for arg_code in broadcast[len(numbers) :]:  # the leftmost argument's error wins
             code = np.where(code == 0, arg_code, code)
@@ -192,7 +210,11 @@ class Formula:
         return Evaluation(values=result, codes=code)
 
     def _word(self, name: str, value: Any, choices: tuple[str, ...]) -> str:
-        word = value[0][0] if isinstance(value, list) and value and isinstance(value[0], list) else value
+        word = (
+            value[0][0]
+            if isinstance(value, list) and value and isinstance(value[0], list)
+            else value
+        )
         if isinstance(word, str) and word.strip().lower() in choices:
             return word.strip().lower()
         options = " or ".join(repr(c) for c in choices)

@@ -97,8 +97,10 @@ def _not_discountable(retention, discount_rate, periods, **_):
     periods=Arg("Horizon in periods; blank for no end", HORIZON, blank_means=np.inf),
     acquisition_cost=Arg("Acquisition cost per customer, in currency (default 0)", NON_NEGATIVE),
     retention_cost=Arg("Retention cost per customer per period, in currency", NON_NEGATIVE),
-    timing=Arg('"end" (first margin after one period) or "begin" (first margin now)',
-               choices=("end", "begin")),
+    timing=Arg(
+        '"end" (first margin after one period) or "begin" (first margin now)',
+        choices=("end", "begin"),
+    ),
 )
 def clv_discounted(
     margin,
@@ -189,8 +191,7 @@ def retention_rate(customers_at_start, customers_lost):
 @formula(
     rate=Arg("Churn (or retention-loss) rate per from-period, a fraction", FRACTION),
     from_periods=Arg("Length of the period the rate is per, e.g. 1 (month)", POSITIVE),
-    to_periods=Arg("Length of the period wanted, in the same unit, e.g. 12 (months)",
-                   NON_NEGATIVE),
+    to_periods=Arg("Length of the period wanted, in the same unit, e.g. 12 (months)", NON_NEGATIVE),
 )
 def convert_rate(rate, from_periods, to_periods):
     """Rate over another period length = 1 - (1 - rate)^(to / from), survival-consistent.
@@ -205,7 +206,7 @@ def convert_rate(rate, from_periods, to_periods):
     cac=Arg("Customer acquisition cost, in currency", POSITIVE),
 )
 def ltv_cac(clv, cac):
-    """LTV:CAC ratio = customer lifetime value / customer acquisition cost (3 or more is healthy)."""
+    """LTV:CAC ratio = customer lifetime value / acquisition cost (3 or more is healthy)."""
     return clv / cac
 
 
@@ -238,8 +239,7 @@ def _serving_eats_margin(margin_per_period, cost_to_serve_per_period, **_):
     ],
     acquisition_cost=Arg("Acquisition cost per customer, in currency", NON_NEGATIVE),
     margin_per_period=Arg("Gross margin per customer per period, in currency", ANY),
-    cost_to_serve_per_period=Arg("Cost to serve a customer per period, in currency",
-                                 NON_NEGATIVE),
+    cost_to_serve_per_period=Arg("Cost to serve a customer per period, in currency", NON_NEGATIVE),
 )
 def breakeven_lifetime(acquisition_cost, margin_per_period, cost_to_serve_per_period):
     """Break-even lifetime in periods = acquisition cost / (margin - cost to serve) per period."""
@@ -261,8 +261,9 @@ _CHURNED = Arg("Revenue of the customers who left, in currency", NON_NEGATIVE)
     rules=[_LOSSES],
     start_revenue=_START,
     expansion=Arg("Extra revenue from the same customers (upsell), in currency", NON_NEGATIVE),
-    contraction=Arg("Revenue lost by customers who stayed but spent less, in currency",
-                    NON_NEGATIVE),
+    contraction=Arg(
+        "Revenue lost by customers who stayed but spent less, in currency", NON_NEGATIVE
+    ),
     churned=_CHURNED,
 )
 def nrr(start_revenue, expansion, contraction, churned):
@@ -273,8 +274,7 @@ def nrr(start_revenue, expansion, contraction, churned):
 @formula(
     rules=[_LOSSES],
     start_revenue=_START,
-    contraction=Arg("Net revenue lost by customers who stayed; growth (below 0) is ignored",
-                    ANY),
+    contraction=Arg("Net revenue lost by customers who stayed; growth (below 0) is ignored", ANY),
     churned=_CHURNED,
 )
 def grr(start_revenue, contraction, churned):
