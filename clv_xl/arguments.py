@@ -106,27 +106,36 @@ class Grid(list):
 
 def _numbers(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
     """The values of one numeric argument as floats, and a #VALUE!/error code per cell."""
-    try:
-        array = np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        numbers = value.astype(float)
+        return numbers, np.where(np.isfinite(numbers), 0, _CODE[VALUE])
+    try:  # object dtype: numpy would turn numbers mixed with text into text
+        cells = np.array(value, dtype=object)
     except ValueError:  # ragged nested lists
         raise FormulaError(f"{name} must be a number or a rectangular range") from None
-    if array.dtype.kind in "iuf":
-        numbers = array.astype(float)
-        return numbers, np.where(np.isfinite(numbers), 0, _CODE[VALUE])
-    flat = array.ravel()
+    flat = cells.ravel()
+    # Python floats and ints convert in bulk; only the rest (blanks, text, errors,
+    # booleans, numpy scalars) are looked at one by one.
+    others = [i for i, x in enumerate(flat) if x.__class__ is not float and x.__class__ is not int]
+    plain = np.ones(flat.shape, dtype=bool)
+    plain[others] = False
     numbers = np.full(flat.shape, np.nan)
-    codes = np.full(flat.shape, _CODE[VALUE])
-    for i, item in enumerate(flat):
-        if isinstance(item, (int, float, np.integer, np.floating)) and not isinstance(
-            item, (bool, np.bool_)
-        ):
-            if math.isfinite(item):
-                numbers[i], codes[i] = item, 0
-        elif isinstance(item, str) and item in _CODE:
-            codes[i] = _CODE[item]  # an error cell passes its error on, as in Excel
-        elif isinstance(item, dict) and item.get("basicValue") in _CODE:
-            codes[i] = _CODE[item["basicValue"]]  # an Office.js error cell, read raw
-    return numbers.reshape(array.shape), codes.reshape(array.shape)
+    numbers[plain] = flat[plain].astype(float)
+    codes = np.where(np.isfinite(numbers), 0, _CODE[VALUE])
+    for i in others:
+        numbers[i], codes[i] = _cell(flat[i])
+    return numbers.reshape(cells.shape), codes.reshape(cells.shape)
+
+
+def _cell(item: Any) -> tuple[float, int]:
+    """One cell that is not a plain float or int: its number and error code."""
+    if isinstance(item, (np.integer, np.floating)) and math.isfinite(item):
+        return float(item), 0
+    if isinstance(item, dict):  # an Office.js error cell, read raw
+        item = item.get("basicValue")
+    if isinstance(item, str) and item in _CODE:
+        return math.nan, _CODE[item]  # an error cell passes its error on, as in Excel
+    return math.nan, _CODE[VALUE]
 
 
 def _describe(value: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> str:

@@ -120,6 +120,9 @@ class TestCalls:
             [error("NotAvailable")], [error("Num")],
         ]  # fmt: skip
 
+    def test_numbers_mixed_with_text_stay_numbers(self):
+        assert call("clv", [[200], ["n/a"]], 0.3, 0.06) == [[pytest.approx(1000)], [error("Value")]]
+
     def test_zero_churn_is_div0_and_impossible_rates_are_num(self):
         assert call("clv", 200, 0.3, [[0.0], [1.5]]) == [[error("Div0")], [error("Num")]]
 
