@@ -1,0 +1,443 @@
+"""From orders to customers, segments, cohorts and retention (pandas, vectorised).
+
+Definitions (the report's About sheet repeats them):
+
+* A customer is *active* when their last order lies within the churn window
+  (default 365 days) before the analysis date; otherwise churned, on the day
+  the window ran out after their last order.
+* Monthly churn of a group = customers lost / customer-months active, both over
+  the 12 months up to the analysis date (a customer is active in a month from
+  their first order until they are lost).
+* ARPU = revenue in those 12 months / customer-months active: monthly revenue
+  per active customer.
+* CLV = ARPU x gross margin / monthly churn (seed 003); discounted CLV sums the
+  same margins month by month at the monthly discount rate with retention
+  1 - churn, first month now (so it tends to the CLV as the rate goes to 0).
+* Revenue is net of refunds; an order is a purchase with an amount of 0 or more
+  (a refund is not an order); AOV = order value / orders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import formulas
+from .orders import Orders
+from .params import DEFAULT_MARGIN, Params
+
+ALL = "All customers"
+DAYS_PER_YEAR = 365.25
+MONTHS_PER_YEAR = 12
+DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
+ACTIVITY_MONTHS = 12  # churn and ARPU are measured over the last 12 months
+VALUE_TIERS = ("Top 20%", "Middle 60%", "Bottom 20%")
+
+#: Named RFM groups, first match wins: (name, minimum R, maximum R, minimum F, maximum F).
+RFM_GROUPS = (
+    ("Champions", 4, 5, 4, 5),
+    ("Loyal customers", 1, 3, 4, 5),
+    ("New customers", 4, 5, 1, 1),
+    ("Promising", 4, 5, 2, 3),
+    ("At risk", 1, 2, 2, 3),
+    ("Hibernating", 1, 2, 1, 1),
+    ("Need attention", 3, 3, 1, 3),
+)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the report shows; computed once, never recomputed by the writer.
+
+    ``customers``: one row per customer (index ``customer``).
+    ``segments``: one row per (dimension, segment), first the whole base.
+    ``cohort_retention``/``cohort_revenue``: acquisition month x months since the
+    first order: share of the cohort buying that month / cumulative revenue per
+    customer. ``revenue_retention``: per 12-month year, NRR and GRR of the
+    customers who bought in the year before.
+    """
+
+    params: Params
+    as_of: dt.date
+    margin: float  # gross-margin fraction behind every CLV unless a segment has its own
+    margin_source: str  # "your setting", "cost data" or "assumption"
+    segment_margins_from_data: bool
+    monthly_discount_rate: float
+    orders: Orders
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    cohort_retention: pd.DataFrame
+    cohort_revenue: pd.DataFrame
+    revenue_retention: pd.DataFrame
+
+    @property
+    def retention_curves(self) -> pd.DataFrame:
+        """Months since first order x acquisition year: share of customers buying."""
+        return curves_by_year(self.cohort_retention, self.customers)
+
+    @property
+    def revenue_curves(self) -> pd.DataFrame:
+        """Months since first order x acquisition year: cumulative revenue per customer."""
+        return curves_by_year(self.cohort_revenue, self.customers)
+
+    @property
+    def overall(self) -> pd.Series:
+        """The whole base's row of ``segments``."""
+        return self.segments.iloc[0]
+
+    @property
+    def dimensions(self) -> list[str]:
+        return list(dict.fromkeys(self.segments["dimension"]))
+
+
+def monthly_rate(annual_rate: float) -> float:
+    """Monthly rate compounding to the annual one: (1 + annual)^(1/12) - 1."""
+    return (1.0 + annual_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
+
+
+def analyze(orders: Orders, params: Params = Params()) -> Analysis:
+    """Run the whole analysis of ``orders`` with ``params``."""
+    lines = orders.lines
+    as_of = params.as_of or lines["date"].max().date()
+    lines = lines[lines["date"] <= pd.Timestamp(as_of)]
+    margin, source = _margin(lines, params)
+    lines = lines.assign(margin_amount=_line_margins(lines, params, margin))
+    customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
+    by_data = source == "cost data"
+    segments = segment_table(customers, orders.segments, margin, by_data, params)
+    return Analysis(
+        params=dataclasses.replace(params, as_of=as_of),
+        as_of=as_of,
+        margin=margin,
+        margin_source=source,
+        segment_margins_from_data=by_data,
+        monthly_discount_rate=monthly_rate(params.annual_discount_rate),
+        orders=orders,
+        customers=customers,
+        segments=segments,
+        cohort_retention=cohort_matrix(lines, customers, as_of, "share"),
+        cohort_revenue=cohort_matrix(lines, customers, as_of, "cumulative revenue"),
+        revenue_retention=revenue_retention(lines, as_of),
+    )
+
+
+def _margin(lines: pd.DataFrame, params: Params) -> tuple[float, str]:
+    if params.margin is not None:
+        return params.margin, "your setting"
+    known = lines["margin_amount"].notna()
+    revenue = lines.loc[known, "amount"].sum()
+    if known.any() and revenue > 0:
+        return float(lines.loc[known, "margin_amount"].sum() / revenue), "cost data"
+    return DEFAULT_MARGIN, "assumption"
+
+
+def _line_margins(lines: pd.DataFrame, params: Params, margin: float) -> pd.Series:
+    """Each line's margin in currency: from the data, else amount x the margin used."""
+    assumed = lines["amount"] * margin
+    if params.margin is not None:
+        return assumed
+    return lines["margin_amount"].fillna(assumed)
+
+
+def customer_summary(
+    lines: pd.DataFrame, segments: tuple[str, ...], as_of: dt.date, churn_window_days: int
+) -> pd.DataFrame:
+    """One row per customer: history, value, activity, tiers, RFM, cohort, segments."""
+    end = pd.Timestamp(as_of)
+    purchases = lines[lines["amount"] >= 0]
+    by_customer = lines.groupby("customer", sort=True)
+    bought = purchases.groupby("customer", sort=True)
+    key = "order_id" if "order_id" in lines.columns else None
+    orders = bought[key].nunique() if key else bought.size()
+    c = pd.DataFrame(
+        {
+            "first_order": bought["date"].min(),
+            "last_order": bought["date"].max(),
+            "orders": orders,
+            "order_value": bought["amount"].sum(),
+        }
+    )
+    c["revenue"] = by_customer["amount"].sum()
+    c["refunds"] = c["order_value"] - c["revenue"]
+    c["margin"] = by_customer["margin_amount"].sum()
+    c = c[c["orders"] > 0].copy()  # refunds alone (no order kept) make no customer
+    c["orders"] = c["orders"].astype("int64")
+    days_known = (end - c["first_order"]).dt.days
+    c["tenure_months"] = days_known / DAYS_PER_MONTH
+    c["recency_days"] = (end - c["last_order"]).dt.days
+    c["aov"] = c["order_value"] / c["orders"]
+    c["orders_per_year"] = c["orders"] / np.maximum(days_known, DAYS_PER_MONTH) * DAYS_PER_YEAR
+    c["active"] = c["recency_days"] <= churn_window_days
+    c["historical_clv"] = c["margin"]
+    c = c.join(_activity(lines, c, end, churn_window_days))
+    c["value_tier"] = _value_tiers(c["revenue"])
+    c["r_score"] = _score(-c["recency_days"])
+    c["f_score"] = _score(c["orders"])
+    c["m_score"] = _score(c["revenue"])
+    c["rfm_group"] = _rfm_group(c["r_score"], c["f_score"])
+    c["cohort_month"] = c["first_order"].dt.strftime("%Y-%m")
+    c["cohort_year"] = c["first_order"].dt.year.astype(str)
+    c["profitability"] = np.where(c["margin"] > 0, "Profitable", "Unprofitable")
+    first_lines = purchases.sort_values(["date", "row"]).drop_duplicates("customer")
+    for dimension in segments:
+        c[dimension] = first_lines.set_index("customer")[dimension].reindex(c.index)
+    c.index.name = "customer"
+    return c
+
+
+def _activity(
+    lines: pd.DataFrame, c: pd.DataFrame, end: pd.Timestamp, churn_window_days: int
+) -> pd.DataFrame:
+    """Per customer over the last 12 months: months active, lost or not, revenue."""
+    after_end = end + pd.Timedelta(days=1)
+    starts = [after_end - pd.DateOffset(months=k) for k in range(ACTIVITY_MONTHS, 0, -1)]
+    ends = [*starts[1:], after_end]
+    lost_on = c["last_order"] + pd.Timedelta(days=churn_window_days + 1)
+    months_active = np.zeros(len(c), dtype=np.int64)
+    for start, stop in zip(starts, ends, strict=True):
+        months_active += ((c["first_order"] < stop) & (lost_on >= start)).to_numpy()
+    lost = (lost_on >= starts[0]) & (lost_on < after_end)
+    recent = lines[lines["date"] >= starts[0]].groupby("customer")["amount"].sum()
+    return pd.DataFrame(
+        {
+            "months_active_12m": months_active,
+            "lost_12m": lost.astype("int64"),
+            "revenue_12m": recent.reindex(c.index, fill_value=0.0),
+        },
+        index=c.index,
+    )
+
+
+def _value_tiers(revenue: pd.Series) -> pd.Series:
+    """Top 20% / middle 60% / bottom 20% of customers by revenue (ties by customer id).
+
+    The tiers hold round(20% of customers) each, so 4 customers split 1 / 2 / 1.
+    """
+    rank = revenue.rank(ascending=False, method="first")
+    edge = round(0.2 * len(revenue))
+    tiers = np.select([rank <= edge, rank <= len(revenue) - edge], VALUE_TIERS[:2], VALUE_TIERS[2])
+    return pd.Series(tiers, index=revenue.index)
+
+
+def _score(values: pd.Series) -> pd.Series:
+    """Quintile score 1-5, higher is better; equal values get equal scores."""
+    share = values.rank(method="average", pct=True)
+    return np.clip(np.ceil(share * 5), 1, 5).astype("int64")
+
+
+def _rfm_group(r: pd.Series, f: pd.Series) -> pd.Series:
+    conditions = [
+        r.between(r_low, r_high) & f.between(f_low, f_high)
+        for _, r_low, r_high, f_low, f_high in RFM_GROUPS
+    ]
+    names = [name for name, *_ in RFM_GROUPS]
+    return pd.Series(np.select(conditions, names, "Need attention"), index=r.index)
+
+
+def segment_dimensions(segments: tuple[str, ...]) -> dict[str, str]:
+    """Report label -> customers column, for every dimension segments are cut by."""
+    built_in = {
+        "Value tier": "value_tier",
+        "RFM group": "rfm_group",
+        "Acquisition year": "cohort_year",
+        "Profitability": "profitability",
+    }
+    return {**{s: s for s in segments}, **built_in}
+
+
+def segment_table(
+    customers: pd.DataFrame,
+    segments: tuple[str, ...],
+    margin: float,
+    margins_from_data: bool,
+    params: Params,
+) -> pd.DataFrame:
+    """Metrics per segment of every dimension, the whole base first."""
+    whole = customers.assign(_all=ALL)
+    parts = [_segment_metrics(whole, "_all", ALL)]
+    for label, column in segment_dimensions(segments).items():
+        parts.append(_segment_metrics(whole, column, label))
+    table = pd.concat(parts, ignore_index=True)
+    total_customers = len(customers)
+    total_revenue = customers["revenue"].sum()
+    table["share_customers"] = table["customers"] / total_customers
+    table["share_revenue"] = table["revenue"] / total_revenue if total_revenue else np.nan
+    table["margin_rate"] = (
+        _ratio(table["margin"], table["revenue"]) if margins_from_data else margin
+    )
+    if margins_from_data:  # a segment without revenue falls back to the base's margin
+        table["margin_rate"] = table["margin_rate"].fillna(margin)
+    table["monthly_churn"] = _ratio(table["lost_12m"], table["months_active_12m"])
+    table["arpu"] = _ratio(table["revenue_12m"], table["months_active_12m"])
+    churn = table["monthly_churn"].where(table["monthly_churn"] > 0)
+    arpu = table["arpu"].clip(lower=0)
+    table["lifetime_months"] = 1.0 / churn
+    table["clv"] = arpu * table["margin_rate"] / churn
+    rate = monthly_rate(params.annual_discount_rate)
+    table["clv_discounted"] = arpu * table["margin_rate"] * (1 + rate) / (rate + churn)
+    table["clv_index"] = table["clv"] / table["clv"].iloc[0] * 100
+    table["small"] = table["customers"] < params.min_segment_customers
+    _check_against_formulas(table, rate)
+    return table
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    return numerator / denominator.where(denominator > 0)
+
+
+def _check_against_formulas(table: pd.DataFrame, rate: float) -> None:
+    """The vectorised CLVs are the library's formulas (asserted, so they cannot drift)."""
+    known = table["clv"].notna()
+    if not known.any():
+        return
+    t = table[known]
+    clv = formulas.clv(t["arpu"].clip(lower=0), t["margin_rate"].clip(upper=1), t["monthly_churn"])
+    discounted = formulas.clv_discounted(
+        t["arpu"].clip(lower=0) * t["margin_rate"], 1 - t["monthly_churn"], rate, timing="begin"
+    )
+    np.testing.assert_allclose(t["clv"], clv, rtol=1e-9)
+    np.testing.assert_allclose(t["clv_discounted"], discounted, rtol=1e-9)
+
+
+def _segment_metrics(customers: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+    groups = customers.groupby(column, sort=True, dropna=False)
+    table = groups.agg(
+        customers=("orders", "size"),
+        orders=("orders", "sum"),
+        order_value=("order_value", "sum"),
+        revenue=("revenue", "sum"),
+        margin=("margin", "sum"),
+        repeat_customers=("orders", lambda o: int((o > 1).sum())),
+        active_customers=("active", "sum"),
+        lost_12m=("lost_12m", "sum"),
+        months_active_12m=("months_active_12m", "sum"),
+        revenue_12m=("revenue_12m", "sum"),
+    )
+    table["aov"] = table["order_value"] / table["orders"]
+    table["orders_per_customer"] = table["orders"] / table["customers"]
+    table["repeat_rate"] = table["repeat_customers"] / table["customers"]
+    table["historical_clv"] = table["margin"] / table["customers"]
+    table.index = table.index.astype(str)
+    table = table.rename_axis("segment").reset_index()
+    table.insert(0, "dimension", label)
+    return table
+
+
+def cohort_matrix(
+    lines: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date, kind: str
+) -> pd.DataFrame:
+    """Acquisition month x months since first order.
+
+    ``kind="share"``: share of the cohort's customers who bought in that month;
+    ``kind="cumulative revenue"``: revenue to date per cohort customer. Months
+    after the analysis date are left empty.
+    """
+    first = customers["first_order"]
+    known = lines[lines["customer"].isin(customers.index)]
+    cohort = first.reindex(known["customer"]).to_numpy()
+    cohort_index = _month_number(pd.Series(cohort))
+    age = _month_number(known["date"]).to_numpy() - cohort_index.to_numpy()
+    frame = pd.DataFrame(
+        {
+            "cohort": pd.Series(cohort).dt.strftime("%Y-%m").to_numpy(),
+            "age": age,
+            "customer": known["customer"].to_numpy(),
+            "amount": known["amount"].to_numpy(),
+            "buys": (known["amount"] >= 0).to_numpy(),
+        }
+    )
+    sizes = customers.groupby("cohort_month").size()
+    if kind == "share":
+        buyers = frame[frame["buys"]].groupby(["cohort", "age"])["customer"].nunique()
+        matrix = buyers.unstack("age").div(sizes, axis=0)
+    else:
+        revenue = frame.groupby(["cohort", "age"])["amount"].sum().unstack("age")
+        matrix = revenue.fillna(0.0).cumsum(axis=1).div(sizes, axis=0)
+    months = _month_number(pd.Series([pd.Timestamp(as_of)])).iloc[0]
+    observable = months - _month_number(pd.Series(pd.to_datetime(matrix.index + "-01")))
+    ages = np.arange(int(observable.max()) + 1 if len(observable) else 0)
+    matrix = matrix.reindex(columns=ages)
+    matrix = matrix.fillna(0.0) if kind == "share" else matrix.ffill(axis=1)
+    matrix = matrix.where(ages[None, :] <= observable.to_numpy()[:, None])
+    matrix.index.name = "cohort"
+    matrix.columns.name = "months since first order"
+    return matrix
+
+
+def _month_number(dates: pd.Series) -> pd.Series:
+    return dates.dt.year * MONTHS_PER_YEAR + dates.dt.month - 1
+
+
+def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Per 12-month year up to the analysis date: NRR and GRR of last year's buyers.
+
+    For the customers with revenue in the previous year: start = that revenue;
+    a customer with none this year churned it all; less is contraction, more is
+    expansion. NRR = (start + expansion - contraction - churned) / start and
+    GRR = (start - contraction - churned) / start (the library's nrr and grr).
+    """
+    after_end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    data_start = lines["date"].min().to_period("M").to_timestamp()  # a year may start that month
+    years = []
+    k = 1
+    while (previous := after_end - pd.DateOffset(years=k + 1)) >= data_start:
+        years.append(
+            (previous, after_end - pd.DateOffset(years=k), after_end - pd.DateOffset(years=k - 1))
+        )
+        k += 1
+    rows = []
+    for previous, start, stop in reversed(years):
+        before = _revenue_between(lines, previous, start)
+        now = _revenue_between(lines, start, stop).reindex(before.index, fill_value=0.0)
+        before, now = before[before > 0], now[before > 0].clip(lower=0)
+        change = now - before
+        stayed = now > 0
+        row = {
+            "year_to": (stop - pd.Timedelta(days=1)).date(),
+            "customers_at_start": len(before),
+            "customers_retained": int(stayed.sum()),
+            "start_revenue": before.sum(),
+            "expansion": change[stayed & (change > 0)].sum(),
+            "contraction": -change[stayed & (change < 0)].sum(),
+            "churned": before[~stayed].sum(),
+        }
+        rows.append(row)
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "year_to", "customers_at_start", "customers_retained", "start_revenue",
+            "expansion", "contraction", "churned",
+        ],
+    )  # fmt: skip
+    if len(table):
+        table["nrr"] = formulas.nrr(
+            table["start_revenue"], table["expansion"], table["contraction"], table["churned"]
+        )
+        table["grr"] = formulas.grr(table["start_revenue"], table["contraction"], table["churned"])
+    else:
+        table["nrr"] = table["grr"] = pd.Series(dtype=float)
+    return table
+
+
+def _revenue_between(lines: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> pd.Series:
+    inside = (lines["date"] >= start) & (lines["date"] < stop)
+    return lines[inside].groupby("customer")["amount"].sum()
+
+
+def curves_by_year(matrix: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """Average the monthly cohorts of each acquisition year, weighted by cohort size.
+
+    Only cohorts observed that many months count towards each point.
+    """
+    sizes = customers.groupby("cohort_month").size().reindex(matrix.index)
+    years = matrix.index.str[:4]
+    weights = matrix.notna().mul(sizes, axis=0)
+    totals = matrix.fillna(0.0).mul(sizes, axis=0).groupby(years).sum()
+    curves = (totals / weights.groupby(years).sum().where(lambda w: w > 0)).T
+    curves.index.name = "months since first order"
+    curves.columns.name = "acquisition year"
+    return curves

@@ -1,0 +1,59 @@
+"""The segment report workbook (openpyxl): one module per sheet.
+
+``write_report(analysis, path)`` reads an :class:`~clv_xl.analysis.Analysis`
+and never recomputes it. The file is written under a temporary name and
+renamed, so an interrupted run leaves no half-written report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from .. import __version__
+from ..analysis import Analysis
+from ..errors import InputError
+from . import about, charts, cohorts, customers, quality, segments, summary
+from .cells import formats
+
+
+def build(analysis: Analysis, generated_at: dt.datetime) -> Workbook:
+    """The report as an openpyxl workbook."""
+    fmt = formats(analysis.params.currency)
+    wb = Workbook()
+    summary.write(wb, analysis, fmt)
+    places = segments.write(wb, analysis, fmt)
+    cohorts.write(wb, analysis, fmt)
+    customers.write(wb, analysis, fmt)
+    charts.write(wb, analysis, fmt, places)
+    quality.write(wb, analysis, fmt)
+    about.write(wb, analysis, generated_at)
+    wb.properties.title = "Customer lifetime value report"
+    wb.properties.subject = f"CLV and retention as of {analysis.as_of:%Y-%m-%d}"
+    wb.properties.creator = f"clv_xl {__version__}"
+    wb.properties.keywords = "CLV, retention, churn, segments, cohorts"
+    wb.properties.created = wb.properties.modified = generated_at
+    return wb
+
+
+def write_report(analysis: Analysis, path: Path, *, overwrite: bool = False) -> Path:
+    """Write the report to ``path``; refuse to replace an existing file unless ``overwrite``."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"{path} already exists; choose another name or use --force.")
+    if not path.parent.is_dir():
+        raise InputError(f"The folder {path.parent} does not exist.")
+    wb = build(analysis, dt.datetime.now().replace(microsecond=0))
+    handle, temporary = tempfile.mkstemp(prefix=".clv-report-", suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        wb.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path

@@ -1,0 +1,62 @@
+"""Writing values and formulas into cells: data text stays text, formats by kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import workbook_style as style
+
+
+def formats(currency: str) -> dict[str, str]:
+    """Number format per kind of figure."""
+    money = style.currency_format(style.currency_symbol(currency))
+    return {
+        "money": money,
+        "percent": style.PERCENT,
+        "months": style.MONTHS,
+        "days": style.DAYS,
+        "count": style.INTEGER,
+        "decimal": style.DECIMAL,
+        "date": style.DATE,
+        "text": style.TEXT,
+        "score": "0",
+    }
+
+
+def plain(value: Any) -> Any:
+    """A value openpyxl can store: numpy scalars unwrapped, NaN and NaT as blank."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value
+
+
+def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None) -> Cell:
+    """Write a value; text is always stored as text, never as a formula."""
+    cell = ws.cell(row=row, column=column, value=plain(value))
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # a customer named "=HYPERLINK(...)" stays a name
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def formula(
+    ws: Worksheet, row: int, column: int, text: str, number_format: str | None = None
+) -> Cell:
+    """Write a formula we built (never one made of data)."""
+    cell = ws.cell(row=row, column=column, value=text)
+    if number_format:
+        cell.number_format = number_format
+    return cell

@@ -1,0 +1,92 @@
+"""The Charts sheet: native Excel charts on the Segments table and the cohort curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import workbook_style as style
+from ..analysis import Analysis
+from . import segments
+from .cells import put
+
+SHEET = "Charts"
+CHART_WIDTH, CHART_HEIGHT = 18.0, 8.5  # cm
+ROWS_PER_CHART = 18
+
+
+def write(
+    wb: Workbook, analysis: Analysis, fmt: dict[str, str], places: dict[str, tuple[int, int]]
+) -> Worksheet:
+    ws = wb.create_sheet(SHEET)
+    style.TITLE.apply(put(ws, 1, 1, "Charts"))
+    seg = wb[segments.SHEET]
+    anchor = 3
+    dimensions = [*analysis.orders.segments, "Value tier", "RFM group"]
+    for dimension in dimensions:
+        if dimension not in places:
+            continue
+        chart = _bar(
+            seg,
+            places[dimension],
+            [segments.column_index(analysis, "clv")],
+            f"CLV per customer by {dimension.lower()} ({analysis.params.currency})",
+        )
+        ws.add_chart(chart, f"A{anchor}")
+        anchor += ROWS_PER_CHART
+    shares = [segments.column_index(analysis, f) for f in ("share_customers", "share_revenue")]
+    chart = _bar(seg, places["Value tier"], shares, "Share of customers vs share of revenue")
+    chart.y_axis.number_format = "0%"
+    ws.add_chart(chart, f"A{anchor}")
+    anchor += ROWS_PER_CHART
+    data_column = 14  # the curves' data sit to the right of the charts
+    for title, curves, number_format in (
+        ("Retention: share of customers buying, by months since first order",
+         analysis.retention_curves, fmt["percent"]),
+        (f"Cumulative revenue per customer by months since first order "
+         f"({analysis.params.currency})", analysis.revenue_curves, fmt["money"]),
+    ):  # fmt: skip
+        if curves.empty:
+            continue
+        top = anchor
+        _curve_data(ws, top, data_column, title, curves, number_format)
+        chart = LineChart()
+        chart.title = title
+        chart.x_axis.title = "Months since first order"
+        chart.y_axis.number_format = number_format
+        chart.width, chart.height = CHART_WIDTH, CHART_HEIGHT
+        data = Reference(ws, min_col=data_column + 1, max_col=data_column + len(curves.columns),
+                         min_row=top + 1, max_row=top + 1 + len(curves))  # fmt: skip
+        chart.add_data(data, titles_from_data=True)
+        months = Reference(ws, min_col=data_column, min_row=top + 2, max_row=top + 1 + len(curves))
+        chart.set_categories(months)
+        ws.add_chart(chart, f"A{anchor}")
+        anchor += max(ROWS_PER_CHART, len(curves) + 3)
+    return ws
+
+
+def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title: str) -> BarChart:
+    header, last = place
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = title
+    chart.width, chart.height = CHART_WIDTH, CHART_HEIGHT
+    for column in value_columns:
+        data = Reference(seg, min_col=column, min_row=header, max_row=last)
+        chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(seg, min_col=1, min_row=header + 1, max_row=last))
+    return chart
+
+
+def _curve_data(
+    ws: Worksheet, top: int, left: int, title: str, curves: pd.DataFrame, number_format: str
+) -> None:
+    """The chart's data, labelled, to the right of the chart."""
+    style.SECTION.apply(put(ws, top, left, title))
+    style.write_header(ws, top + 1, ["Month", *[str(c) for c in curves.columns]], left)
+    for offset, (month, values) in enumerate(curves.iterrows(), start=top + 2):
+        put(ws, offset, left, int(month))
+        for column, value in enumerate(values.tolist(), start=left + 1):
+            put(ws, offset, column, value, number_format)

@@ -1,0 +1,59 @@
+"""The Cohorts sheet: acquisition month x months since first order, as heat maps."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import workbook_style as style
+from ..analysis import Analysis
+from .cells import put
+
+SHEET = "Cohorts"
+
+
+def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
+    ws = wb.create_sheet(SHEET)
+    style.TITLE.apply(put(ws, 1, 1, "Cohorts: how each month's new customers keep buying"))
+    sizes = analysis.customers.groupby("cohort_month").size()
+    row = 3
+    row = _matrix(
+        ws, row, "Share of the cohort buying in each month since their first order (%)",
+        analysis.cohort_retention, sizes, fmt["percent"],
+    )  # fmt: skip
+    _matrix(
+        ws, row + 2,
+        f"Cumulative revenue per customer by months since first order ({analysis.params.currency})",
+        analysis.cohort_revenue, sizes, fmt["money"],
+    )  # fmt: skip
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 12
+    ws.freeze_panes = "C5"
+    style.fit_width_on_print(ws)
+    return ws
+
+
+def _matrix(
+    ws: Worksheet, row: int, title: str, matrix: pd.DataFrame, sizes: pd.Series, number_format: str
+) -> int:
+    """Write a titled cohort matrix with a colour scale; return its last row."""
+    style.SECTION.apply(put(ws, row, 1, title))
+    header = ["Acquisition month", "Customers", *[f"Month {m}" for m in matrix.columns]]
+    style.write_header(ws, row + 1, header)
+    for offset, (cohort, values) in enumerate(matrix.iterrows(), start=row + 2):
+        put(ws, offset, 1, cohort)
+        put(ws, offset, 2, sizes.get(cohort, 0), style.INTEGER)
+        for column, value in enumerate(values.tolist(), start=3):
+            put(ws, offset, column, value, number_format)
+    last = row + 1 + len(matrix)
+    if len(matrix.columns):
+        area = f"C{row + 2}:{get_column_letter(2 + len(matrix.columns))}{last}"
+        ws.conditional_formatting.add(
+            area,
+            ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max",
+                           end_color="5B9BD5"),
+        )  # fmt: skip
+    return last

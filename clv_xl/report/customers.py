@@ -1,0 +1,74 @@
+"""The Customers sheet: every customer, as an Excel table with filters."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import workbook_style as style
+from ..analysis import Analysis
+from .cells import put
+
+SHEET = "Customers"
+TABLE = "CustomerTable"
+
+#: (header with unit, customers column, format kind)
+COLUMNS = (
+    ("Customer", "customer", "text"),
+    ("First order", "first_order", "date"),
+    ("Last order", "last_order", "date"),
+    ("Orders", "orders", "count"),
+    ("Revenue", "revenue", "money"),
+    ("Refunds", "refunds", "money"),
+    ("Gross margin (amount)", "margin", "money"),
+    ("AOV (per order)", "aov", "money"),
+    ("Orders per year", "orders_per_year", "decimal"),
+    ("Tenure (months since first order)", "tenure_months", "months"),
+    ("Recency (days since last order)", "recency_days", "count"),
+    ("Status", "status", "text"),
+    ("Historical CLV (margin to date)", "historical_clv", "money"),
+    ("Value tier", "value_tier", "text"),
+    ("R score (1-5)", "r_score", "score"),
+    ("F score (1-5)", "f_score", "score"),
+    ("M score (1-5)", "m_score", "score"),
+    ("RFM group", "rfm_group", "text"),
+    ("Acquisition month", "cohort_month", "text"),
+    ("Profitability", "profitability", "text"),
+)
+
+
+def table_frame(analysis: Analysis) -> pd.DataFrame:
+    """The customers as the sheet shows them, in column order."""
+    c = analysis.customers.reset_index()
+    c["status"] = c["active"].map({True: "Active", False: "Churned"})
+    fields = [field for _, field, _ in COLUMNS] + list(analysis.orders.segments)
+    return c[fields]
+
+
+def headers(analysis: Analysis) -> list[str]:
+    return [header for header, _, _ in COLUMNS] + list(analysis.orders.segments)
+
+
+def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
+    ws = wb.create_sheet(SHEET)
+    frame = table_frame(analysis)
+    kinds = [kind for _, _, kind in COLUMNS] + ["text"] * len(analysis.orders.segments)
+    style.write_header(ws, 1, headers(analysis))
+    number_formats = [fmt[kind] for kind in kinds]
+    for row, values in enumerate(frame.itertuples(index=False), start=2):
+        for column, (value, number_format) in enumerate(
+            zip(values, number_formats, strict=True), start=1
+        ):
+            put(ws, row, column, value, number_format)
+    last = get_column_letter(len(kinds))
+    table = Table(displayName=TABLE, ref=f"A1:{last}{max(len(frame), 1) + 1}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    ws.add_table(table)
+    for index in range(1, len(kinds) + 1):
+        ws.column_dimensions[get_column_letter(index)].width = 16
+    ws.freeze_panes = "B2"
+    style.fit_width_on_print(ws)
+    return ws

@@ -1,0 +1,210 @@
+"""The analysis against a small fixture computed by hand, metric by metric.
+
+The fixture (analysis date 2024-12-31, churn window 365 days, no cost column so
+the margin is the assumed 30%):
+
+    A  Web    2023-01-15 100, 2023-06-10 50, 2024-03-01 150    active, 12 months active
+    B  Store  2023-02-01 200                                   lost 2024-02-02, 2 months
+    C  Web    2024-11-20 80 and a refund of -30 the same day   active, 2 months
+    D  Store  2023-12-31 0 (a free order)                      lost 2024-12-31, 12 months
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_xl import formulas
+from clv_xl.analysis import analyze, monthly_rate
+from clv_xl.orders import load_orders
+from clv_xl.params import Params
+
+AS_OF = dt.date(2024, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def fixture_orders() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer": ["A", "A", "A", "B", "C", "C", "D"],
+            "date": pd.to_datetime(
+                [
+                    "2023-01-15",
+                    "2023-06-10",
+                    "2024-03-01",
+                    "2023-02-01",
+                    "2024-11-20",
+                    "2024-11-20",
+                    "2023-12-31",
+                ]
+            ),  # fmt: skip
+            "amount": [100.0, 50.0, 150.0, 200.0, 80.0, -30.0, 0.0],
+            "channel": ["Web", "Web", "Web", "Store", "Web", "Web", "Store"],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def analysis(fixture_orders):
+    return analyze(load_orders(fixture_orders, as_of=AS_OF), Params(as_of=AS_OF))
+
+
+def segment(analysis, dimension, name):
+    table = analysis.segments
+    return table[(table["dimension"] == dimension) & (table["segment"] == name)].iloc[0]
+
+
+class TestCustomers:
+    def test_orders_revenue_and_refunds(self, analysis):
+        c = analysis.customers
+        assert c.loc["A", "orders"] == 3 and c.loc["A", "revenue"] == 300
+        assert c.loc["C", "orders"] == 1  # the refund is not an order
+        assert c.loc["C", "revenue"] == 50 and c.loc["C", "refunds"] == 30
+        assert c.loc["D", "orders"] == 1 and c.loc["D", "revenue"] == 0  # a free order counts
+
+    def test_margin_is_the_assumed_30_pct_of_revenue(self, analysis):
+        assert analysis.margin_source == "assumption"
+        assert analysis.customers.loc["C", "historical_clv"] == pytest.approx(0.3 * 50)
+
+    def test_activity(self, analysis):
+        c = analysis.customers
+        assert c["active"].to_dict() == {"A": True, "B": False, "C": True, "D": False}
+        assert c.loc["A", "recency_days"] == (AS_OF - dt.date(2024, 3, 1)).days
+        assert c.loc["D", "recency_days"] == 366  # one day past the 365-day window
+        assert c["months_active_12m"].to_dict() == {"A": 12, "B": 2, "C": 2, "D": 12}
+        assert c["lost_12m"].to_dict() == {"A": 0, "B": 1, "C": 0, "D": 1}
+
+    def test_value_tiers_split_one_two_one(self, analysis):
+        assert analysis.customers["value_tier"].to_dict() == {
+            "A": "Top 20%", "B": "Middle 60%", "C": "Middle 60%", "D": "Bottom 20%"
+        }  # fmt: skip
+
+    def test_rfm_scores(self, analysis):
+        c = analysis.customers
+        # Recency ranks (most recent best): C, A, D, B -> pct 1, .75, .5, .25 -> 5, 4, 3, 2.
+        assert c["r_score"].to_dict() == {"A": 4, "B": 2, "C": 5, "D": 3}
+        # Frequency: B, C, D tie on 1 order (average pct 0.5 -> 3); A has 3 (pct 1 -> 5).
+        assert c["f_score"].to_dict() == {"A": 5, "B": 3, "C": 3, "D": 3}
+        assert c.loc["A", "rfm_group"] == "Champions"
+
+    def test_segment_of_a_customer_is_their_first_order_channel(self, analysis):
+        assert analysis.customers["channel"].to_dict() == {
+            "A": "Web", "B": "Store", "C": "Web", "D": "Store"
+        }  # fmt: skip
+
+    def test_cohorts(self, analysis):
+        c = analysis.customers
+        assert c.loc["A", "cohort_month"] == "2023-01" and c.loc["C", "cohort_year"] == "2024"
+
+
+class TestWholeBase:
+    def test_counts(self, analysis):
+        o = analysis.overall
+        assert (o["customers"], o["orders"], o["active_customers"]) == (4, 6, 2)
+        assert o["revenue"] == pytest.approx(550)
+        assert o["aov"] == pytest.approx(580 / 6)  # order value before the refund
+        assert o["repeat_rate"] == pytest.approx(0.25)
+
+    def test_churn_arpu_and_clv(self, analysis):
+        o = analysis.overall
+        assert o["monthly_churn"] == pytest.approx(2 / 28)  # 2 lost over 28 customer-months
+        assert o["arpu"] == pytest.approx(200 / 28)  # revenue in 2024 over the same months
+        assert o["lifetime_months"] == pytest.approx(14)
+        assert o["clv"] == pytest.approx(200 / 28 * 0.3 / (2 / 28))  # = 30
+        i = (1.1) ** (1 / 12) - 1
+        m = 200 / 28 * 0.3
+        assert o["clv_discounted"] == pytest.approx(m * (1 + i) / (i + 2 / 28))
+        assert o["historical_clv"] == pytest.approx(0.3 * 550 / 4)
+
+    def test_monthly_rate(self):
+        assert monthly_rate(0.1) == pytest.approx(1.1 ** (1 / 12) - 1)
+        assert (1 + monthly_rate(0.1)) ** 12 == pytest.approx(1.1)
+
+
+class TestSegments:
+    def test_every_dimension_is_there(self, analysis):
+        assert analysis.dimensions == [
+            "All customers", "channel", "Value tier", "RFM group", "Acquisition year",
+            "Profitability",
+        ]  # fmt: skip
+
+    def test_no_churn_seen_means_no_clv_rather_than_infinity(self, analysis):
+        web = segment(analysis, "channel", "Web")
+        assert (
+            web["monthly_churn"] == 0 and np.isnan(web["clv"]) and np.isnan(web["lifetime_months"])
+        )
+
+    def test_store(self, analysis):
+        store = segment(analysis, "channel", "Store")
+        assert store["customers"] == 2 and store["monthly_churn"] == pytest.approx(2 / 14)
+        assert store["share_customers"] == pytest.approx(0.5)
+        assert store["share_revenue"] == pytest.approx(200 / 550)
+        assert store["clv"] == 0  # no revenue in the last 12 months
+
+    def test_small_segments_are_marked_not_hidden(self, analysis):
+        assert analysis.segments["small"].all()  # every segment is under 30 customers
+        assert len(analysis.segments) > 6
+
+    def test_clv_index_is_relative_to_the_whole_base(self, analysis):
+        store = segment(analysis, "channel", "Store")
+        assert store["clv_index"] == pytest.approx(0)
+        assert analysis.overall["clv_index"] == pytest.approx(100)
+
+    def test_profitability(self, analysis):
+        prof = segment(analysis, "Profitability", "Unprofitable")
+        assert prof["customers"] == 1  # D: a free order, no margin
+
+
+class TestCohortsAndRetention:
+    def test_retention_matrix(self, analysis):
+        m = analysis.cohort_retention
+        assert m.loc["2023-01", 0] == 1 and m.loc["2023-01", 5] == 1 and m.loc["2023-01", 14] == 1
+        assert m.loc["2023-01", 1] == 0
+        assert m.loc["2023-01"].notna().sum() == 24  # 2023-01 .. 2024-12 observed
+        assert np.isnan(m.loc["2024-11", 2])  # not observable yet
+
+    def test_cumulative_revenue_per_customer(self, analysis):
+        m = analysis.cohort_revenue
+        assert m.loc["2023-01", 0] == 100 and m.loc["2023-01", 5] == 150
+        assert m.loc["2023-01", 23] == 300
+        assert m.loc["2024-11", 0] == 50  # the refund in the same month
+
+    def test_revenue_retention_last_year(self, analysis):
+        r = analysis.revenue_retention
+        assert len(r) == 1 and r.iloc[0]["year_to"] == AS_OF
+        row = r.iloc[0]
+        # 2023 buyers with revenue: A (150) and B (200); in 2024 A 150, B nothing.
+        assert row["start_revenue"] == 350 and row["churned"] == 200
+        assert row["expansion"] == 0 and row["contraction"] == 0
+        assert row["nrr"] == pytest.approx(150 / 350) and row["grr"] == pytest.approx(150 / 350)
+
+    def test_curves_by_acquisition_year(self, analysis):
+        curves = analysis.retention_curves
+        assert curves.loc[0, "2023"] == 1.0
+        # Month 5: of the 2023 cohorts (A, B, D: all observed at month 5) only A bought.
+        assert curves.loc[5, "2023"] == pytest.approx(1 / 3)
+
+
+class TestMargins:
+    def test_cost_column_gives_per_segment_margins(self, fixture_orders):
+        orders = fixture_orders.assign(cost=fixture_orders["amount"] * 0.6)
+        orders.loc[orders["channel"] == "Store", "cost"] = orders["amount"] * 0.9
+        a = analyze(load_orders(orders, as_of=AS_OF), Params(as_of=AS_OF))
+        assert a.margin_source == "cost data" and a.segment_margins_from_data
+        assert segment(a, "channel", "Web")["margin_rate"] == pytest.approx(0.4)
+        assert segment(a, "channel", "Store")["margin_rate"] == pytest.approx(0.1)
+        assert a.margin == pytest.approx((0.4 * 350 + 0.1 * 200) / 550)
+
+    def test_an_explicit_margin_overrides_cost_data(self, fixture_orders):
+        orders = fixture_orders.assign(cost=fixture_orders["amount"] * 0.6)
+        a = analyze(load_orders(orders, as_of=AS_OF), Params(as_of=AS_OF, margin=0.5))
+        assert a.margin_source == "your setting" and not a.segment_margins_from_data
+        assert a.overall["clv"] == pytest.approx(formulas.clv(200 / 28, 0.5, 2 / 28))
+
+
+def test_analysis_date_defaults_to_the_last_order(fixture_orders):
+    a = analyze(load_orders(fixture_orders, as_of=AS_OF))
+    assert a.as_of == dt.date(2024, 11, 20)

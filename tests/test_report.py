@@ -1,0 +1,199 @@
+"""The report workbook: structure with openpyxl, numbers recalculated by LibreOffice."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from clv_xl.analysis import analyze
+from clv_xl.errors import InputError
+from clv_xl.orders import load_orders
+from clv_xl.params import Params
+from clv_xl.report import segments as segments_sheet
+from clv_xl.report import write_report
+from clv_xl.sample import sample_orders
+from libreoffice import error_cells, recalculate
+
+SHEETS = ["Summary", "Segments", "Cohorts", "Customers", "Charts", "Data quality", "About"]
+NAMES = {
+    "Customers", "Orders", "Revenue", "AOV", "RepeatRate", "ChurnRate", "CustomerLifetime",
+    "ARPU", "Margin", "DiscountRate", "CLV", "RowsRead", "RowsUsed", "RowsExcluded",
+}  # fmt: skip
+EVIL = '=HYPERLINK("http://example.com","click")'
+
+
+@pytest.fixture(scope="module")
+def orders() -> pd.DataFrame:
+    frame = sample_orders(customers=400, seed=3).astype({"Amount": object})
+    frame.loc[frame.index[:3], "Customer ID"] = EVIL  # text from the data, not a formula
+    frame.loc[frame.index[5], "Amount"] = "n/a"  # excluded, reported
+    return frame
+
+
+@pytest.fixture(scope="module")
+def analysis(orders):
+    return analyze(load_orders(orders), Params(min_segment_customers=40))
+
+
+@pytest.fixture(scope="module")
+def report(analysis, tmp_path_factory):
+    return write_report(analysis, tmp_path_factory.mktemp("report") / "report.xlsx")
+
+
+@pytest.fixture(scope="module")
+def recalculated(report, tmp_path_factory):
+    return recalculate(report, tmp_path_factory.mktemp("recalculated"))
+
+
+def named_value(wb, name):
+    sheet, ref = next(iter(wb.defined_names[name].destinations))
+    return wb[sheet][ref.replace("$", "")].value
+
+
+class TestStructure:
+    def test_sheets_names_and_tables(self, report, analysis):
+        wb = openpyxl.load_workbook(report)
+        assert wb.sheetnames == SHEETS
+        assert NAMES <= set(wb.defined_names)
+        for name in NAMES:  # each refers to exactly one cell
+            ((sheet, ref),) = wb.defined_names[name].destinations
+            assert ":" not in ref, name
+        assert "CustomerTable" in wb["Customers"].tables
+        assert len(wb["Segments"].tables) == len(analysis.dimensions)
+        assert len(wb["Charts"]._charts) >= 4
+
+    def test_every_customer_is_on_the_customers_sheet(self, report, analysis):
+        ws = openpyxl.load_workbook(report)["Customers"]
+        assert ws.max_row == len(analysis.customers) + 1
+        assert ws.tables["CustomerTable"].ref.endswith(str(len(analysis.customers) + 1))
+
+    def test_inputs_are_styled_as_inputs_and_results_as_outputs(self, report):
+        wb = openpyxl.load_workbook(report)
+        sheet, ref = next(iter(wb.defined_names["Margin"].destinations))
+        margin = wb[sheet][ref.replace("$", "")]
+        assert margin.font.color.rgb.endswith("0000FF") and margin.fill.fgColor.rgb.endswith(
+            "FFF2CC"
+        )
+        sheet, ref = next(iter(wb.defined_names["CLV"].destinations))
+        assert wb[sheet][ref.replace("$", "")].font.bold
+
+    def test_data_text_is_never_a_formula(self, report):
+        wb = openpyxl.load_workbook(report)
+        cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value == EVIL]
+        assert cells and all(c.data_type == "s" for c in cells)
+        for ws in wb:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        assert ws.title in ("Summary", "Segments"), cell.coordinate
+                        assert "HYPERLINK" not in cell.value
+
+    def test_formulas_hold_no_hard_coded_numbers(self, report):
+        wb = openpyxl.load_workbook(report)
+        for ws in wb:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        # Cell references (A1) aside, the only literal is the 1 of a
+                        # discount factor or a reciprocal.
+                        numbers = re.findall(r"(?<![A-Z$\d.])\d+(?:\.\d+)?", cell.value)
+                        assert set(numbers) <= {"1"}, (ws.title, cell.coordinate, cell.value)
+
+    def test_frozen_headers_and_print_setup(self, report):
+        wb = openpyxl.load_workbook(report)
+        for name in ("Summary", "Segments", "Customers", "Cohorts"):
+            assert wb[name].freeze_panes, name
+            assert wb[name].page_setup.orientation == "landscape", name
+        assert wb.properties.title and wb.properties.creator.startswith("clv_xl")
+
+    def test_data_quality_lists_the_excluded_row(self, report, analysis):
+        ws = openpyxl.load_workbook(report)["Data quality"]
+        text = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        assert "non-numeric amount" in text
+        assert "7" in text  # sheet row of the bad amount: data row 5 + header + 1
+        assert analysis.orders.rows_excluded == 1
+
+    def test_about_sheet(self, report, analysis):
+        ws = openpyxl.load_workbook(report)["About"]
+        labels = {row[0].value: row[1].value for row in ws.iter_rows(min_row=3) if row[0].value}
+        assert labels["Tool"].startswith("clv_xl ")
+        assert labels["Analysis date"].date() == analysis.as_of
+        assert "Definition: CLV" in labels and "Generated at" in labels
+
+
+class TestRecalculated:
+    """LibreOffice computes every formula: the numbers equal Python's, and no cell errs."""
+
+    def test_no_cell_shows_an_error(self, recalculated):
+        assert error_cells(recalculated) == []
+
+    def test_summary_figures_equal_python(self, recalculated, analysis):
+        o = analysis.overall
+        expected = {
+            "Customers": o["customers"], "Orders": o["orders"], "Revenue": o["revenue"],
+            "ChurnRate": o["monthly_churn"], "ARPU": o["arpu"], "Margin": analysis.margin,
+            "CustomerLifetime": o["lifetime_months"], "CLV": o["clv"],
+            "DiscountedCLV": o["clv_discounted"], "RowsRead": analysis.orders.rows_read,
+            "RowsExcluded": analysis.orders.rows_excluded,
+            "MonthlyDiscountRate": analysis.monthly_discount_rate,
+        }  # fmt: skip
+        for name, value in expected.items():
+            assert named_value(recalculated, name) == pytest.approx(value, rel=1e-9), name
+
+    def test_segment_formulas_equal_python(self, report, recalculated, analysis):
+        formulas_wb = openpyxl.load_workbook(report)["Segments"]
+        values_ws = recalculated["Segments"]
+        cols = segments_sheet.columns(analysis)
+        checked = 0
+        for dimension in analysis.dimensions:
+            part = analysis.segments[analysis.segments["dimension"] == dimension]
+            header_row = next(
+                r for r in range(1, formulas_wb.max_row + 1)
+                if formulas_wb.cell(r, 1).value == dimension
+            ) + 1  # fmt: skip
+            for offset, (_, seg) in enumerate(part.iterrows(), start=1):
+                for index, col in enumerate(cols, start=1):
+                    if col.live is None:
+                        continue
+                    assert formulas_wb.cell(header_row + offset, index).data_type == "f"
+                    got = values_ws.cell(header_row + offset, index).value
+                    want = seg[col.field] / (100 if col.field == "clv_index" else 1)
+                    if np.isnan(want):
+                        assert got in (None, ""), (dimension, seg["segment"], col.field)
+                    else:
+                        assert got == pytest.approx(want, rel=1e-9), (dimension, col.field)
+                    checked += 1
+        assert checked > 50
+
+    def test_changing_the_margin_updates_every_clv(self, report, analysis, tmp_path):
+        wb = openpyxl.load_workbook(report)
+        sheet, ref = next(iter(wb.defined_names["Margin"].destinations))
+        wb[sheet][ref.replace("$", "")].value = 0.5
+        changed = tmp_path / "changed.xlsx"
+        wb.save(changed)
+        values = recalculate(changed, tmp_path / "out")
+        o = analysis.overall
+        assert named_value(values, "CLV") == pytest.approx(o["arpu"] * 0.5 / o["monthly_churn"])
+
+
+def test_an_existing_report_is_not_overwritten(report, analysis):
+    before = report.read_bytes()
+    with pytest.raises(InputError, match="already exists"):
+        write_report(analysis, report)
+    assert report.read_bytes() == before
+
+
+def test_no_temporary_file_is_left_behind(report):
+    assert [p.name for p in report.parent.iterdir()] == [report.name]
+
+
+def test_currency_is_configurable(analysis, tmp_path):
+    usd = analyze(analysis.orders, Params(currency="USD"))
+    path = write_report(usd, tmp_path / "usd.xlsx")
+    ws = openpyxl.load_workbook(path)["Summary"]
+    sheet, ref = next(iter(openpyxl.load_workbook(path).defined_names["Revenue"].destinations))
+    assert "$" in ws[ref.replace("$", "")].number_format
