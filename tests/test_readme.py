@@ -1,0 +1,31 @@
+"""The README's worksheet-function table: every function listed, every example true."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from clv_xl import formulas
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+EXAMPLES = re.findall(r"`=([A-Z_]+)\(([^`]*)\)` = ([\d.]+)", README)
+
+
+def test_the_first_lines_give_the_two_commands():
+    head = README.splitlines()[:8]
+    assert any(line.startswith("make demo") for line in head)
+    assert any(line.startswith("make test") for line in head)
+
+
+def test_every_function_has_a_row_with_an_example():
+    assert {name for name, _, _ in EXAMPLES} == {f.__name__.upper() for f in formulas.ALL}
+
+
+@pytest.mark.parametrize(("name", "args", "shown"), EXAMPLES)
+def test_the_example_gives_the_value_shown(name, args, shown):
+    values = ast.literal_eval(f"({args},)")
+    got = getattr(formulas, name.lower())(*values)
+    assert got == pytest.approx(float(shown), abs=0.5 * 10 ** -len(shown.partition(".")[2]))
