@@ -1,0 +1,320 @@
+"""Maximum-likelihood machinery shared by every model: log-scale parameters, several
+starting points, a numerical Hessian and standard errors by the delta method.
+
+Every parameter of these models is positive, so the optimiser works on
+``theta = log(parameter)`` within ``[log(LOWER), log(UPPER)]``. The models scale their
+data (time to a mean age of 1, money to a mean spend of 1) before fitting, so these fixed
+bounds are wide on any unit. The covariance of ``theta`` is the inverse of the Hessian of
+the negative log-likelihood; the delta method gives ``se(parameter) = parameter * se(theta)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.optimize import OptimizeResult, minimize
+
+from ._errors import NotFittedError
+
+LOWER = 1e-6
+UPPER = 1e6
+_LOG_BOUNDS = (math.log(LOWER), math.log(UPPER))
+#: A log-parameter closer than this to its bound counts as "at the boundary".
+_BOUNDARY_MARGIN = 1e-3
+#: A standard error above this multiple of its estimate marks a poorly determined parameter.
+_WEAK_SE_RATIO = 10.0
+_HESSIAN_STEP = 1e-4
+
+LogLikelihood = Callable[[np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """How the maximisation ended: ``warnings`` holds sentences for people."""
+
+    converged: bool
+    iterations: int
+    message: str
+    at_boundary: bool
+    warnings: tuple[str, ...]
+    starts_tried: int
+
+
+@dataclass(frozen=True)
+class MleFit:
+    """Parameters at the maximum, their standard errors and the maximised log-likelihood."""
+
+    params: dict[str, float]
+    standard_errors: dict[str, float]
+    log_likelihood: float
+    convergence: Convergence
+
+
+def maximise(
+    log_likelihood: LogLikelihood,
+    names: Sequence[str],
+    starts: Sequence[Sequence[float]],
+    total_weight: float,
+    model_name: str,
+    gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> MleFit:
+    """Maximise ``log_likelihood(params)`` over positive params from each start.
+
+    ``gradient(params)``, the derivatives of the log-likelihood by each parameter, is
+    optional: without it the optimiser and the Hessian use finite differences.
+
+    Each start runs L-BFGS-B on the log scale, with Nelder-Mead as the fallback when
+    L-BFGS-B fails; the starts run until two of them agree, and the best end point wins.
+    The objective is the mean negative log-likelihood per customer, so the tolerances do
+    not depend on the sample size.
+    """
+
+    def objective(theta: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            value = -log_likelihood(np.exp(theta)) / total_weight
+        return float(value) if np.isfinite(value) else np.inf
+
+    def slope(theta: np.ndarray) -> np.ndarray:
+        """d objective / d theta = -params * d log-likelihood / d params / total weight."""
+        assert gradient is not None
+        with np.errstate(all="ignore"):
+            return -np.exp(theta) * gradient(np.exp(theta)) / total_weight
+
+    jacobian = None if gradient is None else slope
+    runs = []
+    for start in starts:
+        runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), jacobian))
+        if _two_agree(runs):
+            break
+    finite = [run for run in runs if np.isfinite(run.fun)]
+    if not finite:
+        raise NotFittedError(
+            f"The {model_name} likelihood cannot be computed for this data at any starting point."
+        )
+    best = min(finite, key=lambda run: run.fun)
+    theta = np.clip(best.x, *_LOG_BOUNDS)
+    params = np.exp(theta)
+    hessian = (
+        numerical_hessian(objective, theta) if jacobian is None else _jacobian_of(jacobian, theta)
+    )
+    standard_errors = _standard_errors(hessian * total_weight, theta)
+    at_bound = np.minimum(theta - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta) < _BOUNDARY_MARGIN
+    warnings = _warnings(names, params, standard_errors, at_bound, model_name)
+    convergence = Convergence(
+        converged=bool(best.success),
+        iterations=int(best.get("nit", 0)),
+        message=str(best.message),
+        at_boundary=bool(at_bound.any()),
+        warnings=warnings,
+        starts_tried=len(runs),
+    )
+    return MleFit(
+        params=dict(zip(names, params.tolist(), strict=True)),
+        standard_errors=dict(zip(names, standard_errors.tolist(), strict=True)),
+        log_likelihood=float(-best.fun * total_weight),
+        convergence=convergence,
+    )
+
+
+def _two_agree(runs: Sequence[OptimizeResult]) -> bool:
+    """Whether the two best finished runs reached the same maximum (to 1e-10 relative)."""
+    values = sorted(run.fun for run in runs if run.success and np.isfinite(run.fun))
+    return len(values) >= 2 and values[1] - values[0] <= 1e-10 * max(1.0, abs(values[0]))
+
+
+def _run_from(
+    objective: Callable[[np.ndarray], float],
+    theta0: np.ndarray,
+    jacobian: Callable[[np.ndarray], np.ndarray] | None,
+) -> OptimizeResult:
+    bounds = [_LOG_BOUNDS] * len(theta0)
+    run = minimize(
+        objective,
+        theta0,
+        jac=jacobian,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
+    )
+    if run.success and np.isfinite(run.fun):
+        return run
+    fallback = minimize(
+        objective,
+        theta0,
+        method="Nelder-Mead",
+        bounds=bounds,
+        options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-14},
+    )
+    return fallback if fallback.fun < run.fun or not np.isfinite(run.fun) else run
+
+
+def _standard_errors(hessian: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Delta-method standard errors from the Hessian in theta; NaN if it is not definite."""
+    if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
+        return np.full(len(theta), np.nan)
+    variances = np.diag(np.linalg.inv(hessian))
+    return np.exp(theta) * np.sqrt(np.where(variances > 0, variances, np.nan))
+
+
+def _jacobian_of(
+    gradient: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float = _HESSIAN_STEP
+) -> np.ndarray:
+    """Hessian as the symmetrised central-difference Jacobian of an exact gradient."""
+    unit = np.eye(len(x)) * step
+    columns = [(gradient(x + unit[i]) - gradient(x - unit[i])) / (2 * step) for i in range(len(x))]
+    jacobian = np.column_stack(columns)
+    return (jacobian + jacobian.T) / 2
+
+
+def numerical_hessian(
+    function: Callable[[np.ndarray], float], x: np.ndarray, step: float = _HESSIAN_STEP
+) -> np.ndarray:
+    """Central-difference Hessian of a scalar function (second order in ``step``)."""
+    n = len(x)
+    hessian = np.empty((n, n))
+    centre = function(x)
+    unit = np.eye(n) * step
+    for i in range(n):
+        hessian[i, i] = (function(x + unit[i]) - 2 * centre + function(x - unit[i])) / step**2
+        for j in range(i):
+            mixed = (
+                function(x + unit[i] + unit[j])
+                - function(x + unit[i] - unit[j])
+                - function(x - unit[i] + unit[j])
+                + function(x - unit[i] - unit[j])
+            ) / (4 * step**2)
+            hessian[i, j] = hessian[j, i] = mixed
+    return hessian
+
+
+def _warnings(
+    names: Sequence[str],
+    params: np.ndarray,
+    standard_errors: np.ndarray,
+    at_bound: np.ndarray,
+    model_name: str,
+) -> tuple[str, ...]:
+    found = [
+        f"The {model_name} parameter {name} ended at the edge of its range ({value:.3g}); "
+        "the data may show no drop-out or too little variation to estimate it, so the fit "
+        "is the best estimate at that edge."
+        for name, value, edge in zip(names, params, at_bound, strict=True)
+        if edge
+    ]
+    if np.isnan(standard_errors).any():
+        found.append(
+            f"The {model_name} likelihood is flat in some direction at the estimate, so "
+            "standard errors are not available."
+        )
+    weak = [
+        name
+        for name, value, se in zip(names, params, standard_errors, strict=True)
+        if se > _WEAK_SE_RATIO * value
+    ]
+    if weak:
+        found.append(
+            f"The {model_name} parameter(s) {', '.join(weak)} are poorly determined by the "
+            f"data (standard error above {_WEAK_SE_RATIO:g} times the estimate)."
+        )
+    return tuple(found)
+
+
+@dataclass
+class FittedModel:
+    """Base of the models: ``params``, ``standard_errors``, ``log_likelihood``, ``convergence``.
+
+    ``fit(...)`` fills them and returns the model; ``from_params(...)`` builds a model from
+    known parameters (published estimates, simulation truths) for predictions.
+    """
+
+    model_name: ClassVar[str]
+    parameter_names: ClassVar[tuple[str, ...]]
+
+    params: dict[str, float] = field(default_factory=dict)
+    standard_errors: dict[str, float] = field(default_factory=dict)
+    log_likelihood: float = math.nan
+    convergence: Convergence | None = None
+
+    @classmethod
+    def from_params(cls, **params: float) -> Any:
+        """A model with the given parameters, for predictions without fitting."""
+        if set(params) != set(cls.parameter_names) or any(
+            not (math.isfinite(value) and value > 0) for value in params.values()
+        ):
+            raise NotFittedError(
+                f"The {cls.model_name} model needs positive numbers for exactly "
+                f"{', '.join(cls.parameter_names)}; got {params}."
+            )
+        return cls(params={name: float(params[name]) for name in cls.parameter_names})
+
+    def _store(self, fit: MleFit) -> None:
+        self.params = fit.params
+        self.standard_errors = fit.standard_errors
+        self.log_likelihood = fit.log_likelihood
+        self.convergence = fit.convergence
+
+    def _values(self) -> tuple[float, ...]:
+        """The parameters in ``parameter_names`` order; raises when the model is not fitted."""
+        if not self.params:
+            raise NotFittedError(
+                f"The {self.model_name} model has no parameters yet: fit it to data first."
+            )
+        return tuple(self.params[name] for name in self.parameter_names)
+
+
+RowLogLikelihood = Callable[[tuple[float, ...], dict[str, Any]], np.ndarray]
+
+
+def fit_rows(
+    row_log_likelihood: RowLogLikelihood,
+    data: dict[str, Any],
+    weights: np.ndarray,
+    names: Sequence[str],
+    starts: Sequence[Sequence[float]],
+    model_name: str,
+    scale: float = 1.0,
+    scaled_columns: Sequence[str] = (),
+    scaled_params: Sequence[str] = (),
+    row_gradient: RowLogLikelihood | None = None,
+) -> MleFit:
+    """Maximise ``sum(weights * row_log_likelihood(params, data))`` on rescaled data.
+
+    ``scaled_columns`` are divided by ``scale`` (time to a mean age of 1, money to a mean
+    spend of 1) so that the starts and bounds suit any unit; ``scaled_params`` (the scale
+    parameters such as alpha) are multiplied back afterwards, and the log-likelihood is
+    evaluated again on the original data, so it is the one of the data as given.
+    ``row_gradient`` (rows x parameters), when given, is the exact gradient per row.
+    """
+    scaled = {k: v / scale if k in scaled_columns else v for k, v in data.items()}
+    # Sums are elementwise, not ``@``: a threaded BLAS call per evaluation costs far more
+    # than it saves on a busy machine.
+
+    def log_likelihood(params: np.ndarray) -> float:
+        return float(np.sum(weights * row_log_likelihood(tuple(params), scaled)))
+
+    def gradient(params: np.ndarray) -> np.ndarray:
+        assert row_gradient is not None
+        return np.sum(weights[:, None] * row_gradient(tuple(params), scaled), axis=0)
+
+    fit = maximise(
+        log_likelihood,
+        names,
+        starts,
+        float(weights.sum()),
+        model_name,
+        gradient=None if row_gradient is None else gradient,
+    )
+    factor = {name: scale if name in scaled_params else 1.0 for name in names}
+    params = {name: value * factor[name] for name, value in fit.params.items()}
+    with np.errstate(all="ignore"):
+        total = float(np.sum(weights * row_log_likelihood(tuple(params.values()), data)))
+    return MleFit(
+        params=params,
+        standard_errors={name: se * factor[name] for name, se in fit.standard_errors.items()},
+        log_likelihood=total,
+        convergence=fit.convergence,
+    )

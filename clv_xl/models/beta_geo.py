@@ -1,0 +1,174 @@
+"""The BG/NBD model of repeat buying (Fader, Hardie & Lee 2005, "Counting Your Customers
+the Easy Way", Marketing Science 24(2), 275-284).
+
+While alive a customer buys at Poisson rate lambda ~ Gamma(r, alpha); after each purchase
+she drops out with probability p ~ Beta(a, b). Inputs per customer: ``frequency`` x (repeat
+purchases), ``recency`` t_x (time of the last purchase since the first) and ``T`` (time
+since the first purchase), all times in one unit of your choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+
+from ._data import Levels, compress, mean_scale, read_history
+from ._mle import FittedModel, fit_rows
+
+_STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
+
+
+def row_log_likelihood(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarray:
+    """Log of FHL (2005) eq. 6 per customer.
+
+    L = B(a, b+x)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
+        + [x > 0] B(a+1, b+x-1)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x)).
+    The special functions are evaluated once per distinct x, t_x and T.
+    """
+    r, alpha, a, b = params
+    x, t_x, age = data["frequency"], data["recency"], data["T"]
+    power = r + x.full
+    common = x.map(lambda v: gammaln(r + v) - gammaln(r) + betaln(a, b + v) - betaln(a, b))
+    alive = -power * age.map(lambda v: np.log(alpha + v))
+    with np.errstate(divide="ignore"):
+        dropped = np.where(
+            x.full > 0,
+            x.map(lambda v: np.log(a) - np.log(b + np.maximum(v, 1) - 1))
+            - power * t_x.map(lambda v: np.log(alpha + v)),
+            -np.inf,
+        )
+    return common + r * np.log(alpha) + np.logaddexp(alive, dropped)
+
+
+def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarray:
+    """Derivatives of each customer's log-likelihood by r, alpha, a and b (rows x 4).
+
+    With ll = C(x) + r log(alpha) + log(e^A + e^D) (A: alive at T, D: dropped after t_x) and
+    the shares w_A, w_D of e^A, e^D in their sum:
+    d/dr = psi(r+x) - psi(r) + log(alpha) - w_A log(alpha+T) - w_D log(alpha+t_x),
+    d/dalpha = r/alpha - (r+x) (w_A/(alpha+T) + w_D/(alpha+t_x)),
+    d/da = psi(a+b) - psi(a+b+x) + w_D/a,
+    d/db = psi(b+x) - psi(b) + psi(a+b) - psi(a+b+x) - w_D/(b+x-1).
+    """
+    r, alpha, a, b = params
+    x, t_x, age = data["frequency"], data["recency"], data["T"]
+    power = r + x.full
+    log_age, log_last = age.map(lambda v: np.log(alpha + v)), t_x.map(lambda v: np.log(alpha + v))
+    alive = -power * log_age
+    with np.errstate(divide="ignore"):
+        dropped = np.where(
+            x.full > 0,
+            x.map(lambda v: np.log(a) - np.log(b + np.maximum(v, 1) - 1)) - power * log_last,
+            -np.inf,
+        )
+    share_dropped = expit(dropped - alive)
+    share_alive = 1 - share_dropped
+    ab_shift = x.map(lambda v: digamma(a + b) - digamma(a + b + v))
+    return np.column_stack(
+        [
+            x.map(lambda v: digamma(r + v) - digamma(r))
+            + np.log(alpha)
+            - share_alive * log_age
+            - share_dropped * log_last,
+            r / alpha
+            - power
+            * (
+                share_alive * age.map(lambda v: 1 / (alpha + v))
+                + share_dropped * t_x.map(lambda v: 1 / (alpha + v))
+            ),
+            ab_shift + share_dropped / a,
+            ab_shift
+            + x.map(lambda v: digamma(b + v) - digamma(b))
+            - share_dropped * x.map(lambda v: 1 / (b + np.maximum(v, 1) - 1)),
+        ]
+    )
+
+
+class BetaGeo(FittedModel):
+    """BG/NBD fitted by maximum likelihood: ``BetaGeo().fit(frequency, recency, T)``.
+
+    ``params`` holds r, alpha (in the time unit of the data), a and b.
+    """
+
+    model_name = "BG/NBD"
+    parameter_names = ("r", "alpha", "a", "b")
+
+    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> BetaGeo:  # noqa: N803
+        """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
+        columns = read_history(self.model_name, frequency, recency, T, weights)
+        rows = compress(columns.values, columns.weights)
+        scale = mean_scale(rows.values["T"], rows.weights)
+        self._store(
+            fit_rows(
+                row_log_likelihood,
+                {name: Levels.of(column) for name, column in rows.values.items()},
+                rows.weights,
+                self.parameter_names,
+                _STARTS,
+                self.model_name,
+                scale=scale,
+                scaled_columns=("recency", "T"),
+                scaled_params=("alpha",),
+                row_gradient=row_gradient,
+            )
+        )
+        return self
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """P(alive | x, t_x, T) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
+
+        Fader, Hardie & Lee (2008), "Computing P(alive) using the BG/NBD model", note 021.
+        """
+        r, alpha, a, b = self._values()
+        columns = read_history(self.model_name, frequency, recency, T).values
+        x, t_x, age = columns["frequency"], columns["recency"], columns["T"]
+        log_odds_dead = np.log(a / (b + np.maximum(x, 1) - 1)) + (r + x) * (
+            np.log(alpha + age) - np.log(alpha + t_x)
+        )
+        return np.where(x > 0, expit(-log_odds_dead), 1.0)
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | x, t_x, T]: expected purchases in the next ``t`` time units (FHL eq. 10).
+
+        = (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
+          / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)),  z = t/(alpha+T+t).
+        """
+        r, alpha, a, b = self._values()
+        columns = read_history(self.model_name, frequency, recency, T).values
+        x, age = columns["frequency"], columns["T"]
+        horizon = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
+        # The hypergeometric part depends on (t, x, T) only: compute it once per distinct triple.
+        triples = compress({"t": horizon, "x": x, "T": age})
+        u_t, u_x, u_age = (triples.values[k] for k in ("t", "x", "T"))
+        bracket = _one_minus_hypergeometric_term(r, alpha, a, b, u_t, u_x, u_age)[triples.inverse]
+        return (
+            (a + b + x - 1) / (a - 1) * bracket * self.probability_alive(x, columns["recency"], age)
+        )
+
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
+        """E[X(t)] for a customer just acquired (FHL eq. 9).
+
+        = (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))].
+        """
+        r, alpha, a, b = self._values()
+        horizon = np.asarray(t, dtype=float)
+        bracket = _one_minus_hypergeometric_term(r, alpha, a, b, horizon, 0.0, 0.0)
+        return (a + b - 1) / (a - 1) * bracket
+
+
+def _one_minus_hypergeometric_term(
+    r: float, alpha: float, a: float, b: float, t: Any, x: Any, age: Any
+) -> np.ndarray:
+    """1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) with z = t/(alpha+T+t).
+
+    Where 2F1 overflows, Euler's transformation gives the same value as
+    1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
+    """
+    z = t / (alpha + age + t)
+    c = a + b + x - 1
+    with np.errstate(all="ignore"):
+        direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, c, z)
+        euler = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    return 1 - np.where(np.isfinite(direct), direct, euler)

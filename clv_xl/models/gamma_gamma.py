@@ -1,0 +1,114 @@
+"""The Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee 2005, "RFM and CLV:
+Using Iso-Value Curves for Customer Base Analysis", JMR 42(4); Fader & Hardie 2013, "The
+Gamma-Gamma Model of Monetary Value", note 025).
+
+A transaction's value is Gamma(p, nu) around a customer's mean p/nu, with nu ~ Gamma(q,
+gamma) across customers. Inputs per repeat customer: ``frequency`` x (repeat purchases)
+and ``monetary_value`` m_x (mean value of those repeat purchases).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import betaln
+
+from ._data import check_whole, compress, mean_scale, read_columns
+from ._errors import NotFittedError
+from ._mle import FittedModel, fit_rows
+
+_STARTS = ((1.0, 1.0, 1.0), (5.0, 3.0, 10.0), (0.5, 5.0, 5.0))
+
+
+def row_log_likelihood(params: tuple[float, ...], data: dict[str, np.ndarray]) -> np.ndarray:
+    """Log of the density of m_x given x (note 025, eq. 3).
+
+    f(m_x | p, q, gamma, x)
+        = G(px+q)/(G(px) G(q)) gamma^q m_x^(px-1) x^(px) / (gamma + m_x x)^(px+q).
+    """
+    p, q, gamma = params
+    x, m = data["frequency"], data["monetary_value"]
+    return (
+        -betaln(p * x, q)
+        + q * np.log(gamma)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(gamma + m * x)
+    )
+
+
+class GammaGamma(FittedModel):
+    """Gamma-Gamma spend model: ``GammaGamma().fit(frequency, monetary_value)``.
+
+    Only customers with at least one repeat purchase carry spend information; the others
+    are left out of the fit and counted in ``customers_without_repeat_purchases``.
+    ``params`` holds p, q and gamma (gamma in the currency of the data).
+    """
+
+    model_name = "Gamma-Gamma"
+    parameter_names = ("p", "q", "gamma")
+    customers_without_repeat_purchases: float = 0.0
+
+    def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> GammaGamma:
+        """Maximum-likelihood estimates on the customers with frequency > 0."""
+        columns = _read(self.model_name, frequency, monetary_value, weights)
+        repeat = columns.values["frequency"] > 0
+        if not repeat.any():
+            raise NotFittedError(
+                "The Gamma-Gamma model needs customers with at least one repeat purchase; "
+                "there are none."
+            )
+        self.customers_without_repeat_purchases = float(columns.weights[~repeat].sum())
+        buyers = columns.select(repeat)
+        rows = compress(buyers.values, buyers.weights)
+        self._store(
+            fit_rows(
+                row_log_likelihood,
+                rows.values,
+                rows.weights,
+                self.parameter_names,
+                _STARTS,
+                self.model_name,
+                scale=mean_scale(rows.values["monetary_value"], rows.weights),
+                scaled_columns=("monetary_value",),
+                scaled_params=("gamma",),
+            )
+        )
+        return self
+
+    def mean_spend(self) -> float:
+        """Population mean spend per transaction: E(Z) = p gamma / (q - 1), for q > 1."""
+        p, q, gamma = self._values()
+        self._require_finite_mean(q)
+        return p * gamma / (q - 1)
+
+    def expected_spend(self, frequency: Any, monetary_value: Any) -> np.ndarray:
+        """E(Z | x, m_x) = p (gamma + x m_x) / (p x + q - 1) (note 025, eq. 5).
+
+        A weighted average of the population mean and the customer's own mean m_x; for
+        x = 0 it is the population mean.
+        """
+        p, q, gamma = self._values()
+        self._require_finite_mean(q)
+        columns = _read(self.model_name, frequency, monetary_value).values
+        x, m = columns["frequency"], columns["monetary_value"]
+        return p * (gamma + x * m) / (p * x + q - 1)
+
+    def _require_finite_mean(self, q: float) -> None:
+        if q <= 1:
+            raise NotFittedError(
+                f"The Gamma-Gamma estimate q = {q:.3g} is at most 1, so the expected spend per "
+                "transaction is infinite; the spend data has too heavy a tail for this model."
+            )
+
+
+def _read(model_name: str, frequency: Any, monetary_value: Any, weights: Any = None) -> Any:
+    columns = read_columns(model_name, weights, frequency=frequency, monetary_value=monetary_value)
+    check_whole(columns, "frequency")
+    x, m = columns.values["frequency"], columns.values["monetary_value"]
+    columns.reject_first(
+        (x > 0) & (m <= 0),
+        lambda i: f"monetary_value {m[i]:g} is not above 0 for a customer with repeat purchases.",
+    )
+    return columns

@@ -1,0 +1,137 @@
+"""From orders to the models' inputs: frequency, recency, T and monetary value per customer.
+
+Conventions of the literature (Fader, Hardie & Lee 2005): a customer's purchase periods
+are the distinct days with a purchase, so several orders on one day are one purchase of
+their summed amount; ``frequency`` counts the purchase days after the first, ``recency``
+is the time from the first to the last purchase day, ``T`` the time from the first
+purchase day to the end of the calibration period, ``monetary_value`` the mean value of the
+repeat purchases (0 without repeats). Refunds (negative amounts) are not purchases; an
+order of amount 0 is (CDNOW has such transactions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ModelDataError
+from .units import days_per
+
+COLUMNS = ("customer", "date", "amount")
+AFTER_END = "dated after the observation end"
+NOT_PURCHASE = "refund (negative amount), not a purchase"
+LATE_FIRST = "customer's first purchase is after the calibration end"
+
+
+def rfm_summary(
+    orders: pd.DataFrame,
+    time_unit: str,
+    observation_end: Any,
+    calibration_end: Any = None,
+) -> pd.DataFrame:
+    """One row per customer (index ``customer``) with frequency, recency, T, monetary_value.
+
+    With ``calibration_end`` the model inputs describe the orders up to that day and the
+    holdout columns the days after it up to ``observation_end``: frequency_holdout (purchase
+    days), monetary_value_holdout (their mean value, 0 without any) and duration_holdout.
+    Times are in ``time_unit``. Rows not used are counted by reason in
+    ``summary.attrs["excluded_rows"]`` ({reason: rows}).
+    """
+    unit = days_per(time_unit)
+    _check_orders(orders)
+    end = _day(observation_end, "observation end")
+    split = end if calibration_end is None else _day(calibration_end, "calibration end")
+    if split > end:
+        raise ModelDataError(
+            f"The calibration end {split.date()} is after the observation end {end.date()}."
+        )
+    day = orders["date"].dt.tz_localize(None).dt.normalize()
+    after_end = day > end
+    is_purchase = (orders["amount"] >= 0) & ~after_end
+    daily = (
+        pd.DataFrame({"customer": orders["customer"], "day": day, "amount": orders["amount"]})[
+            is_purchase
+        ]
+        .groupby(["customer", "day"], sort=True)["amount"]
+        .sum()
+        .reset_index()
+    )
+    first = daily.groupby("customer")["day"].transform("min")
+    late_customer = first > split
+    excluded = {
+        AFTER_END: int(after_end.sum()),
+        NOT_PURCHASE: int((~is_purchase & ~after_end).sum()),
+        LATE_FIRST: int(
+            orders.loc[is_purchase, "customer"].isin(daily.loc[late_customer, "customer"]).sum()
+        ),
+    }
+    daily = daily[~late_customer].assign(first=first[~late_customer])
+    calibration = daily[daily["day"] <= split]
+    per_customer = calibration.groupby("customer").agg(
+        days=("day", "size"),
+        first=("first", "first"),
+        last=("day", "max"),
+        total=("amount", "sum"),
+        first_amount=("amount", "first"),
+    )
+    frequency = per_customer["days"] - 1
+    summary = pd.DataFrame(
+        {
+            "frequency": frequency.astype(float),
+            "recency": (per_customer["last"] - per_customer["first"]).dt.days / unit,
+            "T": (split - per_customer["first"]).dt.days / unit,
+            "monetary_value": ((per_customer["total"] - per_customer["first_amount"]) / frequency)
+            .where(frequency > 0, 0.0)
+            .astype(float),
+        }
+    )
+    if calibration_end is not None:
+        holdout = daily[daily["day"] > split].groupby("customer")["amount"].agg(["size", "mean"])
+        summary["frequency_holdout"] = (
+            holdout["size"].reindex(summary.index, fill_value=0).astype(float)
+        )
+        summary["monetary_value_holdout"] = holdout["mean"].reindex(summary.index, fill_value=0.0)
+        summary["duration_holdout"] = (end - split).days / unit
+    summary.index.name = "customer"
+    summary.attrs["excluded_rows"] = {reason: rows for reason, rows in excluded.items() if rows}
+    return summary
+
+
+def _check_orders(orders: pd.DataFrame) -> None:
+    missing = [name for name in COLUMNS if name not in orders.columns]
+    if missing:
+        raise ModelDataError(
+            f"The orders need the columns {', '.join(COLUMNS)}; missing {', '.join(missing)}."
+        )
+    if not pd.api.types.is_datetime64_any_dtype(orders["date"]):
+        raise ModelDataError(
+            f"The orders' date column must hold dates; it holds {orders['date'].dtype}."
+        )
+    if not pd.api.types.is_numeric_dtype(orders["amount"]) or pd.api.types.is_bool_dtype(
+        orders["amount"]
+    ):
+        raise ModelDataError(
+            f"The orders' amount column must hold numbers; it holds {orders['amount'].dtype}."
+        )
+    problems = (
+        (orders["customer"].isna(), "the customer is missing"),
+        (orders["date"].isna(), "the date is missing"),
+        (~np.isfinite(orders["amount"].astype(float)), "the amount is missing"),
+    )
+    for bad, sentence in problems:
+        if bad.any():
+            raise ModelDataError(
+                f"Orders row {bad.to_numpy().argmax() + 1} (index {bad.idxmax()!r}): {sentence}."
+            )
+
+
+def _day(value: Any, name: str) -> pd.Timestamp:
+    try:
+        day = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ModelDataError(f"The {name} must be a date; got {value!r}.") from None
+    if pd.isna(day):
+        raise ModelDataError(f"The {name} must be a date; got {value!r}.")
+    return day.tz_localize(None).normalize()

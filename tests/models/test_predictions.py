@@ -1,0 +1,129 @@
+"""Predictions checked against independent computations: Monte Carlo draws from the model,
+the likelihood's own decomposition, brute-force sums and algebraically different forms."""
+
+import numpy as np
+import pytest
+from scipy.special import betaln, gammaln
+
+from clv_xl.models import BetaGeo, GammaGamma, ParetoNBD, ShiftedBetaGeo, predicted_clv
+from clv_xl.models.simulate import simulate_bg_nbd, simulate_pareto_nbd
+
+BG = BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+PARETO = ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+SPEND = GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
+HISTORY = {"frequency": [0, 1, 2, 7, 7], "recency": [0, 1.71, 30.43, 20, 38], "T": [38.86] * 5}
+
+
+@pytest.mark.parametrize(
+    ("model", "simulate"), [(BG, simulate_bg_nbd), (PARETO, simulate_pareto_nbd)], ids=["BG", "P"]
+)
+def test_new_customer_expectation_matches_monte_carlo(model, simulate) -> None:
+    draws = simulate(**model.params, T=np.full(200_000, 52.0), seed=11)["frequency"]
+    expected = model.expected_purchases_new_customer(52.0)
+    assert abs(draws.mean() - expected) <= 4 * draws.std() / np.sqrt(len(draws))
+
+
+def test_bg_nbd_probability_alive_is_the_alive_share_of_the_likelihood() -> None:
+    """P(alive) = (likelihood of still being alive at T) / L, with the parts of FHL eq. 6."""
+    r, alpha, a, b = BG.params.values()
+    x, t_x, age = (np.asarray(HISTORY[k], dtype=float) for k in ("frequency", "recency", "T"))
+    front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+    alive = np.exp(front + betaln(a, b + x) - (r + x) * np.log(alpha + age))
+    dead = (x > 0) * np.exp(front + betaln(a + 1, b + x - 1) - (r + x) * np.log(alpha + t_x))
+    assert BG.probability_alive(x, t_x, age) == pytest.approx(alive / (alive + dead), rel=1e-10)
+
+
+@pytest.mark.parametrize("model", [BG, PARETO], ids=["BG", "P"])
+def test_conditional_expectation_of_a_customer_without_history(model) -> None:
+    """At T = 0 nothing is known yet: the conditional and the new-customer forecasts agree."""
+    conditional = model.expected_purchases([5.0, 40.0], [0, 0], [0, 0], [0, 0])
+    assert conditional == pytest.approx(model.expected_purchases_new_customer([5.0, 40.0]))
+
+
+def test_pareto_probability_alive_follows_the_posterior_of_a_short_gap() -> None:
+    """A customer who just bought is surely alive; a long silence lowers P(alive)."""
+    alive = PARETO.probability_alive([3, 3, 3], [38.86, 30, 5], [38.86] * 3)
+    assert alive[0] == pytest.approx(1.0)
+    assert alive[0] > alive[1] > alive[2] > 0
+
+
+def test_expected_spend_is_the_shrinkage_average() -> None:
+    """Note 025: E(Z | x, m_x) = w p gamma/(q-1) + (1-w) m_x with w = (q-1)/(px+q-1)."""
+    p, q, gamma = SPEND.params.values()
+    x, m = np.array([0, 1, 8]), np.array([0.0, 100.0, 100.0])
+    weight = (q - 1) / (p * x + q - 1)
+    shrunk = weight * p * gamma / (q - 1) + (1 - weight) * m
+    assert SPEND.expected_spend(x, m) == pytest.approx(shrunk)
+    assert SPEND.mean_spend() == pytest.approx(15.44 * 6.25 / 2.74)
+
+
+def test_sbg_retention_survival_and_derl_by_brute_force() -> None:
+    model = ShiftedBetaGeo.from_params(alpha=0.704, beta=1.182)
+    t = np.arange(1, 400)
+    assert model.survival(t) == pytest.approx(np.cumprod(model.retention_rate(t)))
+    # DERL after n-1 = 3 renewals (FH 2010): sum over t >= 4 of S(t)/S(3) / (1+d)^(t-4).
+    discount = 0.1
+    later = np.arange(4, 4000)
+    brute = np.sum(model.survival(later) / model.survival(3) / (1 + discount) ** (later - 4))
+    assert model.discounted_expected_residual_lifetime(3, discount) == pytest.approx(
+        brute, rel=1e-9
+    )
+
+
+def test_predicted_clv_without_discount_telescopes() -> None:
+    """With d = 0 the sum over months is E[purchases in 12 months] x E(spend); the data is in
+    weeks and a month is 365.25/12 days."""
+    monetary = [0.0, 11.77, 22.35, 40.0, 40.0]
+    clv = predicted_clv(
+        BG,
+        SPEND,
+        **HISTORY,
+        monetary_value=monetary,
+        horizon=12,
+        discount_rate=0.0,
+        time_unit="weeks",
+        horizon_unit="months",
+    )
+    year_in_weeks = 365.25 / 7
+    direct = BG.expected_purchases(year_in_weeks, **HISTORY) * SPEND.expected_spend(
+        HISTORY["frequency"], monetary
+    )
+    assert clv == pytest.approx(direct, rel=1e-10)
+
+
+def test_predicted_clv_discounts_each_month_at_its_end() -> None:
+    monetary = [0.0, 11.77, 22.35, 40.0, 40.0]
+    month = 365.25 / 12 / 7
+    cumulative = np.array([BG.expected_purchases(k * month, **HISTORY) for k in range(4)])
+    spend = SPEND.expected_spend(HISTORY["frequency"], monetary)
+    by_hand = sum(np.diff(cumulative, axis=0)[k] / 1.01 ** (k + 1) for k in range(3)) * spend
+    clv = predicted_clv(
+        BG,
+        SPEND,
+        **HISTORY,
+        monetary_value=monetary,
+        horizon=3,
+        discount_rate=0.01,
+        time_unit="weeks",
+        horizon_unit="months",
+    )
+    assert clv == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_clv_does_not_depend_on_the_time_unit_of_the_data() -> None:
+    """The same customers in days, with alpha in days, give the same CLV."""
+    in_days = BetaGeo.from_params(**{**BG.params, "alpha": BG.params["alpha"] * 7})
+    days = {
+        **HISTORY,
+        "recency": np.multiply(HISTORY["recency"], 7),
+        "T": np.multiply(HISTORY["T"], 7),
+    }
+    monetary = [0.0, 11.77, 22.35, 40.0, 40.0]
+    settings = {"horizon": 24, "discount_rate": 0.01, "horizon_unit": "months"}
+    weekly = predicted_clv(
+        BG, SPEND, **HISTORY, monetary_value=monetary, time_unit="weeks", **settings
+    )
+    daily = predicted_clv(
+        in_days, SPEND, **days, monetary_value=monetary, time_unit="days", **settings
+    )
+    assert daily == pytest.approx(weekly, rel=1e-9)

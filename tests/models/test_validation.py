@@ -1,0 +1,124 @@
+"""Invalid data raises the library's exception naming the first bad row; valid but awkward
+data (no drop-out, duplicated rows) fits without an exception."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_xl.errors import ClvError
+from clv_xl.models import (
+    BetaGeo,
+    GammaGamma,
+    ModelDataError,
+    NotFittedError,
+    ParetoNBD,
+    ShiftedBetaGeo,
+    predicted_clv,
+)
+from clv_xl.models.simulate import simulate_bg_nbd
+
+
+@pytest.mark.parametrize("model", [BetaGeo, ParetoNBD])
+@pytest.mark.parametrize(
+    ("frequency", "recency", "T", "message"),
+    [
+        ([1, -2, 0], [1, 2, 0], [5, 5, 5], "Row 2: frequency -2 is negative."),
+        ([1, 2, 0], [1, 6, 0], [5, 5, 5], "Row 2: recency 6 is more than T 5."),
+        ([1, 2, 0], [1, 2, 3], [5, 5, 5], "Row 3: recency 3 is above 0 but frequency is 0"),
+        ([1, 2.5, 0], [1, 2, 0], [5, 5, 5], "Row 2: frequency 2.5 is not a whole number."),
+        ([1, None, 0], [1, 2, 0], [5, 5, 5], "Row 2: frequency is missing or not a number."),
+        ([1, 2], [1, 2, 0], [5, 5, 5], "must have the same length"),
+    ],
+)
+def test_invalid_histories_name_the_first_bad_row(model, frequency, recency, T, message) -> None:  # noqa: N803
+    with pytest.raises(ModelDataError, match=message.replace("(", r"\(")) as raised:
+        model().fit(frequency, recency, T)
+    assert isinstance(raised.value, ClvError) and isinstance(raised.value, ValueError)
+
+
+def test_series_rows_are_named_by_their_index() -> None:
+    index = pd.Index(["A", "B"], name="customer")
+    with pytest.raises(ModelDataError, match=r"Customer 'B': recency 9 is more than T 5\."):
+        BetaGeo().fit(pd.Series([1, 1], index), pd.Series([1, 9], index), pd.Series([5, 5], index))
+
+
+def test_gamma_gamma_rejects_non_positive_spend_of_repeat_buyers() -> None:
+    with pytest.raises(ModelDataError, match="Row 2: monetary_value 0 is not above 0"):
+        GammaGamma().fit([1, 2, 0], [10.0, 0.0, 0.0])
+
+
+def test_sbg_rejects_growing_survivors() -> None:
+    with pytest.raises(ModelDataError, match="Row 3: survivors 700 is more than the 600"):
+        ShiftedBetaGeo().fit([1000, 600, 700])
+
+
+def test_predictions_need_parameters() -> None:
+    with pytest.raises(NotFittedError, match="fit it to data first"):
+        BetaGeo().probability_alive([1], [1], [2])
+
+
+def test_bad_clv_arguments_are_named() -> None:
+    bg = BetaGeo.from_params(r=0.2, alpha=4, a=0.8, b=2.4)
+    spend = GammaGamma.from_params(p=6, q=4, gamma=15)
+    arguments = {"frequency": [1], "recency": [1], "T": [2], "monetary_value": [10.0]}
+    with pytest.raises(ModelDataError, match="time unit must be one of days, weeks"):
+        predicted_clv(
+            bg,
+            spend,
+            **arguments,
+            horizon=12,
+            discount_rate=0.01,
+            time_unit="fortnights",
+            horizon_unit="months",
+        )
+    with pytest.raises(ModelDataError, match="horizon must be a whole number"):
+        predicted_clv(
+            bg,
+            spend,
+            **arguments,
+            horizon=1.5,
+            discount_rate=0.01,
+            time_unit="weeks",
+            horizon_unit="months",
+        )
+
+
+def test_no_visible_drop_out_returns_the_boundary_estimate_with_a_warning() -> None:
+    model = ShiftedBetaGeo().fit([500, 500, 500, 500])
+    assert model.convergence.at_boundary
+    assert any("edge of its range" in warning for warning in model.convergence.warnings)
+    assert model.survival(3) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_bg_nbd_without_repeat_buyers_still_fits() -> None:
+    model = BetaGeo().fit([0, 0, 0, 0], [0, 0, 0, 0], [10, 20, 30, 40])
+    assert np.isfinite(model.log_likelihood)
+    assert model.convergence.warnings
+
+
+def test_weights_equal_repeated_rows() -> None:
+    data = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(300, 30.0), seed=5)
+    data["recency"] = data["recency"].round()
+    repeated = BetaGeo().fit(data["frequency"], data["recency"], data["T"])
+    counted = data.value_counts(["frequency", "recency", "T"]).reset_index()
+    weighted = BetaGeo().fit(
+        counted["frequency"], counted["recency"], counted["T"], counted["count"]
+    )
+    assert weighted.log_likelihood == pytest.approx(repeated.log_likelihood, rel=1e-9)
+    for name, value in repeated.params.items():
+        assert weighted.params[name] == pytest.approx(value, rel=1e-4)
+
+
+def test_bg_nbd_gradient_matches_finite_differences() -> None:
+    """The exact gradient used by the optimiser against scipy's finite differences."""
+    from scipy.optimize import approx_fprime
+
+    from clv_xl.models._data import Levels
+    from clv_xl.models.beta_geo import row_gradient, row_log_likelihood
+
+    history = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(500, 30.0), seed=4)
+    data = {name: Levels.of(history[name].to_numpy()) for name in ("frequency", "recency", "T")}
+    params = np.array([0.3, 5.0, 0.9, 2.0])
+    exact = row_gradient(tuple(params), data).sum(axis=0)
+    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-7)
+    assert exact == pytest.approx(numeric, rel=1e-4)
