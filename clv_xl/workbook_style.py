@@ -1,0 +1,189 @@
+"""Shared look of every workbook clv_xl writes: cell roles, number formats, small helpers.
+
+Financial-modelling colour conventions (e.g. the FAST standard): inputs in blue
+on light yellow, calculations in black, outputs bold on light green, so a reader
+sees at a glance which cells to type in. Only openpyxl is used here; nothing
+knows how the numbers were computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+# Number formats -------------------------------------------------------------------------
+PERCENT = "0.0%"
+MONTHS = '#,##0.0 "months"'
+DAYS = '#,##0 "days"'
+INTEGER = "#,##0"
+DECIMAL = "#,##0.00"
+RATIO = '0.00"x"'
+DATE = "yyyy-mm-dd"
+TEXT = "@"
+
+#: Symbols for the common currency codes; any other code is shown as the code itself.
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+
+def currency_format(symbol: str = "€", decimals: int = 2) -> str:
+    """An amount format with the symbol in front: ``"€"#,##0.00``, or ``"CHF "#,##0.00`` for a code.
+
+    Negative amounts show as -€1.00.
+    """
+    symbol = symbol.replace('"', "").strip()
+    spaced = symbol + " " if symbol[-1:].isalpha() else symbol
+    digits = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return f'"{spaced}"{digits}'
+
+
+def currency_symbol(code: str) -> str:
+    """The symbol for an ISO currency code (EUR -> €); other codes are shown as the code."""
+    code = code.strip().upper()
+    return CURRENCY_SYMBOLS.get(code, code)
+
+
+# Cell roles -----------------------------------------------------------------------------
+_THIN = Side(style="thin", color="A6A6A6")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+@dataclass(frozen=True)
+class CellStyle:
+    """One cell role: font, fill and border, applied together with a number format."""
+
+    font: Font
+    fill: PatternFill | None = None
+    border: Border | None = None
+    alignment: Alignment | None = None
+
+    def apply(self, cell: Cell, number_format: str | None = None) -> Cell:
+        """Style ``cell`` in this role (and number format, if given); returns the cell."""
+        cell.font = self.font
+        if self.fill is not None:
+            cell.fill = self.fill
+        if self.border is not None:
+            cell.border = self.border
+        if self.alignment is not None:
+            cell.alignment = self.alignment
+        if number_format is not None:
+            cell.number_format = number_format
+        return cell
+
+
+def _solid(colour: str) -> PatternFill:
+    return PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+
+
+#: A value the user types (or may change): blue on light yellow, boxed.
+INPUT = CellStyle(Font(color="0000FF"), _solid("FFF2CC"), _BOX)
+#: A formula working towards the outputs: black, no fill.
+CALCULATION = CellStyle(Font(color="000000"))
+#: A result the reader is after: bold on light green, boxed.
+OUTPUT = CellStyle(Font(bold=True, color="000000"), _solid("E2EFDA"), _BOX)
+#: A column or row heading: bold white on dark blue.
+HEADER = CellStyle(
+    Font(bold=True, color="FFFFFF"), _solid("1F4E78"), alignment=Alignment(vertical="center")
+)
+#: A section label above a block of cells (Inputs, Calculations, ...).
+SECTION = CellStyle(Font(bold=True, size=12, color="1F4E78"))
+#: The sheet's title in A1.
+TITLE = CellStyle(Font(bold=True, size=14, color="1F4E78"))
+#: Explanatory text: grey italics.
+NOTE = CellStyle(Font(italic=True, color="595959"), alignment=Alignment(wrap_text=False))
+#: A check formula that should show TRUE / OK.
+CHECK = CellStyle(Font(bold=True, color="375623"), _solid("F2F2F2"), _BOX)
+
+
+def add_note(cell: Cell, text: str, author: str = "clv_xl") -> Cell:
+    """Attach a cell note (comment) that explains the cell; returns the cell."""
+    cell.comment = Comment(text, author, width=300, height=110)
+    return cell
+
+
+def write_header(ws: Worksheet, row: int, labels: Sequence[str], first_column: int = 1) -> None:
+    """Write a row of column headings in the HEADER style."""
+    for offset, label in enumerate(labels):
+        HEADER.apply(ws.cell(row=row, column=first_column + offset, value=label))
+
+
+def write_about_sheet(
+    wb: Workbook,
+    title: str,
+    rows: Iterable[tuple[str, Any]],
+    sheet_name: str = "About",
+    index: int | None = None,
+) -> Worksheet:
+    """Add a sheet (at ``index``; default last): ``title`` in A1, label/value rows from row 3.
+
+    Dates get the DATE format; columns are sized to their contents.
+    """
+    ws = wb.create_sheet(sheet_name, index)
+    TITLE.apply(ws.cell(row=1, column=1, value=title))
+    for row, (label, value) in enumerate(rows, start=3):
+        ws.cell(row=row, column=1, value=label).font = Font(bold=True)
+        cell = ws.cell(row=row, column=2, value=value)
+        if isinstance(value, (dt.date, dt.datetime)):
+            cell.number_format = DATE
+    autosize(ws)
+    return ws
+
+
+def autosize(ws: Worksheet, min_width: float = 8, max_width: float = 80) -> None:
+    """Set each column's width to fit its longest value (titles in row 1 excepted)."""
+    widths: dict[int, int] = {}
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if cell.value is None:
+                continue
+            shown = cell.value if not isinstance(cell.value, float) else f"{cell.value:,.2f}"
+            length = max(len(line) for line in str(shown).splitlines() or [""])
+            widths[cell.column] = max(widths.get(cell.column, 0), length)
+    for column, length in widths.items():
+        width = min(max(length + 2, min_width), max_width)
+        ws.column_dimensions[get_column_letter(column)].width = width
+
+
+def fit_width_on_print(ws: Worksheet) -> None:
+    """Print the sheet landscape, as wide as one page (as many pages down as needed)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+# Saving ---------------------------------------------------------------------------------
+def save_reproducibly(wb: Workbook, path: Path, when: dt.datetime) -> Path:
+    """Save ``wb`` with ``when`` as its created/modified date and as every zip entry's time.
+
+    openpyxl's own ``save`` stamps the current time, so two builds of the same
+    workbook would differ; this one gives identical bytes for identical content.
+    """
+    wb.properties.created = when
+    wb.properties.modified = when
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
+    timestamp = when.timetuple()[:6]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=timestamp)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(entry.filename))
+    return path
