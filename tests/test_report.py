@@ -197,3 +197,21 @@ def test_currency_is_configurable(analysis, tmp_path):
     ws = openpyxl.load_workbook(path)["Summary"]
     sheet, ref = next(iter(openpyxl.load_workbook(path).defined_names["Revenue"].destinations))
     assert "$" in ws[ref.replace("$", "")].number_format
+
+
+def test_the_customers_sheet_holds_every_customer_and_value(report, analysis):
+    """Streamed by the fast path: compare every cell with the analysis."""
+    from clv_xl.report.customers import table_frame
+
+    ws = openpyxl.load_workbook(report, read_only=True)["Customers"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    expected = table_frame(analysis)
+    assert len(rows) == len(expected)
+    for got, want in zip(rows, expected.itertuples(index=False), strict=True):
+        for g, w in zip(got, want, strict=True):
+            if isinstance(w, pd.Timestamp):
+                assert g == w.to_pydatetime()
+            elif isinstance(w, float | int) and not isinstance(w, bool):
+                assert g == pytest.approx(w, rel=1e-12)
+            else:
+                assert g == w

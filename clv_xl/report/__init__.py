@@ -17,18 +17,19 @@ from openpyxl import Workbook
 from .. import __version__
 from ..analysis import Analysis
 from ..errors import InputError
-from . import about, charts, cohorts, customers, quality, segments, summary
+from . import about, charts, cohorts, customers, fastsheet, quality, segments, summary
 from .cells import formats
+from .fastsheet import LargeTable
 
 
-def build(analysis: Analysis, generated_at: dt.datetime) -> Workbook:
-    """The report as an openpyxl workbook."""
+def build(analysis: Analysis, generated_at: dt.datetime) -> tuple[Workbook, list[LargeTable]]:
+    """The report as an openpyxl workbook, and the large tables to stream in after saving."""
     fmt = formats(analysis.params.currency)
     wb = Workbook()
     summary.write(wb, analysis, fmt)
     places = segments.write(wb, analysis, fmt)
     cohorts.write(wb, analysis, fmt)
-    customers.write(wb, analysis, fmt)
+    large = [customers.write(wb, analysis, fmt)]
     charts.write(wb, analysis, fmt, places)
     quality.write(wb, analysis, fmt)
     about.write(wb, analysis, generated_at)
@@ -37,7 +38,7 @@ def build(analysis: Analysis, generated_at: dt.datetime) -> Workbook:
     wb.properties.creator = f"clv_xl {__version__}"
     wb.properties.keywords = "CLV, retention, churn, segments, cohorts"
     wb.properties.created = wb.properties.modified = generated_at
-    return wb
+    return wb, large
 
 
 def write_report(analysis: Analysis, path: Path, *, overwrite: bool = False) -> Path:
@@ -47,11 +48,12 @@ def write_report(analysis: Analysis, path: Path, *, overwrite: bool = False) -> 
         raise InputError(f"{path} already exists; choose another name or use --force.")
     if not path.parent.is_dir():
         raise InputError(f"The folder {path.parent} does not exist.")
-    wb = build(analysis, dt.datetime.now().replace(microsecond=0))
+    wb, large = build(analysis, dt.datetime.now().replace(microsecond=0))
     handle, temporary = tempfile.mkstemp(prefix=".clv-report-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
     try:
         wb.save(temporary)
+        fastsheet.fill(Path(temporary), large)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 from openpyxl.cell.cell import Cell
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
@@ -60,3 +63,22 @@ def formula(
     if number_format:
         cell.number_format = number_format
     return cell
+
+
+def add_table(
+    ws: Worksheet, name: str, headers: list[str], header_row: int, last_row: int, table_style: str
+) -> Table:
+    """An Excel table (with filters) over columns A.. from ``header_row`` to ``last_row``.
+
+    The columns are named here, so openpyxl need not visit every cell of a large table.
+    """
+    ref = f"A{header_row}:{get_column_letter(len(headers))}{max(last_row, header_row + 1)}"
+    table = Table(
+        displayName=name,
+        ref=ref,
+        tableColumns=[TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)],
+        autoFilter=AutoFilter(ref=ref),
+    )
+    table.tableStyleInfo = TableStyleInfo(name=table_style, showRowStripes=True)
+    ws.add_table(table)
+    return table

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.table import Table, TableStyleInfo
-from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import put
+from .cells import add_table, put
+from .fastsheet import LargeTable
 
 SHEET = "Customers"
 TABLE = "CustomerTable"
@@ -52,23 +51,17 @@ def headers(analysis: Analysis) -> list[str]:
     return [header for header, _, _ in COLUMNS] + list(analysis.orders.segments)
 
 
-def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
+def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable | None:
+    """Write the header and the first customer; return the rows to stream in after saving."""
     ws = wb.create_sheet(SHEET)
     frame = table_frame(analysis)
     kinds = [kind for _, _, kind in COLUMNS] + ["text"] * len(analysis.orders.segments)
     style.write_header(ws, 1, headers(analysis))
-    number_formats = [fmt[kind] for kind in kinds]
-    for row, values in enumerate(frame.itertuples(index=False), start=2):
-        for column, (value, number_format) in enumerate(
-            zip(values, number_formats, strict=True), start=1
-        ):
-            put(ws, row, column, value, number_format)
-    last = get_column_letter(len(kinds))
-    table = Table(displayName=TABLE, ref=f"A1:{last}{max(len(frame), 1) + 1}")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-    ws.add_table(table)
+    for column, (value, kind) in enumerate(zip(frame.iloc[0], kinds, strict=True), start=1):
+        put(ws, 2, column, value, fmt[kind])  # the template row: every cell styled
+    add_table(ws, TABLE, headers(analysis), 1, len(frame) + 1, "TableStyleLight9")
     for index in range(1, len(kinds) + 1):
         ws.column_dimensions[get_column_letter(index)].width = 16
     ws.freeze_panes = "B2"
     style.fit_width_on_print(ws)
-    return ws
+    return LargeTable(SHEET, frame)

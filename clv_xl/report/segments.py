@@ -10,12 +10,11 @@ import pandas as pd
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import formula, put
+from .cells import add_table, formula, put
 from .summary import CLV, DISCOUNTED_CLV, LIFETIME
 
 SHEET = "Segments"
@@ -138,10 +137,7 @@ def _table(
             else:
                 put(ws, row, index, segment[col.field], fmt[col.kind])
     bottom = top + len(part)
-    ref = f"A{top}:{get_column_letter(len(cols))}{bottom}"
-    table = Table(displayName=name, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    ws.add_table(table)
+    add_table(ws, name, [c.header for c in cols], top, bottom, "TableStyleMedium2")
     clv = letters["clv"]
     ws.conditional_formatting.add(
         f"{clv}{top + 1}:{clv}{bottom}",

@@ -1,0 +1,965 @@
+"""Orders in: read an orders table from a workbook, a CSV file or a DataFrame.
+
+`load_orders` finds the columns by their headers (English and Dutch, any case,
+spacing or punctuation), reads every cell as the type its column needs, and
+accounts for every row: it is used, or excluded with a reason and its sheet row
+number (the header is row 1, the first data row row 2). Workbooks are read with
+python-calamine and every step works on whole columns (Python loops run only
+over the distinct values of mixed-type columns), so a million rows take seconds.
+
+Knows nothing of the analysis or of Excel's object model.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import python_calamine
+from pandas.api import types as pdt
+
+from .errors import InputError
+
+# ----------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Header names that override the guess; ``segments=None`` means every other text column."""
+
+    customer: str | None = None
+    date: str | None = None
+    amount: str | None = None
+    order_id: str | None = None
+    cost: str | None = None
+    margin: str | None = None
+    quantity: str | None = None
+    segments: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Rows (or cells) left out for one reason: how many, and the first sheet row numbers."""
+
+    reason: str
+    count: int
+    examples: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the orders came from; all None for a DataFrame."""
+
+    path: str | None
+    sheet: str | None
+    sha256: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class Orders:
+    """The used order lines and the account of every row read.
+
+    ``lines`` has one row per used input row, in input order, with the columns
+    customer (str), date (datetime64[ns], midnight), amount (float64, negative =
+    refund), order_id (str, only when the input has one), margin_amount (float64,
+    NaN without cost or margin), quantity (float64, only when the input has one),
+    row (int64 sheet row number) and one str column per segment dimension (blank
+    cells read "(blank)"). ``columns`` maps each canonical name to the header
+    found. ``ignored_columns`` are the input's other columns (numbers, dates, or
+    text with more than MAX_SEGMENT_VALUES distinct values). ``unreadable_cells``
+    counts cost, margin and quantity cells of used rows that are not numbers and
+    count as blank.
+    """
+
+    lines: pd.DataFrame
+    columns: dict[str, str]
+    segments: tuple[str, ...]
+    rows_read: int
+    exclusions: tuple[Exclusion, ...]
+    source: Source
+    ignored_columns: tuple[str, ...] = ()
+    unreadable_cells: tuple[Exclusion, ...] = ()
+
+    @property
+    def rows_used(self) -> int:
+        return len(self.lines)
+
+    @property
+    def rows_excluded(self) -> int:
+        return sum(exclusion.count for exclusion in self.exclusions)
+
+    @property
+    def rows_without_margin(self) -> int:
+        """Used rows without a cost or margin (the analysis assumes its margin for them)."""
+        return int(self.lines["margin_amount"].isna().sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# Vocabulary
+
+REQUIRED = ("customer", "date", "amount")
+OPTIONAL = ("order_id", "cost", "margin", "quantity")
+LABELS = {
+    "customer": "customer",
+    "date": "order date",
+    "amount": "amount",
+    "order_id": "order id",
+    "cost": "cost",
+    "margin": "margin",
+    "quantity": "quantity",
+}
+EXAMPLE_HEADERS = {
+    "customer": "'Customer ID' or 'Klantnummer'",
+    "date": "'Order date' or 'Orderdatum'",
+    "amount": "'Amount' or 'Bedrag'",
+}
+#: Recognised headers per canonical column, best first, as header keys (see `header_key`).
+# fmt: off
+HEADER_NAMES: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "customerid", "customer", "customerno", "customernr", "customernumber", "customercode",
+        "customerkey", "klantid", "klantnummer", "klantnr", "klantno", "klantcode", "klant",
+        "clientid", "client", "clientno", "clientnr", "clientnumber", "clientcode",
+        "debiteurnummer", "debiteurnr", "debiteurcode", "debiteur", "relatienummer", "relatienr",
+        "relatie", "buyerid", "buyer", "accountid", "contactid", "memberid", "lidnummer",
+        "customername", "klantnaam", "clientname",
+    ),
+    "date": (
+        "orderdate", "date", "orderdatum", "datum", "besteldatum", "bestellingdatum",
+        "purchasedate", "aankoopdatum", "transactiondate", "transactiedatum", "invoicedate",
+        "factuurdatum", "saledate", "salesdate", "verkoopdatum", "orderdatetime", "orderedat",
+        "createdat", "datetime", "timestamp",
+    ),
+    "amount": (
+        "amount", "orderamount", "revenue", "value", "ordervalue", "total", "ordertotal", "sales",
+        "bedrag", "orderbedrag", "omzet", "totaal", "ordertotaal", "totaalbedrag", "waarde",
+        "orderwaarde", "totalamount", "totalvalue", "totalrevenue", "netamount", "netrevenue",
+        "netsales", "salesamount", "saleamount", "linetotal", "lineamount", "subtotal", "turnover",
+        "invoiceamount", "invoicetotal", "factuurbedrag", "verkoopbedrag", "nettobedrag",
+        "omzetbedrag",
+    ),
+    "order_id": (
+        "orderid", "order", "ordernumber", "orderno", "ordernr", "ordercode", "orderreference",
+        "orderref", "ordernummer", "bestelnummer", "bestelnr", "bestellingid", "bestelling",
+        "invoice", "invoiceid", "invoicenumber", "invoiceno", "invoicenr", "factuurnummer",
+        "factuurnr", "factuurid", "factuur", "transactionid", "transaction", "transactienummer",
+        "receiptnumber", "bonnummer",
+    ),
+    "cost": (
+        "cost", "costs", "cogs", "costofgoods", "costofgoodssold", "costprice", "totalcost",
+        "purchasecost", "purchaseprice", "kosten", "kost", "kostprijs", "inkoopprijs",
+        "inkoopwaarde", "inkoopkosten", "inkoop",
+    ),
+    "margin": (
+        "margin", "marge", "grossmargin", "brutomarge", "marginamount", "margebedrag",
+        "marginpercent", "margepercentage", "grossprofit", "brutowinst", "profit", "winst",
+        "contributionmargin", "dekkingsbijdrage",
+    ),
+    "quantity": (
+        "quantity", "qty", "aantal", "units", "stuks", "aantalstuks", "pieces", "items",
+        "numberofitems",
+    ),
+}
+# fmt: on
+#: Header words that only give a unit or tax basis: "Omzet excl. BTW" is an amount.
+UNIT_WORDS = frozenset(
+    {"eur", "euro", "euros", "usd", "gbp", "in", "incl", "excl", "ex", "btw", "vat", "tax"}
+)
+
+EMPTY_ROW = "empty row"
+MISSING_CUSTOMER = "missing customer"
+MISSING_DATE = "missing date"
+UNREADABLE_DATE = "unreadable date"
+FUTURE_DATE = "future date"
+MISSING_AMOUNT = "missing amount"
+NON_NUMERIC_AMOUNT = "non-numeric amount"
+NON_FINITE_AMOUNT = "non-finite amount"
+DUPLICATE_ORDER_ID = "duplicate order id"
+#: Every exclusion reason, in the order a row is checked (a row gets the first that applies).
+REASONS = (
+    EMPTY_ROW,
+    MISSING_CUSTOMER,
+    MISSING_DATE,
+    UNREADABLE_DATE,
+    FUTURE_DATE,
+    MISSING_AMOUNT,
+    NON_NUMERIC_AMOUNT,
+    NON_FINITE_AMOUNT,
+    DUPLICATE_ORDER_ID,
+)
+
+BLANK_SEGMENT = "(blank)"
+#: A guessed segment dimension has at most this many distinct values (names, e-mails are not).
+MAX_SEGMENT_VALUES = 250
+EXAMPLE_ROWS = 5
+HEADER_SEARCH_ROWS = 20  # the header row is among the first rows that hold anything
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv",)
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # an encrypted .xlsx, or an old .xls
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system (from March 1900)
+FIRST_DATE = pd.Timestamp("1900-01-01")
+END_DATE = pd.Timestamp("2262-01-01")  # datetime64[ns] ends in 2262
+LINE_COLUMNS = ("customer", "date", "amount", "order_id", "margin_amount", "quantity", "row")
+
+
+def header_key(header: str) -> str:
+    """A header as lower-case ASCII letters and digits only: 'Klant-ID' -> 'klantid'."""
+    return "".join(_header_words(header))
+
+
+def _header_words(header: str) -> list[str]:
+    ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    return re.findall(r"[0-9a-z]+", ascii_text.casefold())
+
+
+def _unitless_key(header: str) -> str:
+    return "".join(word for word in _header_words(header) if word not in UNIT_WORDS)
+
+
+# ----------------------------------------------------------------------------------------------
+# The entry point
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Raw cells (blank = missing) under their headers, before any type is decided."""
+
+    cells: pd.DataFrame
+    rows: np.ndarray  # sheet row number of each data row
+    where: str  # names the table in a sentence: "orders.csv", "sheet 'Orders' of sales.xlsx"
+    decimal_comma: bool  # read text numbers without a telling separator as 1.234,56
+    source: Source
+
+
+_GUESS = ColumnMap()
+
+
+def load_orders(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    sheet: str | None = None,
+    columns: ColumnMap = _GUESS,
+    as_of: dt.date | None = None,
+) -> Orders:
+    """Read orders from a .xlsx/.xlsm/.csv file or a DataFrame and account for every row.
+
+    ``sheet`` picks a workbook's sheet (default: the only sheet, else the first
+    whose header row has customer, date and amount columns); ``as_of`` (default
+    today) is the last valid order date. Raises InputError for input it cannot use.
+    """
+    if isinstance(source, pd.DataFrame):
+        table = _frame_table(source)
+    else:
+        table = _file_table(Path(source), sheet, columns)
+    return _orders(table, columns, as_of if as_of is not None else dt.date.today())
+
+
+# ----------------------------------------------------------------------------------------------
+# Shells: files and DataFrames to a table of raw cells
+
+
+def _frame_table(frame: pd.DataFrame) -> _Table:
+    """A DataFrame's columns keep their names (as text), so ``columns`` can index the frame."""
+    headers = _unique_headers(
+        [
+            str(name) if _header_text(name) else f"Column {_letter(i)}"
+            for i, name in enumerate(frame.columns)
+        ]
+    )
+    cells = pd.DataFrame(
+        {
+            h: _inferred(_cells(frame.iloc[:, i].reset_index(drop=True)))
+            for i, h in enumerate(headers)
+        },
+        index=pd.RangeIndex(len(frame)),
+    )
+    rows = np.arange(len(frame), dtype=np.int64) + 2
+    return _Table(cells, rows, "the orders table", False, Source(None, None, None))
+
+
+def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> _Table:
+    if not path.exists():
+        raise InputError(f"The orders file {path} does not exist.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an orders file.")
+    suffix = path.suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES + CSV_SUFFIXES:
+        raise InputError(
+            f"{path.name} is not a file clv_xl can read orders from: "
+            "use an Excel workbook (.xlsx or .xlsm) or a CSV file (.csv)."
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
+    source = Source(str(path), None, hashlib.sha256(data).hexdigest())
+    if suffix in CSV_SUFFIXES:
+        return _csv_table(data, path.name, source, columns)
+    return _workbook_table(data, path.name, source, sheet, columns)
+
+
+def _workbook_table(
+    data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
+) -> _Table:
+    if data.startswith(OLE_MAGIC):
+        if ENCRYPTED_STREAM in data:
+            raise InputError(
+                f"{name} is password-protected: save a copy without a password and read that."
+            )
+        raise InputError(f"{name} is an old-format Excel file: save it as .xlsx and read that.")
+    if not data.startswith(b"PK"):
+        raise InputError(f"{name} is not an Excel workbook, or it is damaged.")
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        chosen = _choose_sheet(workbook, name, sheet, columns)
+        grid = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+    except python_calamine.PasswordError:
+        raise InputError(
+            f"{name} is password-protected: save a copy without a password and read that."
+        ) from None
+    except python_calamine.CalamineError as error:
+        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+    table_source = Source(source.path, chosen, source.sha256)
+    where = f"sheet '{chosen}' of {name}"
+    return _grid_table(pd.DataFrame(grid), 1, where, False, table_source, columns)
+
+
+def _choose_sheet(
+    workbook: python_calamine.CalamineWorkbook, name: str, sheet: str | None, columns: ColumnMap
+) -> str:
+    """The sheet named, else the only worksheet, else the first with recognisable headers."""
+    names = workbook.sheet_names
+    if sheet is not None:
+        wanted = sheet.strip().casefold()
+        matches = [n for n in names if n == sheet] or [n for n in names if n.casefold() == wanted]
+        if not matches:
+            raise InputError(f"{name} has no sheet '{sheet}'; its sheets are {_listing(names)}.")
+        return matches[0]
+    worksheets = [
+        meta.name
+        for meta in workbook.sheets_metadata
+        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+        and meta.visible == python_calamine.SheetVisibleEnum.Visible
+    ]
+    if len(worksheets) == 1:
+        return worksheets[0]
+    for candidate in worksheets:
+        head = workbook.get_sheet_by_name(candidate).to_python(
+            skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
+        )
+        if _recognised_header(head, columns) is not None:
+            return candidate
+    raise InputError(
+        f"No sheet of {name} has a header row with customer, order date and amount columns; "
+        f"its sheets are {_listing(names)}: name the sheet that holds the orders."
+    )
+
+
+def _csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> _Table:
+    text = _decode(data)
+    first_line, _, rest = text.partition("\n")
+    declared = re.fullmatch(r"\s*sep=(.)\s*", first_line)  # Excel's "sep=;" line
+    if declared:
+        separator, text, first_row = declared.group(1), rest, 2
+    else:
+        separator, first_row = _csv_separator(text), 1
+    try:
+        grid = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name} is empty.") from None
+    except (pd.errors.ParserError, ValueError) as error:
+        detail = str(error).strip().splitlines()[-1].removeprefix("Error tokenizing data. ")
+        raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
+    return _grid_table(grid, first_row, name, separator == ";", source, columns)
+
+
+def _decode(data: bytes) -> str:
+    """CSV text as Excel saves it: UTF-8 (with or without BOM), UTF-16, or Windows-1252."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _csv_separator(text: str) -> str:
+    """The separator that splits the first lines into equally many fields, the most in the
+    header line; else the one that splits the header line the most."""
+    sample = [fields for fields in text[:65536].splitlines()[:HEADER_SEARCH_ROWS] if fields]
+    best, best_score = ",", (False, 1)
+    for separator in ";,\t|":
+        widths = [len(fields) for fields in csv.reader(sample, delimiter=separator)]
+        score = (len(set(widths)) == 1, widths[0] if widths else 0)
+        if score[1] > 1 and score > best_score:
+            best, best_score = separator, score
+    return best
+
+
+def _grid_table(
+    grid: pd.DataFrame,
+    first_row: int,
+    where: str,
+    decimal_comma: bool,
+    source: Source,
+    columns: ColumnMap,
+) -> _Table:
+    """Find the header row among a sheet's first filled rows and keep the rows below it.
+
+    ``first_row`` is the sheet row number of the grid's first row. Rows above the
+    header and blank rows after the last filled row are not data.
+    """
+    start = next(
+        (i for i, row in enumerate(grid.itertuples(index=False)) if any(map(_header_text, row))),
+        None,
+    )
+    if start is None:
+        raise InputError(f"There is nothing in {where}.")
+    head = grid.iloc[start : start + HEADER_SEARCH_ROWS].to_numpy(dtype=object).tolist()
+    header_at = start + (_recognised_header(head, columns) or 0)
+    body = pd.DataFrame(
+        {i: _inferred(_cells(_inferred(grid[i].iloc[header_at + 1 :]))) for i in grid.columns}
+    )
+    filled = body.notna()
+    filled_rows = np.flatnonzero(filled.any(axis=1).to_numpy())
+    if not len(filled_rows):
+        raise InputError(
+            f"There are no data rows below the header row (row {header_at + first_row}) in {where}."
+        )
+    stop = filled_rows[-1] + 1  # blank rows after the last filled one are outside the table
+    header_cells = grid.iloc[header_at].tolist()
+    kept = [
+        i
+        for i, column in enumerate(grid.columns)
+        if _header_text(header_cells[i]) or filled[column].to_numpy()[:stop].any()
+    ]
+    headers = _unique_headers(
+        [_header_text(header_cells[i]) or f"Column {_letter(i)}" for i in kept]
+    )
+    cells = pd.DataFrame(
+        {h: body.iloc[:stop, i].reset_index(drop=True) for h, i in zip(headers, kept, strict=True)}
+    )
+    rows = np.arange(header_at + 1, header_at + 1 + stop, dtype=np.int64) + first_row
+    return _Table(cells, rows, where, decimal_comma, source)
+
+
+def _recognised_header(head: Sequence[Sequence[object]], columns: ColumnMap) -> int | None:
+    """The first of these rows whose headers name a customer, date and amount column."""
+    for i, row in enumerate(head):
+        roles = _match_roles([_header_text(value) for value in row], columns)
+        if all(role in roles for role in REQUIRED):
+            return i
+    return None
+
+
+def _header_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Repeated headers numbered: Amount, Amount (2)."""
+    seen: dict[str, int] = {}
+    unique = []
+    for header in headers:
+        seen[header] = seen.get(header, 0) + 1
+        unique.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
+    return unique
+
+
+def _letter(index: int) -> str:
+    """The spreadsheet column letter of a 0-based column index: 0 -> A, 27 -> AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _listing(names: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(f"'{name}'" for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+# ----------------------------------------------------------------------------------------------
+# Cells: blank detection and one-kind parts
+
+
+def _cells(values: pd.Series) -> pd.Series:
+    """A column's cells with text stripped and every blank (empty text, spaces, None, NaN) as
+    missing; text and mixed columns come back as object columns (see `_inferred`)."""
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
+        values.dtype, pd.StringDtype | pd.DatetimeTZDtype
+    ):
+        values = values.astype(object)
+    if not pdt.is_string_dtype(values.dtype):  # numbers, dates, booleans: NaN/NaT is blank
+        return values
+    codes, uniques = pd.factorize(values)
+    cleaned = np.array(
+        [_stripped(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype=object
+    )
+    return pd.Series(cleaned[codes], index=values.index, dtype=object)  # code -1 -> None
+
+
+def _stripped(value: object) -> object:
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+def _inferred(values: pd.Series) -> pd.Series:
+    """An object column as float64, str or datetime64 when all its cells are of one kind."""
+    return values.infer_objects() if values.dtype == object else values
+
+
+_NUMBER, _TEXT, _MOMENT, _OTHER, _BLANK = range(5)
+
+
+def _kind(value: object) -> int:
+    if isinstance(value, bool | np.bool_):
+        return _OTHER
+    if isinstance(value, int | float | np.number):
+        return _NUMBER
+    if isinstance(value, str):
+        return _TEXT
+    if isinstance(value, dt.datetime):
+        return _MOMENT if value.tzinfo is None else _OTHER
+    if isinstance(value, dt.date | np.datetime64):
+        return _MOMENT
+    return _OTHER
+
+
+_AS_KIND: dict[int, Callable[[pd.Series], pd.Series]] = {
+    _NUMBER: lambda part: part.astype("float64"),
+    _TEXT: lambda part: part.astype("str"),
+    _MOMENT: pd.to_datetime,
+    _OTHER: lambda part: part,
+}
+
+
+def _typed_parts(values: pd.Series) -> list[pd.Series]:
+    """An object column split into parts of one dtype: float64, str, datetime64 and the rest."""
+    codes, uniques = pd.factorize(values)
+    kinds = np.append([_kind(value) for value in uniques], _BLANK).astype(np.int8)
+    row_kinds = kinds[codes]  # code -1 (missing) picks the appended _BLANK
+    parts = [(values[row_kinds == kind], as_kind) for kind, as_kind in _AS_KIND.items()]
+    return [as_kind(part) for part, as_kind in parts if len(part)]
+
+
+def _parse(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply a converter of one-dtype columns to any column; object columns part by part."""
+    if values.dtype != object:
+        return convert(values)
+    parts = [convert(part) for part in _typed_parts(values)]
+    if not parts:
+        return convert(pd.Series(np.nan, index=values.index))
+    return pd.concat(parts).reindex(values.index)
+
+
+def _by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Convert each distinct value once, then spread the results over the rows."""
+    codes, uniques = pd.factorize(values)
+    converted = convert(pd.Series(uniques, dtype=values.dtype))
+    return pd.Series(converted.reindex(codes).array, index=values.index)  # code -1: missing
+
+
+# ----------------------------------------------------------------------------------------------
+# Converters of one-dtype columns: numbers, dates, text
+
+
+def _numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
+    """float64; NaN for blanks and for anything that is not a number."""
+    if pdt.is_bool_dtype(values.dtype) or values.dtype == object:
+        return pd.Series(np.nan, index=values.index)
+    if pdt.is_numeric_dtype(values.dtype):
+        return values.astype("float64")
+    if pdt.is_string_dtype(values.dtype):
+        return _by_unique(values, partial(_number_strings, decimal_comma=decimal_comma))
+    return pd.Series(np.nan, index=values.index)
+
+
+NUMBER_NOISE = r"[\s'’€$£¥]|(?i:eur|usd|gbp)"  # spaces, apostrophes (1'234), currency
+COMMA_STYLE = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?"  # 1.234,56
+POINT_STYLE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?"  # 1,234.56
+INFINITY = r"[+-]?inf(?:inity)?"
+
+
+def _number_strings(text: pd.Series, decimal_comma: bool) -> pd.Series:
+    """Numbers written as text: '€ 1.234,56', '1,234.56', '(12.50)', '35%', '-7'.
+
+    The decimal separator is decided for the whole column: the style that more
+    values can only be read in wins (ties: ``decimal_comma``); values that do not
+    fit it are not numbers, so nothing is misread by a factor of 1000.
+    """
+    cleaned = text.str.replace(NUMBER_NOISE, "", regex=True).str.replace("−", "-")
+    bracketed = cleaned.str.fullmatch(r"\(.+\)")
+    cleaned = cleaned.where(~bracketed, "-" + cleaned.str.slice(1, -1))
+    percent = cleaned.str.endswith("%")
+    cleaned = cleaned.str.removesuffix("%")
+    digits = cleaned.str.contains(r"\d")
+    comma = cleaned.str.fullmatch(COMMA_STYLE) & digits
+    point = cleaned.str.fullmatch(POINT_STYLE) & digits
+    comma_only, point_only = int((comma & ~point).sum()), int((point & ~comma).sum())
+    if comma_only > point_only or (comma_only == point_only and decimal_comma):
+        valid = comma
+        plain = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        valid, plain = point, cleaned.str.replace(",", "", regex=False)
+    valid |= cleaned.str.fullmatch(INFINITY, case=False)
+    numbers = pd.to_numeric(plain.where(valid), errors="coerce").astype("float64")
+    return numbers.where(~percent, numbers / 100)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """datetime64[ns] at midnight; NaT for blanks and unreadable or implausible dates.
+
+    Accepts real dates, Excel serial numbers (1900 date system) and text: ISO
+    (2024-01-31, with or without a time), day-first (31-01-2024, 31/01/2024,
+    31.01.2024, 31 jan 2024) or month-first when the column shows it (see
+    `_date_strings`).
+    """
+    if pdt.is_datetime64_any_dtype(values.dtype):
+        moments = values.dt.tz_localize(None) if values.dt.tz is not None else values
+    elif pdt.is_bool_dtype(values.dtype) or values.dtype == object:
+        moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    elif pdt.is_numeric_dtype(values.dtype):
+        moments = _excel_serial(values.astype("float64"))
+    elif pdt.is_string_dtype(values.dtype):
+        moments = _by_unique(values, _date_strings)
+    else:
+        moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    plausible = (moments >= FIRST_DATE) & (moments < END_DATE)
+    return moments.where(plausible).astype("datetime64[ns]").dt.normalize()
+
+
+def _excel_serial(serial: pd.Series) -> pd.Series:
+    """Excel's 1900-system day numbers (45322 = 2024-01-31); the fraction is the time of day."""
+    last = (END_DATE - EXCEL_EPOCH).days
+    days = np.floor(serial.where((serial >= 1) & (serial < last)))
+    return EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+
+
+_TIME = (  # an optional time of day after a date: " 13:05", "T13:05:00.000Z", " 1:05 PM"
+    r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[aApP][mM])?\s*(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+ISO_DATE = rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}$"
+NUMERIC_DATE = rf"^(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}}){_TIME}$"
+NAMED_DATE = rf"^(\d{{1,2}})[-/. ]+([A-Za-z]{{3,}})\.?[-/. ]+(\d{{4}}){_TIME}$"
+SERIAL_TEXT = r"^\d{1,7}(?:[.,]\d+)?$"
+# fmt: off
+MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "maa": 3, "mrt": 3, "apr": 4, "may": 5, "mei": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12,
+}
+# fmt: on
+
+
+def _date_strings(text: pd.Series) -> pd.Series:
+    """Dates written as text; 03/04/2024 is 3 April unless the column holds a 13/31/2024."""
+    text = text.str.strip()
+    iso = text.str.extract(ISO_DATE).astype("float64")
+    numeric = text.str.extract(NUMERIC_DATE).astype("float64")
+    named = text.str.extract(NAMED_DATE)
+    month_first = bool((numeric[1] > 12).any()) and not bool((numeric[0] > 12).any())
+    day, month = (numeric[1], numeric[0]) if month_first else (numeric[0], numeric[1])
+    year = numeric[2].where(numeric[2] >= 100, numeric[2] + 2000)
+    named_month = named[1].str.slice(0, 3).str.lower().map(MONTHS)
+    parts = pd.DataFrame(
+        {
+            "year": iso[0].fillna(year).fillna(named[2].astype("float64")),
+            "month": iso[1].fillna(month).fillna(named_month.astype("float64")),
+            "day": iso[2].fillna(day).fillna(named[0].astype("float64")),
+        }
+    )
+    moments = pd.to_datetime(parts, errors="coerce")
+    serial = text.where(text.str.fullmatch(SERIAL_TEXT)).str.replace(",", ".", regex=False)
+    return moments.fillna(_excel_serial(pd.to_numeric(serial, errors="coerce")))
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """str; whole numbers without '.0' (customer 1001.0 -> '1001'); dates as ISO text."""
+    if pdt.is_bool_dtype(values.dtype) or values.dtype == object:
+        return values.astype("str")
+    if pdt.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d").astype("str")
+    if pdt.is_float_dtype(values.dtype):
+        numbers = values.to_numpy(dtype="float64")
+        whole = np.isfinite(numbers) & (np.abs(numbers) < 2**53) & (numbers == np.trunc(numbers))
+        text = values.astype("str")
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+        return text
+    return values.astype("str")
+
+
+# ----------------------------------------------------------------------------------------------
+# Columns: which header holds what
+
+
+def _find_header(headers: Sequence[str], name: str) -> str | None:
+    """The header called ``name``: exactly, else ignoring case, spaces and punctuation."""
+    if name in headers:
+        return name
+    key = header_key(name)
+    return next((h for h in headers if key and header_key(h) == key), None)
+
+
+def _match_roles(headers: Sequence[str], columns: ColumnMap) -> dict[str, str]:
+    """Canonical name -> header: the ColumnMap's names, then the best recognised header.
+
+    A header serves one role. With both a cost and a margin column, cost is used
+    (unless only the margin was named in ``columns``).
+    """
+    roles: dict[str, str] = {}
+    for role in REQUIRED + OPTIONAL:
+        name = getattr(columns, role)
+        if name is not None and (header := _find_header(headers, name)) is not None:
+            roles[role] = header
+    named = {role for role in REQUIRED + OPTIONAL if getattr(columns, role) is not None}
+    free = [h for h in headers if h not in roles.values()]
+    keys = {h: header_key(h) for h in free}
+    unitless = {h: _unitless_key(h) for h in free}
+    for role in REQUIRED + OPTIONAL:
+        if role in named:
+            continue
+        for candidate in HEADER_NAMES[role]:
+            found = next((h for h in free if keys[h] == candidate), None) or next(
+                (h for h in free if unitless[h] == candidate), None
+            )
+            if found is not None:
+                roles[role] = found
+                free.remove(found)
+                break
+    if "cost" in roles and "margin" in roles:
+        del roles["cost" if "margin" in named and "cost" not in named else "margin"]
+    return roles
+
+
+def _resolve_roles(headers: Sequence[str], columns: ColumnMap, where: str) -> dict[str, str]:
+    """As `_match_roles`; InputError for a named column not there or a required one missing."""
+    for role in REQUIRED + OPTIONAL:
+        name = getattr(columns, role)
+        if name is not None and _find_header(headers, name) is None:
+            raise InputError(
+                f"There is no column '{name}' (given as the {LABELS[role]} column) in {where}; "
+                f"its headers are {_listing(headers)}."
+            )
+    roles = _match_roles(headers, columns)
+    missing = [role for role in REQUIRED if role not in roles]
+    if missing:
+        raise InputError(
+            f"Found no {' or '.join(LABELS[r] for r in missing)} column in {where} "
+            f"(looked for headers like {', '.join(EXAMPLE_HEADERS[r] for r in missing)}); "
+            f"its headers are {_listing(headers)}."
+        )
+    return roles
+
+
+def _segment_headers(
+    cells: pd.DataFrame, roles: dict[str, str], columns: ColumnMap, where: str, comma: bool
+) -> tuple[list[str], list[str]]:
+    """(segment dimension headers, ignored headers) among the columns no role uses."""
+    headers = list(cells.columns)
+    others = [h for h in headers if h not in roles.values()]
+    if columns.segments is not None:
+        segments = []
+        for name in columns.segments:
+            header = _find_header(headers, name)
+            if header is None:
+                raise InputError(
+                    f"There is no column '{name}' (given as a segment column) in {where}; "
+                    f"its headers are {_listing(headers)}."
+                )
+            if header not in segments:
+                segments.append(header)
+    else:
+        segments = [h for h in others if _is_dimension(cells[h], comma)]
+    return segments, [h for h in others if h not in segments]
+
+
+def _is_dimension(values: pd.Series, decimal_comma: bool) -> bool:
+    """Mostly text that is neither a number nor a date, with few distinct values."""
+    filled = values.notna()
+    count = int(filled.sum())
+    if not count or values.nunique() > MAX_SEGMENT_VALUES:
+        return False
+    number = _parse(values, partial(_numbers, decimal_comma=decimal_comma)).notna()
+    date = _parse(values, _dates).notna()
+    return int((filled & ~number & ~date).sum()) * 2 > count
+
+
+# ----------------------------------------------------------------------------------------------
+# The core: coerce the columns and account for every row
+
+
+def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
+    cells = table.cells
+    roles = _resolve_roles(list(cells.columns), columns, table.where)
+    numbers = partial(_numbers, decimal_comma=table.decimal_comma)
+    customer = _parse(cells[roles["customer"]], _texts)
+    date = _parse(cells[roles["date"]], _dates)
+    amount = _parse(cells[roles["amount"]], numbers).to_numpy(dtype="float64")
+    order_id = _parse(cells[roles["order_id"]], _texts) if "order_id" in roles else None
+    reason = _reasons(cells, roles, customer, date, amount, order_id, as_of)
+    used = reason < 0
+    exclusions = tuple(
+        _exclusion(name, reason == REASONS.index(name), table.rows)
+        for name in REASONS
+        if (reason == REASONS.index(name)).any()
+    )
+    if not used.any():
+        raise InputError(
+            f"None of the {len(cells)} data rows in {table.where} can be used: "
+            + "; ".join(_describe(exclusion) for exclusion in exclusions)
+            + "."
+        )
+
+    lines = pd.DataFrame(
+        {
+            "customer": customer[used].astype("str").array,
+            "date": date[used].array,
+            "amount": amount[used],
+        }
+    )
+    if order_id is not None:
+        lines["order_id"] = order_id[used].astype("str").array
+    optional = {
+        role: _finite(_parse(cells[roles[role]], numbers).to_numpy(dtype="float64"))
+        for role in ("cost", "margin", "quantity")
+        if role in roles
+    }
+    lines["margin_amount"] = _margin_amount(amount, optional, used)
+    if "quantity" in optional:
+        lines["quantity"] = optional["quantity"][used]
+    lines["row"] = table.rows[used]
+    segments, ignored = _segment_headers(cells, roles, columns, table.where, table.decimal_comma)
+    segment_names = tuple(f"{h} (segment)" if h in LINE_COLUMNS else h for h in segments)
+    for header, name in zip(segments, segment_names, strict=True):
+        lines[name] = _parse(cells[header], _texts)[used].fillna(BLANK_SEGMENT).array
+    unreadable = tuple(
+        _exclusion(f"non-numeric {LABELS[role]}", bad, table.rows)
+        for role, values in optional.items()
+        if (bad := used & cells[roles[role]].notna().to_numpy() & ~np.isfinite(values)).any()
+    )
+    return Orders(
+        lines=lines,
+        columns=roles,
+        segments=segment_names,
+        rows_read=len(cells),
+        exclusions=exclusions,
+        source=table.source,
+        ignored_columns=tuple(ignored),
+        unreadable_cells=unreadable,
+    )
+
+
+def _reasons(
+    cells: pd.DataFrame,
+    roles: dict[str, str],
+    customer: pd.Series,
+    date: pd.Series,
+    amount: np.ndarray,
+    order_id: pd.Series | None,
+    as_of: dt.date,
+) -> np.ndarray:
+    """Each row's exclusion reason as an index into REASONS (the first that applies), or -1."""
+    checks = {
+        EMPTY_ROW: cells.isna().all(axis=1).to_numpy(),
+        MISSING_CUSTOMER: customer.isna().to_numpy(),
+        MISSING_DATE: cells[roles["date"]].isna().to_numpy(),
+        UNREADABLE_DATE: date.isna().to_numpy(),
+        FUTURE_DATE: (date > pd.Timestamp(as_of).normalize()).to_numpy(),
+        MISSING_AMOUNT: cells[roles["amount"]].isna().to_numpy(),
+        NON_NUMERIC_AMOUNT: np.isnan(amount),
+        NON_FINITE_AMOUNT: ~np.isfinite(amount),
+    }
+    reason = np.select(list(checks.values()), [REASONS.index(name) for name in checks], -1)
+    if order_id is not None:
+        repeated = _repeated_orders(cells, order_id, customer, date, reason < 0)
+        reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
+    return reason
+
+
+def _repeated_orders(
+    cells: pd.DataFrame,
+    order_id: pd.Series,
+    customer: pd.Series,
+    date: pd.Series,
+    candidate: np.ndarray,
+) -> np.ndarray:
+    """Candidate rows that repeat an earlier candidate row in every column (a double export)
+    or reuse an earlier row's order id for another customer or date."""
+    picked = np.flatnonzero(candidate)
+    shared = picked[order_id.iloc[picked].duplicated(keep=False).to_numpy()]  # ids seen again
+    repeated = np.zeros(len(cells), dtype=bool)
+    repeated[shared] = cells.iloc[shared].duplicated(keep="first").to_numpy()
+    with_id = shared[order_id.iloc[shared].notna().to_numpy()]
+    if len(with_id):
+        keys = pd.DataFrame(
+            {
+                "order": order_id.iloc[with_id].array,
+                "customer": customer.iloc[with_id].array,
+                "date": date.iloc[with_id].array,
+            }
+        )
+        first = keys.groupby("order", sort=False)[["customer", "date"]].transform("first")
+        conflict = (keys["customer"] != first["customer"]) | (keys["date"] != first["date"])
+        repeated[with_id] |= conflict.to_numpy(dtype=bool)
+    return repeated
+
+
+def _margin_amount(
+    amount: np.ndarray, optional: dict[str, np.ndarray], used: np.ndarray
+) -> np.ndarray:
+    """Currency margin of each used row: amount - cost; or a margin column, read as a
+    fraction of the amount when every used value lies in [-1, 1], else as currency."""
+    amount = amount[used]
+    if "cost" in optional:
+        return amount - optional["cost"][used]
+    if "margin" in optional:
+        margin = optional["margin"][used]
+        readable = margin[np.isfinite(margin)]
+        return margin * amount if np.all(np.abs(readable) <= 1) else margin
+    return np.full(len(amount), np.nan)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _exclusion(reason: str, mask: np.ndarray, rows: np.ndarray) -> Exclusion:
+    return Exclusion(reason, int(mask.sum()), tuple(int(r) for r in rows[mask][:EXAMPLE_ROWS]))
+
+
+def _describe(exclusion: Exclusion) -> str:
+    rows = ", ".join(str(row) for row in exclusion.examples)
+    count = f"{exclusion.count} row" + ("s" if exclusion.count > 1 else "")
+    example = "row" + ("s" if len(exclusion.examples) > 1 else "")
+    return f"{exclusion.reason} in {count} ({example} {rows})"

@@ -1,0 +1,46 @@
+"""The fast path for large tables against openpyxl's own reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import openpyxl
+import pandas as pd
+
+from clv_xl.report.fastsheet import LargeTable, fill
+
+
+def test_rows_are_streamed_with_the_template_styles(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "name": ["=SUM(A1:A2)", "a < b & c", "tab\there", None, "bell\x07"],
+            "when": pd.to_datetime(["2024-01-31", "2024-02-29", None, "1999-12-31", "2030-06-01"]),
+            "amount": [1.5, np.nan, -3.0, 1e-7, 123456789.125],
+            "count": pd.array([1, 2, 3, 4, 5], dtype="int64"),
+        }
+    )
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data & more"
+    ws.append(list(frame.columns))
+    for column, number_format in enumerate(["@", "yyyy-mm-dd", "0.00", "#,##0"], start=1):
+        ws.cell(2, column, "template").number_format = number_format
+    ws.cell(1, 6, "after")  # cells outside the table are kept
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    fill(path, [LargeTable("Data & more", frame)])
+
+    back = openpyxl.load_workbook(path)["Data & more"]
+    assert back.cell(1, 6).value == "after"
+    values = [[c.value for c in row] for row in back.iter_rows(min_row=2, max_col=4)]
+    assert values == [
+        ["=SUM(A1:A2)", dt.datetime(2024, 1, 31), 1.5, 1],
+        ["a < b & c", dt.datetime(2024, 2, 29), None, 2],
+        ["tab\there", None, -3.0, 3],
+        [None, dt.datetime(1999, 12, 31), 1e-7, 4],
+        ["bell", dt.datetime(2030, 6, 1), 123456789.125, 5],
+    ]
+    assert back.cell(2, 1).data_type == "s"  # text, not a formula
+    assert back.cell(3, 2).number_format == "yyyy-mm-dd"
+    assert back.cell(6, 3).number_format == "0.00"
