@@ -268,6 +268,37 @@ def load_orders(
     return _orders(table, columns, as_of if as_of is not None else dt.date.today())
 
 
+def has_orders_header(grid: Sequence[Sequence[object]], columns: ColumnMap = _GUESS) -> bool:
+    """Whether one of the first filled rows of a sheet's cells names customer, date and amount."""
+    filled = [row for row in grid[: HEADER_SEARCH_ROWS * 5] if any(map(_header_text, row))]
+    return _recognised_header(filled[:HEADER_SEARCH_ROWS], columns) is not None
+
+
+def orders_from_grid(
+    grid: Sequence[Sequence[object]],
+    *,
+    workbook: str,
+    sheet: str,
+    first_row: int = 1,
+    columns: ColumnMap = _GUESS,
+    as_of: dt.date | None = None,
+) -> Orders:
+    """Orders from a sheet's cell values, as an xlwings Book gives them (rows of values).
+
+    ``first_row`` is the sheet row number of the grid's first row, so that excluded
+    rows are reported by their real row numbers.
+    """
+    table = _grid_table(
+        pd.DataFrame(list(grid)),
+        first_row,
+        f"sheet '{sheet}' of {workbook}",
+        False,
+        Source(workbook, sheet, None),
+        columns,
+    )
+    return _orders(table, columns, as_of if as_of is not None else dt.date.today())
+
+
 # ----------------------------------------------------------------------------------------------
 # Shells: files and DataFrames to a table of raw cells
 

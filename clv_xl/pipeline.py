@@ -12,7 +12,7 @@ import pandas as pd
 
 from .analysis import Analysis, analyze
 from .errors import InputError
-from .orders import ColumnMap, load_orders
+from .orders import ColumnMap, Orders, load_orders
 from .params import Params
 from .report import write_report
 
@@ -50,15 +50,32 @@ def run_report(
     overwrite: bool = False,
     progress: Progress = lambda step: None,
 ) -> Report:
-    """Read the orders, analyse them and write the report to ``output``."""
+    """Read the orders from a file or DataFrame, analyse them and write the report."""
     if not isinstance(source, pd.DataFrame) and Path(output).resolve() == Path(source).resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
-    if Path(output).exists() and not overwrite:
-        raise InputError(f"{output} already exists; choose another name or use --force.")
+    _refuse_existing(Path(output), overwrite)
     progress("Reading orders")
     orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
+    return report_orders(orders, output, params=params, overwrite=overwrite, progress=progress)
+
+
+def report_orders(
+    orders: Orders,
+    output: Path,
+    *,
+    params: Params = Params(),
+    overwrite: bool = False,
+    progress: Progress = lambda step: None,
+) -> Report:
+    """Analyse orders already read and write the report to ``output``."""
+    _refuse_existing(Path(output), overwrite)
     progress(f"Analysing {orders.rows_used:,} order rows")
     analysis = analyze(orders, params)
     progress(f"Writing the report ({len(analysis.customers):,} customers)")
     path = write_report(analysis, Path(output), overwrite=overwrite)
     return Report(path=path, analysis=analysis)
+
+
+def _refuse_existing(output: Path, overwrite: bool) -> None:
+    if output.exists() and not overwrite:
+        raise InputError(f"{output} already exists; choose another name or use --force.")

@@ -1,0 +1,126 @@
+"""The Excel shell: the ribbon button, and the same report as an Office.js script.
+
+The add-in's ribbon runs ``import clv_xl; clv_xl.main()`` (classic xlwings on
+Windows and macOS). ``segment_report`` takes any xlwings ``Book``, so it also
+serves xlwings' Office.js add-ins through the ``clv_segment_report`` script.
+The orders sheet is only read, never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlwings as xw
+
+from .errors import ClvError, InputError
+from .orders import ColumnMap, has_orders_header, orders_from_grid
+from .params import Params
+from .pipeline import default_report_name, free_path, report_orders
+from .settings import SHEET as SETTINGS_SHEET
+from .settings import settings_from_rows
+
+ORDERS_SHEET_NAMES = ("orders", "bestellingen")
+TITLE = "CLV report"
+
+
+@dataclass(frozen=True)
+class FoundOrders:
+    """Where the orders are: their cells, the sheet's name and the grid's first row."""
+
+    grid: list[list[Any]]
+    sheet: str
+    first_row: int
+
+
+def _cells(rng: xw.Range) -> list[list[Any]]:
+    return rng.options(ndim=2).value
+
+
+def _from_a1(sheet: xw.Sheet) -> tuple[list[list[Any]], int]:
+    """The sheet's cells from A1 to the end of its used range (so row numbers are real)."""
+    last = sheet.used_range.last_cell
+    return _cells(sheet.range((1, 1), (last.row, last.column))), 1
+
+
+def find_orders(book: xw.Book) -> FoundOrders:
+    """The active sheet if its headers are recognisable, else a sheet named Orders or
+    Bestellingen, else the first Excel table with recognisable headers."""
+    active = book.sheets.active
+    named = [s for s in book.sheets if s.name.strip().casefold() in ORDERS_SHEET_NAMES]
+    for sheet in [active, *named]:
+        grid, first_row = _from_a1(sheet)
+        if has_orders_header(grid):
+            return FoundOrders(grid, sheet.name, first_row)
+    for sheet in book.sheets:
+        for table in sheet.tables:
+            grid = _cells(table.range)
+            if has_orders_header(grid):
+                return FoundOrders(grid, sheet.name, table.range.row)
+    raise InputError(
+        f"No orders found in {book.name}: the active sheet ('{active.name}'), a sheet named "
+        "Orders or Bestellingen, or an Excel table needs a header row with customer, order "
+        "date and amount columns."
+    )
+
+
+def report_folder(book: xw.Book) -> Path:
+    """Next to a saved workbook; for an unsaved one, the user's Documents folder."""
+    saved = Path(book.fullname)
+    if saved.is_absolute() and saved.parent.is_dir():
+        return saved.parent
+    documents = Path.home() / "Documents"
+    return documents if documents.is_dir() else Path.home()
+
+
+def segment_report(book: xw.Book, output_dir: Path | None = None) -> Path:
+    """Write the segment report of the orders in ``book``; return the report's path.
+
+    Settings come from the optional Settings sheet; the report is named
+    ``<workbook> - CLV report <date>.xlsx`` and never replaces a file.
+    """
+    found = find_orders(book)
+    params, segments = Params(), None
+    if SETTINGS_SHEET in [s.name for s in book.sheets]:
+        params, segments = settings_from_rows(_from_a1(book.sheets[SETTINGS_SHEET])[0])
+    orders = orders_from_grid(
+        found.grid,
+        workbook=book.name,
+        sheet=found.sheet,
+        first_row=found.first_row,
+        columns=ColumnMap(segments=segments),
+        as_of=params.as_of,
+    )
+    folder = Path(output_dir) if output_dir is not None else report_folder(book)
+    name = default_report_name(Path(book.name).stem, dt.date.today())
+    return report_orders(orders, free_path(folder / name), params=params).path
+
+
+def main() -> None:
+    """The ribbon button: report on the calling workbook, open it, or say what is wrong."""
+    book = xw.Book.caller()
+    try:
+        path = segment_report(book)
+    except ClvError as problem:
+        book.app.alert(str(problem), title=TITLE)
+        return
+    except Exception as failure:  # the button shows a sentence, never a traceback
+        book.app.alert(
+            f"The CLV report failed unexpectedly ({type(failure).__name__}: {failure}). "
+            "Please report this.",
+            title=TITLE,
+        )
+        return
+    xw.Book(str(path))
+
+
+@xw.script
+def clv_segment_report(book: xw.Book) -> None:
+    """Office.js add-ins: the segment report of this workbook, with a message either way."""
+    try:
+        message = f"The CLV report is ready: {segment_report(book)}"
+    except ClvError as problem:
+        message = str(problem)
+    book.app.alert(message, title=TITLE)
