@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +13,7 @@ from .analysis import Analysis, analyze
 from .errors import InputError
 from .orders import ColumnMap, Orders, load_orders
 from .params import Params
-from .report import write_report
-
-#: Called with a short description of each step as it starts.
-Progress = Callable[[str], None]
+from .report import Progress, refuse_existing, write_report
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ def run_report(
     """Read the orders from a file or DataFrame, analyse them and write the report."""
     if not isinstance(source, pd.DataFrame) and Path(output).resolve() == Path(source).resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
-    _refuse_existing(Path(output), overwrite)
+    refuse_existing(Path(output), overwrite)
     progress("Reading orders")
     orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
     return report_orders(orders, output, params=params, overwrite=overwrite, progress=progress)
@@ -68,14 +64,8 @@ def report_orders(
     progress: Progress = lambda step: None,
 ) -> Report:
     """Analyse orders already read and write the report to ``output``."""
-    _refuse_existing(Path(output), overwrite)
+    refuse_existing(Path(output), overwrite)
     progress(f"Analysing {orders.rows_used:,} order rows")
     analysis = analyze(orders, params)
-    progress(f"Writing the report ({len(analysis.customers):,} customers)")
-    path = write_report(analysis, Path(output), overwrite=overwrite)
+    path = write_report(analysis, Path(output), overwrite=overwrite, progress=progress)
     return Report(path=path, analysis=analysis)
-
-
-def _refuse_existing(output: Path, overwrite: bool) -> None:
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} already exists; choose another name or use --force.")

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from .fastsheet import LargeTable, fill
 
 COLUMNS = ("Order ID", "Customer ID", "Order date", "Amount", "Cost", "Channel", "Country")
 CHANNELS = ("Webshop", "Marketplace", "Retail store", "Newsletter")
@@ -142,37 +144,24 @@ def write_orders(frame: pd.DataFrame, path: Path) -> Path:
             float_format="%.2f",
         )
         return path
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Orders")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Orders"
     sheet.freeze_panes = "A2"
-    for letter, name in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", frame.columns, strict=False):
-        sheet.column_dimensions[letter].width = max(12, len(str(name)) + 4)
-    bold = Font(bold=True)
-    sheet.append([_cell(sheet, name, font=bold) for name in frame.columns])
-    columns = []
-    for name in frame.columns:
+    for column, name in enumerate(frame.columns, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(str(name)) + 4)
+        sheet.cell(1, column, name).font = Font(bold=True)
         values = frame[name]
+        template = sheet.cell(2, column)  # the first row, whose styles every row takes
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
-            columns.append([_cell(sheet, day, DATE_FORMAT) for day in values.dt.date])
+            template.value, template.number_format = values.iloc[0].date(), DATE_FORMAT
         elif pd.api.types.is_float_dtype(values.dtype):
-            columns.append([_cell(sheet, float(x), MONEY_FORMAT) for x in values])
+            template.value, template.number_format = float(values.iloc[0]), MONEY_FORMAT
         else:
-            columns.append(values.tolist())
-    for row in zip(*columns, strict=True):
-        sheet.append(row)
+            template.value = values.iloc[0]
     workbook.save(path)
+    fill(path, [LargeTable("Orders", frame)])
     return path
-
-
-def _cell(
-    sheet: object, value: object, number_format: str | None = None, font: Font | None = None
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
-    if number_format is not None:
-        cell.number_format = number_format
-    if font is not None:
-        cell.font = font
-    return cell
 
 
 def write_sample_orders(path: Path, *, customers: int = 3000, seed: int = 7) -> Path:

@@ -8,7 +8,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from clv_xl.report.fastsheet import LargeTable, fill
+from clv_xl.fastsheet import LargeTable, fill
 
 
 def test_rows_are_streamed_with_the_template_styles(tmp_path):

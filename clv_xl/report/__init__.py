@@ -10,27 +10,39 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import Workbook
 
-from .. import __version__
+from .. import __version__, fastsheet
 from ..analysis import Analysis
 from ..errors import InputError
-from . import about, charts, cohorts, customers, fastsheet, quality, segments, summary
+from ..fastsheet import LargeTable
+from . import about, charts, cohorts, customers, quality, segments, summary
 from .cells import formats
-from .fastsheet import LargeTable
+
+#: Called with the name of each step as it starts (sheets, saving, the large tables).
+Progress = Callable[[str], None]
 
 
-def build(analysis: Analysis, generated_at: dt.datetime) -> tuple[Workbook, list[LargeTable]]:
+def build(
+    analysis: Analysis, generated_at: dt.datetime, progress: Progress = lambda step: None
+) -> tuple[Workbook, list[LargeTable]]:
     """The report as an openpyxl workbook, and the large tables to stream in after saving."""
     fmt = formats(analysis.params.currency)
     wb = Workbook()
+    progress("Summary sheet")
     summary.write(wb, analysis, fmt)
+    progress("Segments sheet")
     places = segments.write(wb, analysis, fmt)
+    progress("Cohorts sheet")
     cohorts.write(wb, analysis, fmt)
+    progress("Customers sheet (header)")
     large = [customers.write(wb, analysis, fmt)]
+    progress("Charts sheet")
     charts.write(wb, analysis, fmt, places)
+    progress("Data quality and About sheets")
     quality.write(wb, analysis, fmt)
     about.write(wb, analysis, generated_at)
     wb.properties.title = "Customer lifetime value report"
@@ -41,18 +53,31 @@ def build(analysis: Analysis, generated_at: dt.datetime) -> tuple[Workbook, list
     return wb, large
 
 
-def write_report(analysis: Analysis, path: Path, *, overwrite: bool = False) -> Path:
-    """Write the report to ``path``; refuse to replace an existing file unless ``overwrite``."""
-    path = Path(path)
+def refuse_existing(path: Path, overwrite: bool) -> None:
+    """An existing file is replaced only when asked to."""
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists; choose another name or use --force.")
+
+
+def write_report(
+    analysis: Analysis,
+    path: Path,
+    *,
+    overwrite: bool = False,
+    progress: Progress = lambda step: None,
+) -> Path:
+    """Write the report to ``path``; refuse to replace an existing file unless ``overwrite``."""
+    path = Path(path)
+    refuse_existing(path, overwrite)
     if not path.parent.is_dir():
         raise InputError(f"The folder {path.parent} does not exist.")
-    wb, large = build(analysis, dt.datetime.now().replace(microsecond=0))
+    wb, large = build(analysis, dt.datetime.now().replace(microsecond=0), progress)
     handle, temporary = tempfile.mkstemp(prefix=".clv-report-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
     try:
+        progress("Saving the workbook (openpyxl)")
         wb.save(temporary)
+        progress("Streaming the Customers rows")
         fastsheet.fill(Path(temporary), large)
         os.replace(temporary, path)
     finally:

@@ -8,8 +8,8 @@ from openpyxl.workbook.workbook import Workbook
 
 from .. import workbook_style as style
 from ..analysis import Analysis
+from ..fastsheet import LargeTable
 from .cells import add_table, put
-from .fastsheet import LargeTable
 
 SHEET = "Customers"
 TABLE = "CustomerTable"
