@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.common import RESULTS
 
-BENCHMARKS = ("bench.udfs",)
+BENCHMARKS = ("bench.udfs", "bench.report")
 
 HEADER = """# Benchmarks
 

@@ -103,9 +103,15 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
     """Run the whole analysis of ``orders`` with ``params``."""
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
-    lines = lines[lines["date"] <= pd.Timestamp(as_of)]
+    if (lines["date"] > pd.Timestamp(as_of)).any():
+        lines = lines[lines["date"] <= pd.Timestamp(as_of)]
     margin, source = _margin(lines, params)
-    lines = lines.assign(margin_amount=_line_margins(lines, params, margin))
+    # One copy of the lines: customer ids as categories (every group-by below then
+    # works on integer codes) and each line's margin in currency.
+    lines = lines.assign(
+        customer=lines["customer"].astype("category"),
+        margin_amount=_line_margins(lines, params, margin),
+    )
     customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
     by_data = source == "cost data"
     segments = segment_table(customers, orders.segments, margin, by_data, params)
@@ -151,8 +157,11 @@ def customer_summary(
     purchases = lines[lines["amount"] >= 0]
     by_customer = lines.groupby("customer", sort=True)
     bought = purchases.groupby("customer", sort=True)
-    key = "order_id" if "order_id" in lines.columns else None
-    orders = bought[key].nunique() if key else bought.size()
+    if "order_id" in lines.columns:  # several lines of one order count once
+        order_numbers = pd.Series(pd.factorize(purchases["order_id"])[0], index=purchases.index)
+        orders = order_numbers.groupby(purchases["customer"], sort=True).nunique()
+    else:
+        orders = bought.size()
     c = pd.DataFrame(
         {
             "first_order": bought["date"].min(),
@@ -185,7 +194,7 @@ def customer_summary(
     first_lines = purchases.sort_values(["date", "row"]).drop_duplicates("customer")
     for dimension in segments:
         c[dimension] = first_lines.set_index("customer")[dimension].reindex(c.index)
-    c.index.name = "customer"
+    c.index = pd.Index(c.index.astype(str), name="customer")
     return c
 
 
@@ -336,33 +345,31 @@ def cohort_matrix(
     ``kind="cumulative revenue"``: revenue to date per cohort customer. Months
     after the analysis date are left empty.
     """
-    first = customers["first_order"]
+    cohort_of = _month_number(customers["first_order"])  # per customer
     known = lines[lines["customer"].isin(customers.index)]
-    cohort = first.reindex(known["customer"]).to_numpy()
-    cohort_index = _month_number(pd.Series(cohort))
-    age = _month_number(known["date"]).to_numpy() - cohort_index.to_numpy()
+    cohort = cohort_of.reindex(known["customer"]).to_numpy()
     frame = pd.DataFrame(
         {
-            "cohort": pd.Series(cohort).dt.strftime("%Y-%m").to_numpy(),
-            "age": age,
-            "customer": known["customer"].to_numpy(),
+            "cohort": cohort,
+            "age": _month_number(known["date"]).to_numpy() - cohort,
+            "customer": known["customer"].cat.codes.to_numpy(),
             "amount": known["amount"].to_numpy(),
             "buys": (known["amount"] >= 0).to_numpy(),
         }
     )
-    sizes = customers.groupby("cohort_month").size()
+    sizes = cohort_of.value_counts()
     if kind == "share":
         buyers = frame[frame["buys"]].groupby(["cohort", "age"])["customer"].nunique()
         matrix = buyers.unstack("age").div(sizes, axis=0)
     else:
         revenue = frame.groupby(["cohort", "age"])["amount"].sum().unstack("age")
         matrix = revenue.fillna(0.0).cumsum(axis=1).div(sizes, axis=0)
-    months = _month_number(pd.Series([pd.Timestamp(as_of)])).iloc[0]
-    observable = months - _month_number(pd.Series(pd.to_datetime(matrix.index + "-01")))
+    observable = _month_number(pd.Series([pd.Timestamp(as_of)])).iloc[0] - matrix.index.to_numpy()
     ages = np.arange(int(observable.max()) + 1 if len(observable) else 0)
     matrix = matrix.reindex(columns=ages)
     matrix = matrix.fillna(0.0) if kind == "share" else matrix.ffill(axis=1)
-    matrix = matrix.where(ages[None, :] <= observable.to_numpy()[:, None])
+    matrix = matrix.where(ages[None, :] <= observable[:, None])
+    matrix.index = [f"{n // MONTHS_PER_YEAR}-{n % MONTHS_PER_YEAR + 1:02d}" for n in matrix.index]
     matrix.index.name = "cohort"
     matrix.columns.name = "months since first order"
     return matrix

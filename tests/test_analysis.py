@@ -208,3 +208,16 @@ class TestMargins:
 def test_analysis_date_defaults_to_the_last_order(fixture_orders):
     a = analyze(load_orders(fixture_orders, as_of=AS_OF))
     assert a.as_of == dt.date(2024, 11, 20)
+
+
+def test_lines_of_one_order_count_as_one_order():
+    lines = pd.DataFrame(
+        {
+            "order": ["o1", "o1", "o2"],
+            "customer": ["A", "A", "A"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01"]),
+            "amount": [10.0, 5.0, 20.0],
+        }
+    )
+    a = analyze(load_orders(lines, as_of=AS_OF))
+    assert a.customers.loc["A", "orders"] == 2 and a.customers.loc["A", "aov"] == 17.5
