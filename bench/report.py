@@ -68,18 +68,23 @@ def main() -> None:
     breakdown = ""
     for label in SIZES:
         path = orders_file(label)
-        read_s, read_mb, printed = run([sys.executable, "-c", BARE_READ, str(path)])
+        read_s, _, printed = run([sys.executable, "-c", BARE_READ, str(path)])
         out = DATA / f"report_{label}.xlsx"
-        report_s, report_mb, progress = run([clv_xl, "report", str(path), "-o", str(out), "--force"])
+        report_s, report_mb, progress = run(
+            [clv_xl, "report", str(path), "-o", str(out), "--force"]
+        )
         customers = next(
-            (line.split()[-1] for line in progress.splitlines() if line.startswith("Customers")), "?"
+            (line.split()[-1] for line in progress.splitlines() if line.startswith("Customers")),
+            "?",
         )
         rows.append(
             f"| {label} ({int(printed.split()[-1]):,} rows, {customers} customers) | {read_s:.1f} | "
             f"{report_s:.1f} | **{report_s / read_s:.2f}x** | {report_mb:,.0f} MB |"
         )
         if label == "1M":
-            breakdown = "\n".join(f"| {name} | {seconds:.1f} |" for name, seconds in steps(progress))
+            breakdown = "\n".join(
+                f"| {name} | {seconds:.1f} |" for name, seconds in steps(progress)
+            )
     body = f"""
 Whole `clv-xl report ORDERS.xlsx` (a new process: start-up, read, analysis and the
 complete workbook with every customer on the `Customers` sheet) against a bare

@@ -14,13 +14,13 @@ import os
 os.environ.setdefault("XLWINGS_ON_SERVER", "true")
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
-import numpy as np  # noqa: E402
-import xlwings as xw  # noqa: E402
-from xlwings import server  # noqa: E402
+import numpy as np
+import xlwings as xw
+from xlwings import server
 
-import clv_xl.udfs as udfs  # noqa: E402
-from bench.common import timed, write_section  # noqa: E402
-from clv_xl import formulas  # noqa: E402
+import clv_xl.udfs as udfs
+from bench.common import timed, write_section
+from clv_xl import formulas
 
 ROWS = 1_000_000
 SAMPLE = 10_000

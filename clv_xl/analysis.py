@@ -29,6 +29,8 @@ import pandas as pd
 from . import formulas
 from .orders import Orders
 from .params import DEFAULT_MARGIN, Params
+from .prediction import CUSTOMER_COLUMNS as PREDICTED
+from .prediction import Prediction, predict
 
 ALL = "All customers"
 DAYS_PER_YEAR = 365.25
@@ -73,6 +75,7 @@ class Analysis:
     cohort_retention: pd.DataFrame
     cohort_revenue: pd.DataFrame
     revenue_retention: pd.DataFrame
+    prediction: Prediction  # BG/NBD + Gamma-Gamma forecasts, or why there are none
 
     @property
     def retention_curves(self) -> pd.DataFrame:
@@ -113,6 +116,9 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         margin_amount=_line_margins(lines, params, margin),
     )
     customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
+    rate = monthly_rate(params.annual_discount_rate)
+    prediction = predict(lines, as_of, margin=margin, monthly_discount_rate=rate)
+    customers = customers.join(prediction.customers.reindex(columns=list(PREDICTED)))
     by_data = source == "cost data"
     segments = segment_table(customers, orders.segments, margin, by_data, params)
     return Analysis(
@@ -121,13 +127,14 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         margin=margin,
         margin_source=source,
         segment_margins_from_data=by_data,
-        monthly_discount_rate=monthly_rate(params.annual_discount_rate),
+        monthly_discount_rate=rate,
         orders=orders,
         customers=customers,
         segments=segments,
         cohort_retention=cohort_matrix(lines, customers, as_of, "share"),
         cohort_revenue=cohort_matrix(lines, customers, as_of, "cumulative revenue"),
         revenue_retention=revenue_retention(lines, as_of),
+        prediction=prediction,
     )
 
 
@@ -325,6 +332,7 @@ def _segment_metrics(customers: pd.DataFrame, column: str, label: str) -> pd.Dat
         lost_12m=("lost_12m", "sum"),
         months_active_12m=("months_active_12m", "sum"),
         revenue_12m=("revenue_12m", "sum"),
+        **{column: (column, "mean") for column in PREDICTED},
     )
     table["aov"] = table["order_value"] / table["orders"]
     table["orders_per_customer"] = table["orders"] / table["customers"]

@@ -40,7 +40,7 @@ def fixture_orders() -> pd.DataFrame:
                     "2024-11-20",
                     "2023-12-31",
                 ]
-            ),  # fmt: skip
+            ),
             "amount": [100.0, 50.0, 150.0, 200.0, 80.0, -30.0, 0.0],
             "channel": ["Web", "Web", "Web", "Store", "Web", "Web", "Store"],
         }

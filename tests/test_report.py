@@ -8,6 +8,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from libreoffice import error_cells, recalculate
 
 from clv_xl.analysis import analyze
 from clv_xl.errors import InputError
@@ -16,9 +17,8 @@ from clv_xl.params import Params
 from clv_xl.report import segments as segments_sheet
 from clv_xl.report import write_report
 from clv_xl.sample import sample_orders
-from libreoffice import error_cells, recalculate
 
-SHEETS = ["Summary", "Segments", "Cohorts", "Customers", "Charts", "Data quality", "About"]
+SHEETS = ["Summary", "Segments", "Cohorts", "Customers", "Charts", "Model", "Data quality", "About"]
 NAMES = {
     "Customers", "Orders", "Revenue", "AOV", "RepeatRate", "ChurnRate", "CustomerLifetime",
     "ARPU", "Margin", "DiscountRate", "CLV", "RowsRead", "RowsUsed", "RowsExcluded",
@@ -58,9 +58,9 @@ class TestStructure:
     def test_sheets_names_and_tables(self, report, analysis):
         wb = openpyxl.load_workbook(report)
         assert wb.sheetnames == SHEETS
-        assert NAMES <= set(wb.defined_names)
+        assert set(wb.defined_names) >= NAMES
         for name in NAMES:  # each refers to exactly one cell
-            ((sheet, ref),) = wb.defined_names[name].destinations
+            ((_sheet, ref),) = wb.defined_names[name].destinations
             assert ":" not in ref, name
         assert "CustomerTable" in wb["Customers"].tables
         assert len(wb["Segments"].tables) == len(analysis.dimensions)
@@ -195,7 +195,7 @@ def test_currency_is_configurable(analysis, tmp_path):
     usd = analyze(analysis.orders, Params(currency="USD"))
     path = write_report(usd, tmp_path / "usd.xlsx")
     ws = openpyxl.load_workbook(path)["Summary"]
-    sheet, ref = next(iter(openpyxl.load_workbook(path).defined_names["Revenue"].destinations))
+    _sheet, ref = next(iter(openpyxl.load_workbook(path).defined_names["Revenue"].destinations))
     assert "$" in ws[ref.replace("$", "")].number_format
 
 
@@ -215,3 +215,42 @@ def test_the_customers_sheet_holds_every_customer_and_value(report, analysis):
                 assert g == pytest.approx(w, rel=1e-12)
             else:
                 assert g == w
+
+
+class TestModelSheet:
+    def test_parameters_and_the_tracking_chart(self, report, analysis):
+        p = analysis.prediction
+        assert p.fitted, p.reason
+        ws = openpyxl.load_workbook(report)["Model"]
+        cells = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+        for _, parameter in p.parameters.iterrows():
+            (row,) = [
+                c.row
+                for c in ws["B"]
+                if c.value == parameter["parameter"]
+                and ws.cell(c.row, 1).value == parameter["model"]
+            ]
+            assert ws.cell(row, 3).value == pytest.approx(parameter["estimate"])
+        assert "Cumulative repeat purchases, actual vs model" in cells
+        assert len(ws._charts) == 1
+
+    def test_segments_show_the_mean_predicted_clv(self, analysis):
+        c = analysis.customers
+        by_tier = c.groupby("value_tier")["predicted_clv_12m"].mean()
+        seg = analysis.segments[analysis.segments["dimension"] == "Value tier"]
+        for _, row in seg.iterrows():
+            assert row["predicted_clv_12m"] == pytest.approx(by_tier[row["segment"]])
+
+    def test_too_thin_to_fit_says_so_and_keeps_the_simple_clv(self, tmp_path):
+        orders = pd.DataFrame(
+            {
+                "customer": ["A", "B", "A"],
+                "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+                "amount": [10.0, 20.0, 30.0],
+            }
+        )
+        thin = analyze(load_orders(orders))
+        assert not thin.prediction.fitted
+        ws = openpyxl.load_workbook(write_report(thin, tmp_path / "thin.xlsx"))["Model"]
+        assert ws["A4"].value.startswith("No model fitted: ")
+        assert thin.customers["predicted_clv_12m"].isna().all()

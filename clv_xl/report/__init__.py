@@ -19,7 +19,7 @@ from .. import __version__, fastsheet
 from ..analysis import Analysis
 from ..errors import InputError
 from ..fastsheet import LargeTable
-from . import about, charts, cohorts, customers, quality, segments, summary
+from . import about, charts, cohorts, customers, model, quality, segments, summary
 from .cells import formats
 
 #: Called with the name of each step as it starts (sheets, saving, the large tables).
@@ -42,6 +42,8 @@ def build(
     large = [customers.write(wb, analysis, fmt)]
     progress("Charts sheet")
     charts.write(wb, analysis, fmt, places)
+    progress("Model sheet")
+    model.write(wb, analysis, fmt)
     progress("Data quality and About sheets")
     quality.write(wb, analysis, fmt)
     about.write(wb, analysis, generated_at)

@@ -36,6 +36,11 @@ COLUMNS = (
     ("RFM group", "rfm_group", "text"),
     ("Acquisition month", "cohort_month", "text"),
     ("Profitability", "profitability", "text"),
+    ("P(alive) (model)", "prob_alive", "percent"),
+    ("Expected purchases next 12 months (model)", "expected_purchases_12m", "decimal"),
+    ("Expected spend per purchase (model)", "expected_spend", "money"),
+    ("Predicted CLV 12 months (model, discounted)", "predicted_clv_12m", "money"),
+    ("Predicted CLV 36 months (model, discounted)", "predicted_clv_36m", "money"),
 )
 
 

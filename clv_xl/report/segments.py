@@ -68,6 +68,13 @@ def columns(analysis: Analysis) -> list[Column]:
         Column("Historical CLV (margin to date per customer)", "historical_clv", "money"),
         Column("CLV index (vs all customers)", "clv_index", "percent",
                lambda c: f'=IF(AND(ISNUMBER({c["clv"]}),ISNUMBER(CLV)),{c["clv"]}/CLV,"")'),
+        Column("P(alive) (model, average)", "prob_alive", "percent"),
+        Column("Expected purchases next 12 months (model, per customer)",
+               "expected_purchases_12m", "decimal"),
+        Column("Predicted CLV 12 months (model, discounted, per customer)",
+               "predicted_clv_12m", "money"),
+        Column("Predicted CLV 36 months (model, discounted, per customer)",
+               "predicted_clv_36m", "money"),
         Column("Reliability", "small", "text"),
     ]  # fmt: skip
 

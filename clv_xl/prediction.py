@@ -1,0 +1,512 @@
+"""Predicted CLV per customer from the buy-till-you-die models, and the check of the model.
+
+The purchase model is BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy
+Way"), the spend model Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader & Hardie
+2013, note 025), both from :mod:`clv_xl.models`. Time is in weeks (7 days); a month is
+365.25/12 days. A purchase is a day with orders of amount 0 or more (refunds are not
+purchases), as in :func:`clv_xl.models.rfm_summary`.
+
+Per customer, with the models fitted on the whole history up to the analysis date:
+
+* ``prob_alive`` = P(alive | x, t_x, T);
+* ``expected_purchases_12m`` = E[Y(t) | x, t_x, T] for t = 12 months;
+* ``expected_spend`` = E(Z | x, m_x), the expected value of one purchase (before refunds);
+* ``predicted_clv_12m`` / ``_36m`` = margin x sum over months k of E[purchases in month k]
+  x E(Z) / (1 + monthly discount rate)^k (:func:`clv_xl.models.predicted_clv`).
+
+The check (Fader & Hardie's calibration/holdout test): the last ``holdout_fraction`` of the
+span from the first purchase to the analysis date, in whole weeks, is held out; a second
+BG/NBD is fitted on the purchases before it (customers who first bought by the calibration
+end) and its forecast of each customer's repeat purchases in the holdout is compared with
+what they bought, by number of repeat purchases in the calibration period. The tracking
+curve compares, week by week over the whole span, the cumulative repeat purchases of every
+customer with the calibration model's expectation for a customer acquired on their first
+purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .models import BetaGeo, GammaGamma, NotFittedError, days_per, predicted_clv, rfm_summary
+
+TIME_UNIT = "weeks"
+WEEK_DAYS = int(days_per(TIME_UNIT))
+WEEKS_PER_MONTH = days_per("months") / days_per(TIME_UNIT)
+HORIZON_MONTHS = (12, 36)
+PURCHASES = "BG/NBD"
+SPEND = "Gamma-Gamma"
+CALIBRATION = "BG/NBD (calibration period)"
+CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
+TOP_FREQUENCY_GROUP = 7  # calibration repeat purchases 0..6 and "7+"
+ALL_GROUPS = "All"
+
+CUSTOMER_COLUMNS = (
+    "prob_alive",
+    "expected_purchases_12m",
+    "expected_spend",
+    "predicted_clv_12m",
+    "predicted_clv_36m",
+)
+PARAMETER_COLUMNS = ("model", "parameter", "estimate", "std_error", "unit")
+FIT_COLUMNS = (
+    "model",
+    "customers",
+    "log_likelihood",
+    "converged",
+    "at_boundary",
+    "iterations",
+    "warnings",
+)
+TRACKING_COLUMNS = ("week", "week_end", "period", "actual", "predicted")
+HOLDOUT_COLUMNS = (
+    "frequency_group",
+    "customers",
+    "actual",
+    "predicted",
+    "actual_per_customer",
+    "predicted_per_customer",
+)
+#: The unit of each parameter: alpha is a time, gamma an amount of money.
+PARAMETER_UNITS = {"alpha": TIME_UNIT, "gamma": "currency"}
+
+Model = TypeVar("Model", BetaGeo, GammaGamma)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The models' per-customer forecasts and how well the model did; documented columns.
+
+    ``customers`` (index ``customer``): CUSTOMER_COLUMNS (see the module docstring).
+    ``parameters``: one row per model parameter: model, parameter, estimate, std_error,
+    unit ("weeks" for alpha, "currency" for gamma, "" for the shapes).
+    ``fit_summary``: one row per fitted model: customers used, log-likelihood, converged,
+    at_boundary, iterations, warnings (sentences, "" when none).
+    ``tracking``: one row per week (weeks end on the analysis date, counted back; the first
+    may be partial): week (1, 2, ...), week_end, period ("calibration"/"holdout"), actual
+    and predicted cumulative repeat purchases of all customers.
+    ``holdout``: per calibration repeat-purchase group "0".."6", "7+", then "All":
+    customers, actual and predicted repeat purchases in the holdout, and both per customer.
+    When ``fitted`` is False, ``reason`` says why and every frame is empty; when
+    ``validation_reason`` is not "", the check could not be made and ``tracking`` and
+    ``holdout`` are empty. ``excluded_rows`` counts the order lines the models do not use,
+    by reason (refunds are not purchases).
+    """
+
+    fitted: bool
+    reason: str
+    as_of: dt.date
+    customers: pd.DataFrame
+    parameters: pd.DataFrame
+    fit_summary: pd.DataFrame
+    tracking: pd.DataFrame
+    holdout: pd.DataFrame
+    validation_reason: str
+    calibration_end: dt.date | None = None
+    holdout_weeks: int = 0
+    time_unit: str = TIME_UNIT
+    excluded_rows: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """The calibration/holdout comparison, or the sentence why there is none."""
+
+    reason: str
+    calibration_end: dt.date | None = None
+    holdout_weeks: int = 0
+    model: BetaGeo | None = None
+    customers: int = 0
+    tracking: pd.DataFrame = field(default_factory=lambda: _empty(TRACKING_COLUMNS))
+    holdout: pd.DataFrame = field(default_factory=lambda: _empty(HOLDOUT_COLUMNS))
+
+
+class _CannotFitError(Exception):
+    """Data valid but too thin (or too odd) for a model; the message is for people."""
+
+
+def predict(
+    lines: pd.DataFrame,
+    as_of: dt.date,
+    *,
+    margin: float | pd.Series,
+    monthly_discount_rate: float,
+    min_customers: int = 50,
+    min_repeat_customers: int = 10,
+    holdout_fraction: float = 1 / 3,
+) -> Prediction:
+    """Fit the models to ``lines`` (customer, date, amount) up to ``as_of`` and forecast.
+
+    ``margin`` is a gross-margin fraction, for all customers or per customer (a Series
+    indexed by customer). ``monthly_discount_rate`` discounts each month's value at its
+    end. Data too thin to fit gives ``fitted=False`` with the reason, never an exception.
+    """
+    if not 0 < holdout_fraction < 1:
+        raise InputError(
+            "The holdout fraction must be between 0 and 1 (a third = 0.33); "
+            f"got {holdout_fraction}."
+        )
+    # Integer customer codes (in sorted order of the names) make the grouping several times
+    # faster than strings; the names come back on the results. A missing customer stays
+    # missing, for rfm_summary to name its row.
+    codes, names = pd.factorize(lines["customer"], sort=True)
+    coded = pd.DataFrame(
+        {
+            "customer": pd.Series(codes, index=lines.index).where(codes >= 0),
+            "date": lines["date"],
+            "amount": lines["amount"],
+        }
+    )
+    history = rfm_summary(coded, TIME_UNIT, as_of)
+    history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
+    excluded = dict(history.attrs["excluded_rows"])
+    priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
+    try:
+        purchases = _fitted_purchase_model(
+            history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}"
+        )
+        spend = _fitted(
+            GammaGamma(),
+            GammaGamma.fit,
+            history["frequency"].where(priced, 0.0),
+            history["monetary_value"],
+        )
+        average_spend = _mean_spend(spend)
+    except _CannotFitError as problem:
+        return _not_fitted(str(problem), as_of, excluded)
+    unpriced = (history["frequency"] > 0) & ~priced
+    monetary = history["monetary_value"].where(~unpriced, average_spend)
+    customers = _customer_forecasts(
+        history, monetary, purchases, spend, margin, monthly_discount_rate
+    )
+    check = _calibration_check(coded, as_of, holdout_fraction, min_customers, min_repeat_customers)
+    fits = [
+        _Fit(PURCHASES, purchases, len(history)),
+        _Fit(SPEND, spend, int(priced.sum()), _unpriced_note(int(unpriced.sum()))),
+    ]
+    if check.model is not None:
+        fits.append(_Fit(CALIBRATION, check.model, check.customers))
+    return Prediction(
+        fitted=True,
+        reason="",
+        as_of=as_of,
+        customers=customers,
+        parameters=_parameter_table(fits),
+        fit_summary=_fit_table(fits),
+        tracking=check.tracking,
+        holdout=check.holdout,
+        validation_reason=check.reason,
+        calibration_end=check.calibration_end,
+        holdout_weeks=check.holdout_weeks,
+        excluded_rows=excluded,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Fitting
+
+
+def _fitted_purchase_model(
+    history: pd.DataFrame, min_customers: int, min_repeat_customers: int, period: str
+) -> BetaGeo:
+    """BG/NBD on ``history`` once it has enough customers and repeat customers.
+
+    ``period`` completes "... bought <period>", e.g. "up to 2024-12-31".
+    """
+    customers = len(history)
+    repeaters = int((history["frequency"] > 0).sum())
+    if customers < min_customers:
+        raise _CannotFitError(
+            f"The purchase model needs at least {min_customers} customers; "
+            f"{customers} bought {period}."
+        )
+    if repeaters < min_repeat_customers:
+        raise _CannotFitError(
+            f"The purchase model needs at least {min_repeat_customers} repeat customers; "
+            f"{repeaters} bought again {period}."
+        )
+    return _fitted(BetaGeo(), BetaGeo.fit, history["frequency"], history["recency"], history["T"])
+
+
+def _fitted(model: Model, fit: Callable[..., Model], *columns: pd.Series) -> Model:
+    """``fit(model, *columns)``, accepted only when it converged inside the parameters' range
+    with standard errors (the model's warnings stay in the fit summary)."""
+    try:
+        fit(model, *columns)
+    except NotFittedError as error:
+        raise _CannotFitError(str(error)) from None
+    convergence = model.convergence
+    assert convergence is not None
+    name = model.model_name
+    if not convergence.converged:
+        raise _CannotFitError(f"The {name} fit did not converge ({convergence.message}).")
+    if convergence.at_boundary:
+        raise _CannotFitError(
+            f"The {name} fit ended at the edge of its parameter range, as when the data show "
+            "no drop-out or too little variation, so its forecasts would not be reliable."
+        )
+    if any(np.isnan(se) for se in model.standard_errors.values()):
+        raise _CannotFitError(
+            f"The {name} likelihood is flat at its maximum, so the data do not determine "
+            "the model's parameters."
+        )
+    return model
+
+
+def _mean_spend(spend: GammaGamma) -> float:
+    """The population mean spend per purchase; a fit without one cannot forecast spend."""
+    try:
+        return spend.mean_spend()
+    except NotFittedError as error:
+        raise _CannotFitError(str(error)) from None
+
+
+def _unpriced_note(customers: int) -> str:
+    if not customers:
+        return ""
+    return (
+        f"{customers} customers bought again only for an amount of 0; the spend model leaves "
+        "them out and expects the average spend per purchase from them."
+    )
+
+
+def _customer_forecasts(
+    history: pd.DataFrame,
+    monetary: pd.Series,
+    purchases: BetaGeo,
+    spend: GammaGamma,
+    margin: float | pd.Series,
+    monthly_discount_rate: float,
+) -> pd.DataFrame:
+    """The per-customer forecasts of the module docstring.
+
+    ``monetary`` is m_x, with the population mean E(Z) for repeat customers whose repeat
+    purchases were all free: E(Z | x, E(Z)) = E(Z), so they get the average spend.
+    """
+    margins = _margins(margin, history.index)
+    rfm = (history["frequency"], history["recency"], history["T"])
+    forecasts = pd.DataFrame(index=history.index)
+    forecasts["prob_alive"] = purchases.probability_alive(*rfm)
+    forecasts["expected_purchases_12m"] = purchases.expected_purchases(
+        HORIZON_MONTHS[0] * WEEKS_PER_MONTH, *rfm
+    )
+    forecasts["expected_spend"] = spend.expected_spend(history["frequency"], monetary)
+    for months in HORIZON_MONTHS:
+        revenue = predicted_clv(
+            purchases,
+            spend,
+            *rfm,
+            monetary,
+            horizon=months,
+            discount_rate=monthly_discount_rate,
+            time_unit=TIME_UNIT,
+            horizon_unit="months",
+        )
+        forecasts[f"predicted_clv_{months}m"] = margins * revenue
+    return forecasts
+
+
+def _margins(margin: float | pd.Series, customers: pd.Index) -> np.ndarray:
+    """One margin fraction per customer."""
+    if not isinstance(margin, pd.Series):
+        return np.full(len(customers), float(margin))
+    aligned = margin.reindex(customers).astype(float)
+    missing = aligned.isna()
+    if missing.any():
+        raise InputError(
+            f"The margin of customer {missing.idxmax()!r} is missing; give one for every customer."
+        )
+    return aligned.to_numpy()
+
+
+# ----------------------------------------------------------------------------------------------
+# The calibration/holdout check
+
+
+def _calibration_check(
+    lines: pd.DataFrame,
+    as_of: dt.date,
+    holdout_fraction: float,
+    min_customers: int,
+    min_repeat_customers: int,
+) -> _Check:
+    """Fit BG/NBD before the holdout and compare its forecasts with the holdout."""
+    days = _purchase_days(lines, as_of)
+    start = days["day"].min()
+    span_days = (pd.Timestamp(as_of) - start).days
+    holdout_weeks = int(span_days * holdout_fraction // WEEK_DAYS)
+    if holdout_weeks < 1:
+        return _Check(
+            reason=f"The purchases span only {span_days} days, too short to hold out whole weeks "
+            "for checking the model."
+        )
+    calibration_end = (pd.Timestamp(as_of) - pd.Timedelta(days=WEEK_DAYS * holdout_weeks)).date()
+    history = rfm_summary(lines, TIME_UNIT, as_of, calibration_end)
+    try:
+        model = _fitted_purchase_model(
+            history,
+            min_customers,
+            min_repeat_customers,
+            f"in the calibration period (up to {calibration_end:%Y-%m-%d})",
+        )
+    except _CannotFitError as problem:
+        return _Check(
+            reason=str(problem), calibration_end=calibration_end, holdout_weeks=holdout_weeks
+        )
+    return _Check(
+        reason="",
+        calibration_end=calibration_end,
+        holdout_weeks=holdout_weeks,
+        model=model,
+        customers=len(history),
+        tracking=_tracking_curve(days, model, as_of, calibration_end),
+        holdout=_holdout_table(history, model),
+    )
+
+
+def _purchase_days(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Distinct (customer, day) with a purchase up to ``as_of``, sorted, and ``repeat``:
+    whether the day is after the customer's first purchase day."""
+    day = lines["date"].dt.tz_localize(None).dt.normalize()
+    bought = (lines["amount"] >= 0) & (day <= pd.Timestamp(as_of))
+    days = (
+        pd.DataFrame({"customer": lines["customer"][bought], "day": day[bought]})
+        .drop_duplicates()
+        .sort_values(["customer", "day"], ignore_index=True)
+    )
+    days["repeat"] = days["customer"].duplicated()
+    return days
+
+
+def _tracking_curve(
+    days: pd.DataFrame, model: BetaGeo, as_of: dt.date, calibration_end: dt.date
+) -> pd.DataFrame:
+    """Cumulative repeat purchases per week, actual and expected (FHL 2005, figure 1).
+
+    ``days``: distinct purchase days (customer, day, repeat). Expected by day t (days since
+    the first purchase day) = sum over customers of E[X((t - first_i) / 7)] for first_i <= t:
+    the counts of new customers per day convolved with E[X] of a new customer.
+    """
+    start = days["day"].min()
+    offsets = (days["day"] - start).dt.days.to_numpy()
+    span = (pd.Timestamp(as_of) - start).days
+    new_customers = np.bincount(offsets[~days["repeat"].to_numpy()], minlength=span + 1)
+    repeats = np.bincount(offsets[days["repeat"].to_numpy()], minlength=span + 1)
+    ages = np.arange(span + 1) / WEEK_DAYS
+    expected = np.convolve(new_customers, model.expected_purchases_new_customer(ages))[: span + 1]
+    week_ends = np.arange(span, -1, -WEEK_DAYS)[::-1]
+    end_dates = start + pd.to_timedelta(week_ends, unit="D")
+    return pd.DataFrame(
+        {
+            "week": np.arange(1, len(week_ends) + 1),
+            "week_end": end_dates,
+            "period": np.where(
+                end_dates <= pd.Timestamp(calibration_end), CALIBRATION_PERIOD, HOLDOUT_PERIOD
+            ),
+            "actual": np.cumsum(repeats)[week_ends],
+            "predicted": expected[week_ends],
+        }
+    )
+
+
+def _holdout_table(history: pd.DataFrame, model: BetaGeo) -> pd.DataFrame:
+    """Holdout repeat purchases, actual and forecast, by calibration repeat purchases.
+
+    ``history``: rfm_summary with a calibration end (frequency_holdout, duration_holdout).
+    Forecast = E[Y(holdout duration) | x, t_x, T] of the calibration model (FHL 2005, fig. 3).
+    """
+    predicted = model.expected_purchases(
+        history["duration_holdout"], history["frequency"], history["recency"], history["T"]
+    )
+    groups = history["frequency"].clip(upper=TOP_FREQUENCY_GROUP).astype(int)
+    labels = [str(k) for k in range(TOP_FREQUENCY_GROUP)] + [f"{TOP_FREQUENCY_GROUP}+"]
+    frame = pd.DataFrame(
+        {"group": groups, "actual": history["frequency_holdout"], "predicted": predicted}
+    )
+    table = (
+        frame.groupby("group")
+        .agg(customers=("actual", "size"), actual=("actual", "sum"), predicted=("predicted", "sum"))
+        .reindex(range(TOP_FREQUENCY_GROUP + 1), fill_value=0)
+    )
+    table.loc[len(labels)] = table.sum()
+    table.insert(0, "frequency_group", [*labels, ALL_GROUPS])
+    customers = table["customers"].where(table["customers"] > 0)
+    table["actual_per_customer"] = table["actual"] / customers
+    table["predicted_per_customer"] = table["predicted"] / customers
+    return table.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """A fitted model as the tables show it: its label, customers used and extra notes."""
+
+    label: str
+    model: BetaGeo | GammaGamma
+    customers: int
+    note: str = ""
+
+
+def _parameter_table(fits: list[_Fit]) -> pd.DataFrame:
+    rows = [
+        {
+            "model": fit.label,
+            "parameter": name,
+            "estimate": fit.model.params[name],
+            "std_error": fit.model.standard_errors[name],
+            "unit": PARAMETER_UNITS.get(name, ""),
+        }
+        for fit in fits
+        for name in fit.model.parameter_names
+    ]
+    return pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS))
+
+
+def _fit_table(fits: list[_Fit]) -> pd.DataFrame:
+    rows = []
+    for fit in fits:
+        convergence = fit.model.convergence
+        assert convergence is not None
+        rows.append(
+            {
+                "model": fit.label,
+                "customers": fit.customers,
+                "log_likelihood": fit.model.log_likelihood,
+                "converged": convergence.converged,
+                "at_boundary": convergence.at_boundary,
+                "iterations": convergence.iterations,
+                "warnings": " ".join(filter(None, [*convergence.warnings, fit.note])),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+
+
+def _empty(columns: tuple[str, ...], index_name: str | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(dtype=float) for name in columns})
+    frame.index.name = index_name
+    return frame
+
+
+def _not_fitted(reason: str, as_of: dt.date, excluded: dict[str, int]) -> Prediction:
+    return Prediction(
+        fitted=False,
+        reason=reason,
+        as_of=as_of,
+        customers=_empty(CUSTOMER_COLUMNS, "customer"),
+        parameters=_empty(PARAMETER_COLUMNS),
+        fit_summary=_empty(FIT_COLUMNS),
+        tracking=_empty(TRACKING_COLUMNS),
+        holdout=_empty(HOLDOUT_COLUMNS),
+        validation_reason=reason,
+        excluded_rows=excluded,
+    )

@@ -1,0 +1,78 @@
+"""The Model sheet: the buy-till-you-die fits behind the predicted CLVs, and their check."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.chart import LineChart, Reference
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import workbook_style as style
+from ..analysis import Analysis
+from .cells import put
+
+SHEET = "Model"
+EXPLANATION = (
+    "Predicted CLV: a BG/NBD model of how often each customer buys and when they stop, "
+    "and a Gamma-Gamma model of what they spend per purchase, fitted by maximum "
+    "likelihood on every customer's history (time in weeks; a month is 365.25/12 days). "
+    "Predicted CLV = margin x expected spend x expected purchases per month, discounted "
+    "monthly, over 12 and 36 months. The check refits the purchase model without the last "
+    "third of the history and compares its forecast of that holdout with what happened."
+)
+
+
+def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
+    ws = wb.create_sheet(SHEET)
+    p = analysis.prediction
+    style.TITLE.apply(put(ws, 1, 1, "Model: predicted purchases, spend and CLV"))
+    style.NOTE.apply(put(ws, 2, 1, EXPLANATION))
+    if not p.fitted:
+        style.OUTPUT.apply(put(ws, 4, 1, f"No model fitted: {p.reason}"))
+        put(ws, 5, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
+        return ws
+    row = _frame(ws, 4, "Fitted parameters (with standard errors)", p.parameters, fmt)
+    row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
+    if p.validation_reason:
+        style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
+        return ws
+    caption = (
+        f"Holdout check: repeat purchases in the last {p.holdout_weeks} weeks "
+        f"(after {p.calibration_end:%Y-%m-%d}), by repeat purchases before"
+    )
+    row = _frame(ws, row + 2, caption, p.holdout, fmt)
+    top = row + 2
+    _frame(ws, top, "Cumulative repeat purchases, actual vs model", p.tracking, fmt)
+    chart = LineChart()
+    chart.title = "Cumulative repeat purchases: actual vs model (calibration, then holdout)"
+    chart.x_axis.title = "Week"
+    chart.y_axis.title = "Repeat purchases"
+    chart.width, chart.height = 22.0, 10.0
+    columns = list(p.tracking.columns)
+    first, last = columns.index("actual") + 1, columns.index("predicted") + 1
+    chart.add_data(
+        Reference(
+            ws, min_col=first, max_col=last, min_row=top + 1, max_row=top + 1 + len(p.tracking)
+        ),
+        titles_from_data=True,
+    )
+    chart.set_categories(
+        Reference(ws, min_col=1, min_row=top + 2, max_row=top + 1 + len(p.tracking))
+    )
+    ws.add_chart(chart, "J4")
+    ws.column_dimensions["A"].width = 28
+    for letter in "BCDEFGH":
+        ws.column_dimensions[letter].width = 16
+    style.fit_width_on_print(ws)
+    return ws
+
+
+def _frame(ws: Worksheet, row: int, title: str, frame: pd.DataFrame, fmt: dict[str, str]) -> int:
+    """A titled table of a frame's columns (headers as they are named); return its last row."""
+    style.SECTION.apply(put(ws, row, 1, title))
+    style.write_header(ws, row + 1, [c.replace("_", " ") for c in frame.columns])
+    for offset, values in enumerate(frame.itertuples(index=False), start=row + 2):
+        for column, value in enumerate(values, start=1):
+            number_format = style.DECIMAL if isinstance(value, float) else None
+            put(ws, offset, column, value, number_format)
+    return row + 1 + len(frame)
