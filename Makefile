@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p out
 	$(BIN)/clv-xl report templates/sample_orders.xlsx -o out/sample_orders_clv_report.xlsx --force
 
 # LibreOffice Calc recalculates the workbooks we write; installed via apt when missing.

@@ -38,9 +38,10 @@ class Steps:
             print(f"  {step}...", end="", file=sys.stderr, flush=True)
         self.started = time.perf_counter()
 
-    def finish(self) -> None:
+    def finish(self, failed: bool = False) -> None:
         if self.enabled and self.started is not None:
-            print(f" {time.perf_counter() - self.started:.1f} s", file=sys.stderr, flush=True)
+            done = "failed" if failed else f"{time.perf_counter() - self.started:.1f} s"
+            print(f" {done}", file=sys.stderr, flush=True)
         self.started = None
 
 
@@ -181,8 +182,12 @@ def _report(args: argparse.Namespace) -> int:
         default_report_name(args.orders.stem, dt.date.today())
     )
     steps = Steps(enabled=not args.quiet)
-    report = run_report(args.orders, output, sheet=args.sheet, columns=columns, params=params,
-                        overwrite=args.force, progress=steps)  # fmt: skip
+    try:
+        report = run_report(args.orders, output, sheet=args.sheet, columns=columns, params=params,
+                            overwrite=args.force, progress=steps)  # fmt: skip
+    except BaseException:
+        steps.finish(failed=True)
+        raise
     steps.finish()
     if not args.quiet:
         print(summary_table(report.analysis))

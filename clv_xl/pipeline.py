@@ -13,7 +13,7 @@ from .analysis import Analysis, analyze
 from .errors import InputError
 from .orders import ColumnMap, Orders, load_orders
 from .params import Params
-from .report import Progress, refuse_existing, write_report
+from .report import Progress, check_output, write_report
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def run_report(
     """Read the orders from a file or DataFrame, analyse them and write the report."""
     if not isinstance(source, pd.DataFrame) and Path(output).resolve() == Path(source).resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
-    refuse_existing(Path(output), overwrite)
+    check_output(Path(output), overwrite)
     progress("Reading orders")
     orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
     return report_orders(orders, output, params=params, overwrite=overwrite, progress=progress)
@@ -64,7 +64,7 @@ def report_orders(
     progress: Progress = lambda step: None,
 ) -> Report:
     """Analyse orders already read and write the report to ``output``."""
-    refuse_existing(Path(output), overwrite)
+    check_output(Path(output), overwrite)
     progress(f"Analysing {orders.rows_used:,} order rows")
     analysis = analyze(orders, params)
     path = write_report(analysis, Path(output), overwrite=overwrite, progress=progress)

@@ -55,10 +55,12 @@ def build(
     return wb, large
 
 
-def refuse_existing(path: Path, overwrite: bool) -> None:
-    """An existing file is replaced only when asked to."""
+def check_output(path: Path, overwrite: bool) -> None:
+    """The report can go to ``path``: its folder exists, and an existing file only if asked."""
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists; choose another name or use --force.")
+    if not path.parent.is_dir():
+        raise InputError(f"The folder {path.parent} does not exist.")
 
 
 def write_report(
@@ -70,9 +72,7 @@ def write_report(
 ) -> Path:
     """Write the report to ``path``; refuse to replace an existing file unless ``overwrite``."""
     path = Path(path)
-    refuse_existing(path, overwrite)
-    if not path.parent.is_dir():
-        raise InputError(f"The folder {path.parent} does not exist.")
+    check_output(path, overwrite)
     wb, large = build(analysis, dt.datetime.now().replace(microsecond=0), progress)
     handle, temporary = tempfile.mkstemp(prefix=".clv-report-", suffix=".xlsx", dir=path.parent)
     os.close(handle)

@@ -1,0 +1,124 @@
+"""`clv-xl report`: exit codes, one-sentence messages, nothing written on bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from clv_xl.cli import main
+from clv_xl.sample import sample_orders, write_orders
+
+SAMPLE = Path(__file__).parents[1] / "templates" / "sample_orders.xlsx"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def workbook(path: Path, rows: list[list]) -> Path:
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.save(path)
+    return path
+
+
+def bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """Each bad input with the words its message must contain."""
+    text = tmp / "orders.xlsx"
+    text.write_text("this is not a workbook")
+    corrupt = tmp / "corrupt.xlsx"
+    corrupt.write_bytes(SAMPLE.read_bytes()[:5000])
+    protected = tmp / "protected.xlsx"
+    protected.write_bytes(
+        bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 500 + "EncryptedPackage".encode("utf-16-le")
+    )
+    return {
+        "empty sheet": (workbook(tmp / "empty.xlsx", []), "nothing in sheet"),
+        "missing column": (
+            workbook(tmp / "nocustomer.xlsx", [["Date", "Amount"], ["2024-01-01", 5]]),
+            "customer",
+        ),
+        "not a workbook": (text, "not an Excel workbook"),
+        "corrupt": (corrupt, "corrupt.xlsx"),
+        "password": (protected, "password-protected"),
+        "missing file": (tmp / "nowhere.xlsx", "does not exist"),
+        "wrong kind": (tmp / "notes.txt", "not a file clv_xl can read"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty sheet", "missing column", "not a workbook", "corrupt", "password", "missing file",
+     "wrong kind"],
+)  # fmt: skip
+def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(case, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    path, words = bad_inputs(tmp_path)[case]
+    before = {p.name: digest(p) for p in tmp_path.iterdir()}
+    out = tmp_path / "report.xlsx"
+    assert main(["report", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("clv-xl: ") and words.lower() in err.lower(), err
+    assert "Traceback" not in err
+    assert {p.name: digest(p) for p in tmp_path.iterdir()} == before  # nothing new, input unchanged
+
+
+def test_a_report_and_its_summary(tmp_path, capsys):
+    orders = write_orders(sample_orders(customers=300, seed=5), tmp_path / "orders.xlsx")
+    before = digest(orders)
+    out = tmp_path / "report.xlsx"
+    assert (
+        main(["report", str(orders), "-o", str(out), "--margin", "25%", "--currency", "USD"]) == 0
+    )
+    printed = capsys.readouterr()
+    assert printed.out.strip().splitlines()[-1] == str(out)
+    assert "CLV (per customer)" in printed.out and "Reading orders..." in printed.err
+    assert digest(orders) == before
+    wb = openpyxl.load_workbook(out)
+    sheet, ref = next(iter(wb.defined_names["Margin"].destinations))
+    assert wb[sheet][ref.replace("$", "")].value == 0.25
+
+
+def test_an_existing_report_needs_force(tmp_path, capsys):
+    out = tmp_path / "report.xlsx"
+    out.write_bytes(b"keep me")
+    assert main(["report", str(SAMPLE), "-o", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_bytes() == b"keep me"
+    assert main(["report", str(SAMPLE), "-o", str(out), "--force", "-q"]) == 0
+    assert out.read_bytes()[:2] == b"PK"
+
+
+def test_the_report_may_not_replace_the_orders(tmp_path, capsys):
+    orders = tmp_path / "orders.xlsx"
+    orders.write_bytes(SAMPLE.read_bytes())
+    assert main(["report", str(orders), "-o", str(orders), "--force"]) == 2
+    assert "would overwrite the orders file" in capsys.readouterr().err
+    assert orders.read_bytes() == SAMPLE.read_bytes()
+
+
+def test_bad_parameters_exit_2(tmp_path, capsys):
+    assert main(["report", str(SAMPLE), "-o", str(tmp_path / "r.xlsx"), "--margin", "30"]) == 2
+    assert "margin must be a fraction" in capsys.readouterr().err
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_usage_errors_exit_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "clv_xl.cli", "report", "x.xlsx", "--as-of", "31-12-2024"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2 and "not a date" in result.stderr
+
+
+def test_csv_from_a_dutch_excel(tmp_path, capsys):
+    orders = write_orders(sample_orders(customers=200, seed=9), tmp_path / "bestellingen.csv")
+    out = tmp_path / "r.xlsx"
+    assert main(["report", str(orders), "-o", str(out), "-q"]) == 0
+    assert pd.read_excel(out, sheet_name="Customers", engine="calamine").shape[0] > 150
