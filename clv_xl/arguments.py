@@ -215,6 +215,10 @@ class Formula:
                     raise FormulaError(f"{rule.message} ({shown})", rule.error)
                 code = np.where(broken, _CODE[rule.error], code)
             result = np.asarray(self.compute(**values, **words), dtype=float)
+        overflow = (code == 0) & ~np.isfinite(result)  # e.g. 1e308 x 10: beyond floating point
+        if strict and overflow.any():
+            raise FormulaError(f"{self.__name__}: the result is too large to represent", NUM)
+        code = np.where(overflow, _CODE[NUM], code)
         result = np.where(code > 0, np.nan, result)
         return Evaluation(values=result, codes=code)
 

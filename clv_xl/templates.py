@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
@@ -31,11 +32,14 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import __version__, formulas, settings
+from . import __version__, formulas, model_formulas, settings
 from .arguments import Bound, Formula
+from .model_formulas import ModelFit
+from .models.simulate import simulate_bg_nbd, simulate_spend
 from .params import Params
 from .workbook_style import (
     CALCULATION,
@@ -705,11 +709,53 @@ FUNCTION_EXAMPLES: dict[str, tuple[Any, ...]] = {
     "breakeven_lifetime": (300, 60, 10),
     "nrr": (100_000, 15_000, 5_000, 8_000),
     "grr": (100_000, 5_000, 8_000),
+    # The model predictions use published estimates: BG/NBD on CDNOW (Fader, Hardie & Lee
+    # 2005: r 0.243, alpha 4.414, a 0.793, b 2.426) for its first customer (2 repeat
+    # purchases, the last in week 30.43, first purchase 38.86 weeks ago: 1.226 purchases
+    # expected in the next 39 weeks), Gamma-Gamma on CDNOW (Fader & Hardie 2013: p 6.25,
+    # q 3.74, gamma 15.44) and sBG on the "regular" customers (Fader & Hardie 2007).
+    "prob_alive": (2, 30.43, 38.86, 0.243, 4.414, 0.793, 2.426),
+    "expected_purchases": (39, 2, 30.43, 38.86, 0.243, 4.414, 0.793, 2.426),
+    "expected_spend": (2, 22.35, 6.25, 3.74, 15.44),
+    "sbg_retention": (3, 0.704, 1.182),
+    "sbg_survival": (3, 0.704, 1.182),
 }
+#: The fit examples' customers: simulated from these BG/NBD and Gamma-Gamma parameters, first
+#: purchases 20 to 52 weeks ago, times rounded to hundredths of a week and spend to cents.
+FIT_CUSTOMERS = 30
+FIT_SEED = 3
+FIT_WEEKS = (20.0, 52.0)
+SIMULATED_BG_NBD = {"r": 0.8, "alpha": 4.0, "a": 0.8, "b": 2.5}
+SIMULATED_SPEND = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+#: Fader & Hardie (2007), Table 1: "regular" customers still active after 0..7 years.
+REGULAR_SURVIVORS = (1000, 631, 468, 382, 326, 289, 262, 241)
+
+
+def fit_examples() -> dict[str, dict[str, list[float]]]:
+    """The data columns of each fit example, by function and argument name."""
+    rng = np.random.default_rng(FIT_SEED)
+    age = np.round(rng.uniform(*FIT_WEEKS, FIT_CUSTOMERS), 2)
+    history = simulate_bg_nbd(**SIMULATED_BG_NBD, T=age, seed=FIT_SEED)
+    frequency = history["frequency"].to_numpy().astype(int)
+    spend = simulate_spend(**SIMULATED_SPEND, frequency=frequency, seed=FIT_SEED)
+    return {
+        "bgnbd_fit": {
+            "frequency": frequency.tolist(),
+            "recency": np.round(history["recency"].to_numpy(), 2).tolist(),
+            "T": age.tolist(),
+        },
+        "gg_fit": {"frequency": frequency.tolist(), "monetary_value": np.round(spend, 2).tolist()},
+        "sbg_fit": {"survivors": list(REGULAR_SURVIVORS)},
+    }
+
+
 FUNCTIONS_FIRST_ROW = 5
 RESULT, EXPECTED, CHECK_HEADING = "Result (add-in)", "Expected (Python library)", "Check"
 #: Largest difference between the add-in's result and the library's value that still passes.
 TOLERANCE = "1E-9"
+#: Largest relative difference between a fit's estimates and the library's that still passes.
+FIT_TOLERANCE = "1E-6"
+MODELS_HEADING = "Buy-till-you-die models: fit to the data on the left, then predict"
 
 
 def excel_name(formula: Formula) -> str:
@@ -736,7 +782,16 @@ def functions_workbook() -> Workbook:
     for formula in formulas.ALL:
         _write_function(ws, row, formula, FUNCTION_EXAMPLES[formula.__name__])
         row += 3
-    for column in range(1, 2 + max(len(f.args) for f in formulas.ALL) + 3):
+    SECTION.apply(ws.cell(row=row, column=1, value=MODELS_HEADING))
+    row += 2
+    fits = fit_examples()
+    for function in model_formulas.ALL:
+        if isinstance(function, ModelFit):
+            row = _write_fit(ws, row, function, fits[function.__name__])
+        else:
+            _write_function(ws, row, function, FUNCTION_EXAMPLES[function.__name__])
+            row += 3
+    for column in range(1, ws.max_column + 1):
         ws.column_dimensions[get_column_letter(column)].width = 26
     write_about_sheet(
         wb,
@@ -750,7 +805,9 @@ def functions_workbook() -> Workbook:
             (
                 "Layout",
                 "Per function: a row of argument names (notes explain each), then the "
-                "example inputs, the formula, the library's value, the check and a summary.",
+                "example inputs, the formula, the library's value, the check and a summary. "
+                "The model fits take columns of data and spill a table (an array formula); "
+                "below it the library's table and the check of the estimates.",
             ),
         ],
     )
@@ -776,3 +833,53 @@ def _write_function(ws: Worksheet, row: int, formula: Formula, example: tuple[An
     OUTPUT.apply(result, "#,##0.000000").value = f"={excel_name(formula)}({','.join(cells)})"
     CALCULATION.apply(expected, "#,##0.000000").value = formula(*example)
     CHECK.apply(check).value = f"=ABS({result.coordinate}-{expected.coordinate})<{TOLERANCE}"
+
+
+def _write_fit(ws: Worksheet, row: int, fit: ModelFit, columns: dict[str, list[float]]) -> int:
+    """The data columns under their names; beside them the fit's table (an array formula),
+    the library's table below it and the check of the estimates. Returns the next free row."""
+    names = list(fit.args)
+    write_header(ws, row, [excel_name(fit), *names])
+    ranges = []
+    for column, name in enumerate(names, start=2):
+        add_note(ws.cell(row=row, column=column), fit.args[name].doc)
+        for offset, value in enumerate(columns[name], start=1):
+            INPUT.apply(ws.cell(row=row + offset, column=column, value=value))
+        letter = get_column_letter(column)
+        ranges.append(f"{letter}{row + 1}:{letter}{row + len(columns[name])}")
+    table = fit(*columns.values()).rows
+    left = len(names) + 3
+    result_top, expected_top = row + 1, row + len(table) + 3
+    check_row = expected_top + len(table) + 1
+    write_header(ws, row, [RESULT], first_column=left)
+    write_header(ws, expected_top - 1, [EXPECTED], first_column=left)
+    write_header(ws, check_row, [CHECK_HEADING], first_column=left)
+    for i, values in enumerate(table):
+        for j, value in enumerate(values):
+            number_format = "#,##0.000000" if isinstance(value, float) else None
+            OUTPUT.apply(ws.cell(row=result_top + i, column=left + j), number_format)
+            expected = ws.cell(
+                row=expected_top + i, column=left + j, value=None if value == "" else value
+            )
+            CALCULATION.apply(expected, number_format)
+    bottom_right = _coordinate(result_top + len(table) - 1, left + len(table[0]) - 1)
+    spill = f"{_coordinate(result_top, left)}:{bottom_right}"
+    ws.cell(row=result_top, column=left).value = ArrayFormula(
+        spill, f"={excel_name(fit)}({','.join(ranges)})"
+    )
+    got, wanted = (_estimates(table, top, left) for top in (result_top, expected_top))
+    CHECK.apply(
+        ws.cell(row=check_row + 1, column=left)
+    ).value = f"=SUMPRODUCT(ABS({got}-{wanted}))<={FIT_TOLERANCE}*SUMPRODUCT(ABS({wanted}))"
+    NOTE.apply(ws.cell(row=check_row + 2, column=left, value=fit.summary))
+    return max(row + len(next(iter(columns.values()))), check_row + 2) + 2
+
+
+def _coordinate(row: int, column: int) -> str:
+    return f"{get_column_letter(column)}{row}"
+
+
+def _estimates(table: list[list[Any]], top: int, left: int) -> str:
+    """The range of a fit table's estimates and standard errors, with the table at (top, left)."""
+    parameters = table[0].index(model_formulas.LOG_LIKELIHOOD) - 1
+    return f"{_coordinate(top + 1, left + 1)}:{_coordinate(top + 2, left + parameters)}"

@@ -26,7 +26,7 @@ from xlwings.conversion.standard import (
     ReadValueFromRangeStage,
 )
 
-from . import formulas
+from . import formulas, model_formulas
 from .arguments import Formula, Grid
 from .errors import FormulaError
 
@@ -112,3 +112,13 @@ cac_payback = worksheet_function(formulas.cac_payback)
 breakeven_lifetime = worksheet_function(formulas.breakeven_lifetime)
 nrr = worksheet_function(formulas.nrr)
 grr = worksheet_function(formulas.grr)
+
+# The buy-till-you-die models: FIT functions spill a labelled table of estimates.
+bgnbd_fit = worksheet_function(model_formulas.bgnbd_fit)
+gg_fit = worksheet_function(model_formulas.gg_fit)
+sbg_fit = worksheet_function(model_formulas.sbg_fit)
+prob_alive = worksheet_function(model_formulas.prob_alive)
+expected_purchases = worksheet_function(model_formulas.expected_purchases)
+expected_spend = worksheet_function(model_formulas.expected_spend)
+sbg_retention = worksheet_function(model_formulas.sbg_retention)
+sbg_survival = worksheet_function(model_formulas.sbg_survival)

@@ -147,6 +147,15 @@ class TestBadArguments:
         assert raised.value.excel_error == error
         assert "got" in str(raised.value)
 
+    def test_a_result_beyond_floating_point_is_num(self):
+        with pytest.raises(FormulaError, match="too large") as raised:
+            f.clv(1e308, 1, 1e-300)
+        assert raised.value.excel_error == NUM
+        assert f.clv.evaluate([[1e308], [200]], 1, [[1e-300], [0.5]]).cells() == [
+            ["#NUM!"],
+            [pytest.approx(400)],
+        ]
+
     def test_names_the_position_in_an_array(self):
         with pytest.raises(FormulaError, match=r"got 0\.0 at position \(1,\)"):
             f.clv(200, 0.3, [0.06, 0.0, 0.1])

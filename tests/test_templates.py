@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,14 @@ import xlwings as xw
 from libreoffice import error_cells, recalculate
 from openpyxl.cell.cell import Cell
 from openpyxl.formula import Tokenizer
+from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.formula import ArrayFormula
 from python_calamine import CalamineWorkbook
 from xlwings import server
 
 import clv_xl.udfs as udfs
-from clv_xl import __version__, formulas, settings, templates
+from clv_xl import __version__, formulas, model_formulas, settings, templates
 from clv_xl.params import Params
 from clv_xl.workbook_style import INPUT, currency_format, currency_symbol
 
@@ -53,6 +56,11 @@ def font_and_fill(cell: Cell) -> tuple[Any, ...]:
     )
 
 
+def formula_text(value: Any) -> Any:
+    """An array formula as its text and range (openpyxl's objects do not compare equal)."""
+    return (value.text, value.ref) if isinstance(value, ArrayFormula) else value
+
+
 def fingerprint(path: Path) -> dict[str, Any]:
     """What a person or a formula can see in a workbook, as plain data to compare."""
     wb = openpyxl.load_workbook(path)
@@ -60,7 +68,7 @@ def fingerprint(path: Path) -> dict[str, Any]:
     for ws in wb.worksheets:
         cells = {
             cell.coordinate: (
-                cell.value,
+                formula_text(cell.value),
                 cell.number_format,
                 font_and_fill(cell),
                 cell.comment.text if cell.comment else None,
@@ -358,50 +366,116 @@ def test_orders_settings_changed_in_the_workbook_are_read(built: dict[str, Path]
 
 
 # The worksheet-function examples --------------------------------------------------------------
-FORMULA = re.compile(r"^=([A-Z_]+)\(([A-Z0-9,$]*)\)$")
+FORMULA = re.compile(r"^=([A-Z_]+)\(([A-Z0-9,$:]*)\)$")
 
 
-def through_the_add_in(func_name: str, args: list[Any]) -> Any:
+@dataclass(frozen=True)
+class Example:
+    """One function's example on the sheet: the call, its cell, the library's values, the check."""
+
+    name: str  # the Python name
+    args: list[Any]  # a cell's value, or rows of values for a range
+    result: Cell  # the formula (top left of an array formula)
+    expected: list[list[Any]]  # what the library computed when the workbook was built
+    check: Cell
+
+
+def values_at(ws: Any, reference: str) -> Any:
+    if ":" in reference:
+        return [[cell.value for cell in row] for row in ws[reference]]
+    return ws[reference].value
+
+
+def through_the_add_in(func_name: str, args: list[Any]) -> list[list[Any]]:
     payload = {
         "func_name": func_name,
-        "args": [[[value]] for value in args],
+        "args": [value if isinstance(value, list) else [[value]] for value in args],
         "version": xw.__version__,
         "client": "Office.js",
         "runtime": "1.4",
     }
-    ((result,),) = asyncio.run(server.custom_functions_call(payload, udfs))
-    return result
+    return asyncio.run(server.custom_functions_call(payload, udfs))
 
 
-def function_rows(path: Path) -> list[tuple[str, list[Any], Cell, Cell, Cell]]:
-    """(python name, argument values, result cell, expected cell, check cell) per function."""
+def heading_below(ws: Any, cell: Cell, heading: str) -> int:
+    """The row of the first ``heading`` below ``cell`` in its column."""
+    row = cell.row + 1
+    while ws.cell(row=row, column=cell.column).value != heading:
+        row += 1
+    return row
+
+
+def function_examples(path: Path) -> list[Example]:
+    """Every function's example: one cell beside its expected value and check, or a fit's array
+    formula with the library's table and the check below it."""
     ws = openpyxl.load_workbook(path)[templates.FUNCTIONS_SHEET]
     found = []
     for row in ws.iter_rows():
         for cell in row:
-            match = FORMULA.match(str(cell.value))
-            if match:
-                name, references = match.groups()
-                args = [ws[ref].value for ref in references.split(",")]
-                expected = ws.cell(row=cell.row, column=cell.column + 1)
+            spill = cell.value if isinstance(cell.value, ArrayFormula) else None
+            match = FORMULA.match(spill.text if spill else str(cell.value))
+            if not match:
+                continue
+            name, references = match.groups()
+            args = [values_at(ws, ref) for ref in references.split(",")]
+            if spill is None:
+                expected = [[ws.cell(row=cell.row, column=cell.column + 1).value]]
                 check = ws.cell(row=cell.row, column=cell.column + 2)
-                found.append((name.lower(), args, cell, expected, check))
+            else:
+                height, width = len(ws[spill.ref]), len(ws[spill.ref][0])
+                top = heading_below(ws, cell, templates.EXPECTED) + 1
+                expected = [
+                    [ws.cell(row=top + i, column=cell.column + j).value for j in range(width)]
+                    for i in range(height)
+                ]
+                check = ws.cell(
+                    row=heading_below(ws, cell, templates.CHECK_HEADING) + 1, column=cell.column
+                )
+            found.append(Example(name.lower(), args, cell, expected, check))
     return found
 
 
 def test_every_worksheet_function_has_an_example(built: dict[str, Path]) -> None:
-    names = [name for name, *_ in function_rows(built[templates.FUNCTIONS])]
-    assert names == [f.__name__ for f in formulas.ALL]
+    names = [example.name for example in function_examples(built[templates.FUNCTIONS])]
+    assert names == [f.__name__ for f in (*formulas.ALL, *model_formulas.ALL)]
+
+
+def same_cell(got: Any, expected: Any) -> bool:
+    if isinstance(got, float):
+        return math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-12)
+    return got == ("" if expected is None else expected)
+
+
+def estimates_range(example: Example, top: int) -> str:
+    """A fit table's estimates and std. errors (rows 2-3), with the table's first row at ``top``."""
+    parameters = example.expected[0].index("log-likelihood") - 1
+    first, last = example.result.column + 1, example.result.column + parameters
+    return f"{get_column_letter(first)}{top + 1}:{get_column_letter(last)}{top + 2}"
 
 
 def test_function_examples_through_the_add_in_equal_the_expected_values(
     built: dict[str, Path],
 ) -> None:
-    for name, args, result, expected, check in function_rows(built[templates.FUNCTIONS]):
-        value = through_the_add_in(name, args)
-        assert isinstance(value, float), f"{name}{tuple(args)} gave {value!r}"
-        assert math.isclose(value, expected.value, rel_tol=1e-12, abs_tol=1e-12), name
-        assert check.value == f"=ABS({result.coordinate}-{expected.coordinate})<1E-9"
+    for example in function_examples(built[templates.FUNCTIONS]):
+        got = through_the_add_in(example.name, example.args)
+        shape = [len(row) for row in example.expected]
+        assert [len(row) for row in got] == shape, f"{example.name} gave {got!r}"
+        for got_row, expected_row in zip(got, example.expected, strict=True):
+            for value, expected in zip(got_row, expected_row, strict=True):
+                assert same_cell(value, expected), (example.name, value, expected)
+        result = example.result.coordinate
+        if shape == [1]:
+            assert isinstance(got[0][0], float), example.name
+            expected_cell = get_column_letter(example.result.column + 1) + str(example.result.row)
+            assert example.check.value == f"=ABS({result}-{expected_cell})<1E-9"
+        else:
+            assert example.result.value.ref.startswith(f"{result}:")
+            expected_top = example.check.row - 2 - len(example.expected)
+            fitted = estimates_range(example, example.result.row)
+            library = estimates_range(example, expected_top)
+            assert example.check.value == (
+                f"=SUMPRODUCT(ABS({fitted}-{library}))<=1E-6*SUMPRODUCT(ABS({library}))"
+            )
 
 
 @pytest.mark.parametrize(
@@ -417,10 +491,9 @@ def test_function_examples_through_the_add_in_equal_the_expected_values(
 def test_function_examples_use_the_seed_articles(
     built: dict[str, Path], name: str, args: list[float], seed_value: float
 ) -> None:
-    rows = {row[0]: row for row in function_rows(built[templates.FUNCTIONS])}
-    _, example, _, expected, _ = rows[name]
-    assert example == args
-    assert expected.value == pytest.approx(seed_value, rel=1e-12)
+    examples = {example.name: example for example in function_examples(built[templates.FUNCTIONS])}
+    assert examples[name].args == args
+    assert examples[name].expected == [[pytest.approx(seed_value, rel=1e-12)]]
 
 
 # Shared styles --------------------------------------------------------------------------------

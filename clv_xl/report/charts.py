@@ -77,6 +77,8 @@ def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title
         data = Reference(seg, min_col=column, min_row=header, max_row=last)
         chart.add_data(data, titles_from_data=True)
     chart.set_categories(Reference(seg, min_col=1, min_row=header + 1, max_row=last))
+    if len(value_columns) == 1:
+        chart.legend = None  # the title says what the bars are
     return chart
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
 from openpyxl.workbook.workbook import Workbook
@@ -13,25 +14,27 @@ from .cells import put
 
 SHEET = "Model"
 EXPLANATION = (
-    "Predicted CLV: a BG/NBD model of how often each customer buys and when they stop, "
-    "and a Gamma-Gamma model of what they spend per purchase, fitted by maximum "
-    "likelihood on every customer's history (time in weeks; a month is 365.25/12 days). "
-    "Predicted CLV = margin x expected spend x expected purchases per month, discounted "
-    "monthly, over 12 and 36 months. The check refits the purchase model without the last "
-    "third of the history and compares its forecast of that holdout with what happened."
+    "Predicted CLV comes from two models fitted by maximum likelihood on every customer's history:",
+    "BG/NBD for how often each customer buys and when they stop; Gamma-Gamma for what they spend.",
+    "Time is in weeks; a month is 365.25/12 days. Predicted CLV = margin x expected spend x "
+    "expected purchases per month, discounted monthly, over 12 and 36 months.",
+    "The check refits the purchase model without the last third of the history and compares "
+    "its forecast of that holdout with what happened.",
 )
+FIRST_TABLE_ROW = 3 + len(EXPLANATION)
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     ws = wb.create_sheet(SHEET)
     p = analysis.prediction
     style.TITLE.apply(put(ws, 1, 1, "Model: predicted purchases, spend and CLV"))
-    style.NOTE.apply(put(ws, 2, 1, EXPLANATION))
+    for row, sentence in enumerate(EXPLANATION, start=2):
+        style.NOTE.apply(put(ws, row, 1, sentence))
     if not p.fitted:
-        style.OUTPUT.apply(put(ws, 4, 1, f"No model fitted: {p.reason}"))
-        put(ws, 5, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
+        style.OUTPUT.apply(put(ws, FIRST_TABLE_ROW, 1, f"No model fitted: {p.reason}"))
+        put(ws, FIRST_TABLE_ROW + 1, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
         return ws
-    row = _frame(ws, 4, "Fitted parameters (with standard errors)", p.parameters, fmt)
+    row = _frame(ws, FIRST_TABLE_ROW, "Fitted parameters (with standard errors)", p.parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
     if p.validation_reason:
         style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
@@ -73,6 +76,8 @@ def _frame(ws: Worksheet, row: int, title: str, frame: pd.DataFrame, fmt: dict[s
     style.write_header(ws, row + 1, [c.replace("_", " ") for c in frame.columns])
     for offset, values in enumerate(frame.itertuples(index=False), start=row + 2):
         for column, value in enumerate(values, start=1):
+            if isinstance(value, bool | np.bool_):
+                value = "yes" if value else "no"
             number_format = style.DECIMAL if isinstance(value, float) else None
             put(ws, offset, column, value, number_format)
     return row + 1 + len(frame)
