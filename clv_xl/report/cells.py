@@ -82,3 +82,15 @@ def add_table(
     table.tableStyleInfo = TableStyleInfo(name=table_style, showRowStripes=True)
     ws.add_table(table)
     return table
+
+
+def lay_out(
+    ws: Worksheet, widths: dict[int, float], default_width: float = 16, freeze: str | None = None
+) -> None:
+    """Column widths (1-based column -> width; others ``default_width`` up to the last used),
+    frozen panes, and printing landscape one page wide."""
+    for column in range(1, max([ws.max_column, *widths]) + 1):
+        ws.column_dimensions[get_column_letter(column)].width = widths.get(column, default_width)
+    if freeze:
+        ws.freeze_panes = freeze
+    style.fit_width_on_print(ws)

@@ -10,7 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import put
+from .cells import lay_out, put
 
 SHEET = "Cohorts"
 
@@ -29,10 +29,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         f"Cumulative revenue per customer by months since first order ({analysis.params.currency})",
         analysis.cohort_revenue, sizes, fmt["money"],
     )  # fmt: skip
-    ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 12
-    ws.freeze_panes = "C5"
-    style.fit_width_on_print(ws)
+    lay_out(ws, {1: 16, 2: 12}, default_width=10, freeze="C5")
     return ws
 
 

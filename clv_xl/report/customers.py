@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
 from .. import workbook_style as style
 from ..analysis import Analysis
 from ..fastsheet import LargeTable
-from .cells import add_table, put
+from .cells import add_table, lay_out, put
 
 SHEET = "Customers"
 TABLE = "CustomerTable"
@@ -65,8 +64,5 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable |
     for column, (value, kind) in enumerate(zip(frame.iloc[0], kinds, strict=True), start=1):
         put(ws, 2, column, value, fmt[kind])  # the template row: every cell styled
     add_table(ws, TABLE, headers(analysis), 1, len(frame) + 1, "TableStyleLight9")
-    for index in range(1, len(kinds) + 1):
-        ws.column_dimensions[get_column_letter(index)].width = 16
-    ws.freeze_panes = "B2"
-    style.fit_width_on_print(ws)
+    lay_out(ws, {}, freeze="B2")
     return LargeTable(SHEET, frame)

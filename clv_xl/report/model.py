@@ -10,7 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import put
+from .cells import lay_out, put
 
 SHEET = "Model"
 EXPLANATION = (
@@ -63,10 +63,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         Reference(ws, min_col=1, min_row=top + 2, max_row=top + 1 + len(p.tracking))
     )
     ws.add_chart(chart, "J4")
-    ws.column_dimensions["A"].width = 28
-    for letter in "BCDEFGH":
-        ws.column_dimensions[letter].width = 16
-    style.fit_width_on_print(ws)
+    lay_out(ws, {1: 28})
     return ws
 
 

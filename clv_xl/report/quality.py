@@ -7,7 +7,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import put
+from .cells import lay_out, put
 
 SHEET = "Data quality"
 
@@ -35,8 +35,5 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         put(ws, row, 3, ", ".join(str(r) for r in exclusion.examples))
     if not q.exclusions:
         style.NOTE.apply(put(ws, top + 2, 1, "No row was excluded."))
-    ws.column_dimensions["A"].width = 52
-    ws.column_dimensions["B"].width = 14
-    ws.column_dimensions["C"].width = 60
-    style.fit_width_on_print(ws)
+    lay_out(ws, {1: 52, 2: 14, 3: 60})
     return ws

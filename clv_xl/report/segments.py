@@ -8,16 +8,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import add_table, formula, put
+from .cells import add_table, formula, lay_out, put
 from .summary import CLV, DISCOUNTED_CLV, LIFETIME
 
 SHEET = "Segments"
+HEADER_HEIGHT = 48  # points: three lines of a wrapped header
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
         last = _table(ws, row + 1, part, cols, fmt, name, analysis)
         places[dimension] = (row + 1, last)
         row = last + 2
-    for index in range(1, len(cols) + 1):
-        ws.column_dimensions[get_column_letter(index)].width = 24 if index == 1 else 16
-    ws.freeze_panes = "B4"
-    style.fit_width_on_print(ws)
+    lay_out(ws, {1: 24}, freeze="B4")
     return places
 
 
@@ -131,6 +130,9 @@ def _table(
 ) -> int:
     """Write one dimension's table with its header at row ``top``; return the last row."""
     style.write_header(ws, top, [c.header for c in cols])
+    for cell in ws[top]:
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    ws.row_dimensions[top].height = HEADER_HEIGHT
     letters = {c.field: get_column_letter(i) for i, c in enumerate(cols, start=1)}
     small_text = f"small (< {analysis.params.min_segment_customers} customers)"
     for offset, (_, segment) in enumerate(part.iterrows(), start=1):

@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import MONTHS_PER_YEAR, Analysis
-from .cells import formula, put
+from .cells import formula, lay_out, put
 
 SHEET = "Summary"
 
@@ -112,11 +112,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         fmt,
     )  # fmt: skip
     _block(wb, ws, row + 1, "Results: all customers", result_lines(analysis), style.OUTPUT, fmt)
-    ws.column_dimensions["A"].width = 58
-    ws.column_dimensions["B"].width = 18
-    ws.column_dimensions["C"].width = 80
-    ws.freeze_panes = "A4"
-    style.fit_width_on_print(ws)
+    lay_out(ws, {1: 58, 2: 18, 3: 80}, freeze="A4")
     return ws
 
 
