@@ -33,8 +33,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check clv_xl tests bench
 	$(BIN)/ruff format --check clv_xl tests bench
 
-bench: $(STAMP)
+# lifetimes (the reference the model benchmark compares with) needs numpy < 2 and
+# pandas < 2, so it gets a virtualenv of its own, only for the benchmark.
+.venv-lifetimes/bin/python:
+	$(PYTHON) -m venv .venv-lifetimes
+	.venv-lifetimes/bin/python -m pip install --quiet "numpy<2" "pandas<2" "scipy<1.12" \
+	  "setuptools<70" autograd dill lifetimes==0.11.3
+
+bench: $(STAMP) .venv-lifetimes/bin/python
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) .venv-lifetimes out .pytest_cache

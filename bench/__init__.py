@@ -1,2 +1,8 @@
 """Benchmarks: each module writes its section to bench/results/, and `python -m bench`
 runs them all and joins the sections into bench/RESULTS.md."""
+
+import os
+
+# One BLAS thread for both sides of every comparison: on a busy 2-core machine OpenBLAS's
+# spinning worker threads made small fits several times slower and the timings noise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.common import RESULTS
 
-BENCHMARKS = ("bench.udfs", "bench.report")
+BENCHMARKS = ("bench.udfs", "bench.report", "bench.models")
 
 HEADER = """# Benchmarks
 

@@ -8,11 +8,11 @@ the predicted 12-month CLV of every customer (1% a month; a month is 365.25/12 d
 lifetimes 0.11.3 needs numpy < 2 and pandas < 2, so it runs in its own virtualenv in a
 subprocess on the same data file. Set it up once, then run from the repository root:
 
-    python3 -m venv /tmp/bench-lifetimes-venv
-    /tmp/bench-lifetimes-venv/bin/pip install "numpy<2" "pandas<2" "scipy<1.12" \\
+    python3 -m venv .venv-lifetimes      (or: make bench, which does this)
+    .venv-lifetimes/bin/pip install "numpy<2" "pandas<2" "scipy<1.12" \\
         "setuptools<70" autograd dill lifetimes==0.11.3
-    .venv/bin/python bench/bench_models.py [--sizes 2500 100000 1000000] \\
-        [--lifetimes-python /tmp/bench-lifetimes-venv/bin/python]
+    .venv/bin/python -m bench.models [--sizes 2500 100000 1000000] \\
+        [--lifetimes-python .venv-lifetimes/bin/python]
 
 Both run with OPENBLAS_NUM_THREADS=1 (set here unless already set, and inherited by the
 lifetimes subprocess): on a busy 2-core machine OpenBLAS worker threads spinning after
@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -37,8 +38,11 @@ import numpy as np
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from bench.common import write_section
 from clv_xl.models import BetaGeo, GammaGamma, predicted_clv
 from clv_xl.models.simulate import simulate_bg_nbd, simulate_spend
+
+LIFETIMES_PYTHON = Path(__file__).parents[1] / ".venv-lifetimes" / "bin" / "python"
 
 TRUTH = {"r": 0.25, "alpha": 28.0, "a": 0.8, "b": 2.5}  # alpha in days (4 weeks)
 SPEND = {"p": 6.0, "q": 4.0, "gamma": 15.0}
@@ -128,16 +132,12 @@ def theirs(data: dict[str, np.ndarray], python: str, folder: Path) -> dict:
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_500, 100_000, 1_000_000])
-    parser.add_argument("--lifetimes-python", default="/tmp/bench-lifetimes-venv/bin/python")
-    arguments = parser.parse_args()
-    print(
-        "| customers | clv_xl fit s | lifetimes fit s | speed-up | LL clv_xl | LL lifetimes "
-        "| LL rel. diff | clv_xl CLV s | lifetimes CLV s | max CLV rel. diff |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    parser.add_argument("--lifetimes-python", default=str(LIFETIMES_PYTHON))
+    arguments = parser.parse_args(argv if argv is not None else [])
+    rows = []
     for customers in arguments.sizes:
         data = simulate(customers, seed=customers)
         mine = ours(data)
@@ -147,14 +147,33 @@ def main() -> None:
             other["log_likelihood"]
         )
         clv_diff = np.max(np.abs(mine["clv"] - other["clv"]) / np.maximum(other["clv"], 1e-12))
-        print(
+        rows.append(
             f"| {customers:,} | {mine['fit_seconds']:.2f} | {other['fit_seconds']:.2f} "
             f"| {other['fit_seconds'] / mine['fit_seconds']:.1f}x "
             f"| {mine['log_likelihood']:.4f} | {other['log_likelihood']:.4f} | {ll_diff:.1e} "
-            f"| {mine['clv_seconds']:.2f} | {other['clv_seconds']:.2f} | {clv_diff:.1e} |",
-            flush=True,
+            f"| {mine['clv_seconds']:.2f} | {other['clv_seconds']:.2f} | {clv_diff:.1e} |"
         )
+        print(rows[-1], flush=True)
+    body = f"""
+BG/NBD fit, its log-likelihood and the 12-month CLV of every customer (BG/NBD x
+Gamma-Gamma, 1% a month, month = 365.25/12 days), clv_xl against lifetimes 0.11.3 (in its
+own venv, `make bench` sets it up, in a subprocess on the same data file). Data simulated
+from BG/NBD (r 0.25, alpha 28 days, a 0.8, b 2.5), ages 1-365 whole days, spend from
+Gamma-Gamma (p 6, q 4, gamma 15). Both sides with OPENBLAS_NUM_THREADS=1. Targets: the same
+log-likelihood to 1e-6 relative, at least 5x faster at 100,000 customers, a
+1,000,000-customer fit under 5 s.
+
+| customers | clv_xl fit s | lifetimes fit s | speed-up | LL clv_xl | LL lifetimes | LL rel. diff | clv_xl CLV s | lifetimes CLV s | max CLV rel. diff |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
+
+The clv_xl fit includes at least two starting points and the Hessian for standard errors;
+lifetimes fits from one start. Where the speed comes from: identical (frequency, recency,
+T) rows are fitted once with their count as weight (1,000,000 customers -> about 190,000
+distinct rows in whole days), and the BG/NBD gradient is exact.
+"""
+    print(write_section("models", "Buy-till-you-die models against lifetimes", body))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
