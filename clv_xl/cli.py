@@ -209,6 +209,8 @@ def summary_table(analysis: Analysis) -> str:
         f"{'Revenue':<28}{money(o['revenue']):>14}",
         f"{'Churn (per month)':<28}{o['monthly_churn']:>14.2%}",
         f"{'CLV (per customer)':<28}{money(o['clv']):>14}",
+        f"{'Predicted CLV, 36 months':<28}{money(o['predicted_clv_36m']):>14}"
+        + ("" if analysis.prediction.fitted else f"  ({analysis.prediction.reason})"),
         f"{'Margin ' + '(' + analysis.margin_source + ')':<28}{analysis.margin:>14.1%}",
         "",
         f"{'Segment':<34}{'Customers':>10}{'CLV':>14}{'Index':>8}",

@@ -122,3 +122,19 @@ def test_csv_from_a_dutch_excel(tmp_path, capsys):
     out = tmp_path / "r.xlsx"
     assert main(["report", str(orders), "-o", str(out), "-q"]) == 0
     assert pd.read_excel(out, sheet_name="Customers", engine="calamine").shape[0] > 150
+
+
+def test_addin_commands(tmp_path, capsys):
+    assert main(["addin", "build", "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "clv_xl.xlam").stat().st_size > 10_000
+    if sys.platform.startswith("linux"):  # no Excel here: one clear sentence, exit 2
+        capsys.readouterr()
+        assert main(["addin", "install"]) == 2
+        assert "Excel was not found" in capsys.readouterr().err
+
+
+def test_templates_build_command(tmp_path, capsys):
+    assert main(["templates", "build", "-o", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"clv_calculator.xlsx", "orders_template.xlsx", "clv_functions.xlsx",
+            "sample_orders.xlsx"} <= names  # fmt: skip
