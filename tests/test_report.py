@@ -140,6 +140,7 @@ class TestRecalculated:
             "DiscountedCLV": o["clv_discounted"], "RowsRead": analysis.orders.rows_read,
             "RowsExcluded": analysis.orders.rows_excluded,
             "MonthlyDiscountRate": analysis.monthly_discount_rate,
+            "PredictedCLV36": analysis.customers["predicted_clv_36m"].mean(),
         }  # fmt: skip
         for name, value in expected.items():
             assert named_value(recalculated, name) == pytest.approx(value, rel=1e-9), name

@@ -82,6 +82,10 @@ def result_lines(analysis: Analysis) -> list[Line]:
              DISCOUNTED_CLV.format(churn=churn, arpu=arpu, margin="Margin"), "money"),
         Line("HistoricalCLV", "Historical CLV (margin to date per customer)",
              o["historical_clv"], "money"),
+        Line("PredictedCLV36", "Predicted CLV, next 36 months (model, discounted, per customer)",
+             o["predicted_clv_36m"], "money",
+             "See the Model sheet." if analysis.prediction.fitted
+             else f"No model: {analysis.prediction.reason}"),
         Line("NRR", "Net revenue retention (%, last 12 months vs the 12 before)",
              None if last_year is None else last_year["nrr"], "percent"),
         Line("GRR", "Gross revenue retention (%, last 12 months vs the 12 before)",
