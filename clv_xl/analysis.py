@@ -162,11 +162,11 @@ def customer_summary(
     """One row per customer: history, value, activity, tiers, RFM, cohort, segments."""
     end = pd.Timestamp(as_of)
     purchases = lines[lines["amount"] >= 0]
-    by_customer = lines.groupby("customer", sort=True)
-    bought = purchases.groupby("customer", sort=True)
+    by_customer = lines.groupby("customer", sort=True, observed=True)
+    bought = purchases.groupby("customer", sort=True, observed=True)
     if "order_id" in lines.columns:  # several lines of one order count once
         order_numbers = pd.Series(pd.factorize(purchases["order_id"])[0], index=purchases.index)
-        orders = order_numbers.groupby(purchases["customer"], sort=True).nunique()
+        orders = order_numbers.groupby(purchases["customer"], sort=True, observed=True).nunique()
     else:
         orders = bought.size()
     c = pd.DataFrame(
@@ -217,7 +217,7 @@ def _activity(
     for start, stop in zip(starts, ends, strict=True):
         months_active += ((c["first_order"] < stop) & (lost_on >= start)).to_numpy()
     lost = (lost_on >= starts[0]) & (lost_on < after_end)
-    recent = lines[lines["date"] >= starts[0]].groupby("customer")["amount"].sum()
+    recent = lines[lines["date"] >= starts[0]].groupby("customer", observed=True)["amount"].sum()
     return pd.DataFrame(
         {
             "months_active_12m": months_active,
@@ -440,7 +440,7 @@ def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 def _revenue_between(lines: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> pd.Series:
     inside = (lines["date"] >= start) & (lines["date"] < stop)
-    return lines[inside].groupby("customer")["amount"].sum()
+    return lines[inside].groupby("customer", observed=True)["amount"].sum()
 
 
 def curves_by_year(matrix: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
