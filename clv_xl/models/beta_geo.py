@@ -9,13 +9,14 @@ since the first purchase), all times in one unit of your choice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from ._data import Levels, compress, mean_scale, read_history
-from ._mle import FittedModel, fit_rows
+from ._mle import Convergence, FittedModel, fit_rows
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
 
@@ -114,6 +115,8 @@ class BetaGeo(FittedModel):
                 row_gradient=row_gradient,
             )
         )
+        if not (rows.values["frequency"] > 0).any():
+            self.convergence = _without_repeat_purchases(self.convergence)
         return self
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
@@ -156,6 +159,22 @@ class BetaGeo(FittedModel):
         horizon = np.asarray(t, dtype=float)
         bracket = _one_minus_hypergeometric_term(r, alpha, a, b, horizon, 0.0, 0.0)
         return (a + b - 1) / (a - 1) * bracket
+
+
+def _without_repeat_purchases(convergence: Convergence | None) -> Convergence:
+    """The record of a fit to customers who never bought again, marked as at the edge.
+
+    With x = 0 for everyone the likelihood is prod (alpha/(alpha+T))^r: it rises towards 1
+    as r falls to 0 or alpha grows without end, so the optimiser stops somewhere along
+    that edge (alpha ~ 1e6) without a maximum inside the range, and a, b do not enter it.
+    """
+    assert convergence is not None
+    warning = (
+        "No customer bought again, so the BG/NBD likelihood has no maximum: it keeps rising "
+        "as r falls to 0 or alpha grows and does not depend on a and b, so the estimates are "
+        "where the optimiser stopped on the way to the edge of the parameters' range."
+    )
+    return replace(convergence, at_boundary=True, warnings=(warning, *convergence.warnings))
 
 
 def _one_minus_hypergeometric_term(

@@ -12,29 +12,53 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln
+from scipy.special import betaln, digamma
 
-from ._data import check_whole, compress, mean_scale, read_columns
+from ._data import Levels, check_whole, compress, mean_scale, read_columns
 from ._errors import NotFittedError
 from ._mle import FittedModel, fit_rows
 
 _STARTS = ((1.0, 1.0, 1.0), (5.0, 3.0, 10.0), (0.5, 5.0, 5.0))
 
 
-def row_log_likelihood(params: tuple[float, ...], data: dict[str, np.ndarray]) -> np.ndarray:
+def row_log_likelihood(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
     """Log of the density of m_x given x (note 025, eq. 3).
 
     f(m_x | p, q, gamma, x)
         = G(px+q)/(G(px) G(q)) gamma^q m_x^(px-1) x^(px) / (gamma + m_x x)^(px+q).
+    ``frequency`` is a :class:`Levels`: the beta function is evaluated once per distinct x.
     """
     p, q, gamma = params
     x, m = data["frequency"], data["monetary_value"]
     return (
-        -betaln(p * x, q)
+        -x.map(lambda v: betaln(p * v, q))
         + q * np.log(gamma)
-        + (p * x - 1) * np.log(m)
-        + p * x * np.log(x)
-        - (p * x + q) * np.log(gamma + m * x)
+        + (p * x.full - 1) * np.log(m)
+        + p * x.map(lambda v: v * np.log(v))
+        - (p * x.full + q) * np.log(gamma + m * x.full)
+    )
+
+
+def row_gradient(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
+    """Derivatives of each customer's log-likelihood by p, q and gamma (rows x 3).
+
+    With s = log(gamma + m_x x) and d log B(u, q)/du = psi(u) - psi(u+q):
+    d/dp = x (psi(px+q) - psi(px) + log m_x + log x - s),
+    d/dq = psi(px+q) - psi(q) + log gamma - s,
+    d/dgamma = q/gamma - (px+q)/(gamma + m_x x).
+    """
+    p, q, gamma = params
+    x, m = data["frequency"], data["monetary_value"]
+    spent = gamma + m * x.full
+    log_spent = np.log(spent)
+    shape_shift = x.map(lambda v: digamma(p * v + q))
+    return np.column_stack(
+        [
+            x.full
+            * (shape_shift - x.map(lambda v: digamma(p * v) - np.log(v)) + np.log(m) - log_spent),
+            shape_shift - digamma(q) + np.log(gamma) - log_spent,
+            q / gamma - (p * x.full + q) / spent,
+        ]
     )
 
 
@@ -65,7 +89,7 @@ class GammaGamma(FittedModel):
         self._store(
             fit_rows(
                 row_log_likelihood,
-                rows.values,
+                {**rows.values, "frequency": Levels.of(rows.values["frequency"])},
                 rows.weights,
                 self.parameter_names,
                 _STARTS,
@@ -73,6 +97,7 @@ class GammaGamma(FittedModel):
                 scale=mean_scale(rows.values["monetary_value"], rows.weights),
                 scaled_columns=("monetary_value",),
                 scaled_params=("gamma",),
+                row_gradient=row_gradient,
             )
         )
         return self

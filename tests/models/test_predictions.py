@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 from scipy.special import betaln, gammaln
 
-from clv_xl.models import BetaGeo, GammaGamma, ParetoNBD, ShiftedBetaGeo, predicted_clv
+from clv_xl.models import (
+    BetaGeo,
+    GammaGamma,
+    ModelDataError,
+    ParetoNBD,
+    ShiftedBetaGeo,
+    predicted_clv,
+)
+from clv_xl.models.clv import forecast_purchases
 from clv_xl.models.simulate import simulate_bg_nbd, simulate_pareto_nbd
 
 BG = BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -127,3 +135,42 @@ def test_clv_does_not_depend_on_the_time_unit_of_the_data() -> None:
         in_days, SPEND, **days, monetary_value=monetary, time_unit="days", **settings
     )
     assert daily == pytest.approx(weekly, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", [BG, PARETO], ids=["BG", "P"])
+def test_one_forecast_for_several_horizons_by_a_loop_over_customers_and_months(model) -> None:
+    """One forecast of 36 months gives each customer's E[Y(k)] and, for 0, 1, 12 and 36
+    months, the sum of E[Y(k)] - E[Y(k-1)] at the month's end discount, as a plain loop
+    over customers and months does; customers 2-4 share x and T but not t_x, and customer
+    1 repeats customer 0's history."""
+    history = {
+        "frequency": [0, 0, 7, 7, 7, 2],
+        "recency": [0, 0, 5, 20, 38.86, 30.43],
+        "T": [38.86, 38.86, 38.86, 38.86, 38.86, 60],
+    }
+    month, rate = 365.25 / 12 / 7, 0.01
+    horizons = (0, 1, 12, 36)
+    forecast = forecast_purchases(
+        model, **history, periods=36, time_unit="weeks", period_unit="months"
+    )
+    discounted = forecast.discounted(horizons, rate)
+    assert forecast.probability_alive == pytest.approx(model.probability_alive(**history))
+    for customer, rfm in enumerate(zip(*history.values(), strict=True)):
+        by_month = [model.expected_purchases(k * month, *rfm)[0] for k in range(37)]
+        for k in (1, 12, 36):
+            assert forecast.expected_purchases(k)[customer] == pytest.approx(by_month[k], rel=1e-12)
+        for row, horizon in enumerate(horizons):
+            by_hand = sum(
+                (by_month[k] - by_month[k - 1]) / (1 + rate) ** k for k in range(1, horizon + 1)
+            )
+            assert discounted[row, customer] == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_a_forecast_answers_only_for_the_periods_it_covers() -> None:
+    forecast = forecast_purchases(
+        BG, **HISTORY, periods=12, time_unit="weeks", period_unit="months"
+    )
+    with pytest.raises(ModelDataError, match="covers 12 periods; 13 periods is beyond it"):
+        forecast.discounted((12, 13), 0.01)
+    with pytest.raises(ModelDataError, match="horizon must be a whole number"):
+        forecast.expected_purchases(-1)

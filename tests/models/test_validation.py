@@ -90,10 +90,20 @@ def test_no_visible_drop_out_returns_the_boundary_estimate_with_a_warning() -> N
     assert model.survival(3) == pytest.approx(1.0, abs=1e-4)
 
 
-def test_bg_nbd_without_repeat_buyers_still_fits() -> None:
-    model = BetaGeo().fit([0, 0, 0, 0], [0, 0, 0, 0], [10, 20, 30, 40])
-    assert np.isfinite(model.log_likelihood)
-    assert model.convergence.warnings
+def test_bg_nbd_without_repeat_buyers_fits_with_an_edge_warning() -> None:
+    """Without repeat purchases the likelihood prod (alpha/(alpha+T))^r has no maximum."""
+    ages = np.array([10.0, 20.0, 30.0, 40.0])
+    model = BetaGeo().fit([0, 0, 0, 0], [0, 0, 0, 0], ages)
+    r, alpha = model.params["r"], model.params["alpha"]
+    assert model.log_likelihood == pytest.approx(r * np.log(alpha / (alpha + ages)).sum())
+    assert model.convergence.at_boundary
+    assert "No customer bought again" in model.convergence.warnings[0]
+
+
+def test_bg_nbd_with_repeat_buyers_is_not_at_the_edge() -> None:
+    data = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(300, 30.0), seed=5)
+    model = BetaGeo().fit(data["frequency"], data["recency"], data["T"])
+    assert not model.convergence.at_boundary and not model.convergence.warnings
 
 
 def test_weights_equal_repeated_rows() -> None:
@@ -121,4 +131,21 @@ def test_bg_nbd_gradient_matches_finite_differences() -> None:
     params = np.array([0.3, 5.0, 0.9, 2.0])
     exact = row_gradient(tuple(params), data).sum(axis=0)
     numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-7)
+    assert exact == pytest.approx(numeric, rel=1e-4)
+
+
+def test_gamma_gamma_gradient_matches_finite_differences() -> None:
+    """The exact Gamma-Gamma gradient against scipy's finite differences of the likelihood."""
+    from scipy.optimize import approx_fprime
+
+    from clv_xl.models._data import Levels
+    from clv_xl.models.gamma_gamma import row_gradient, row_log_likelihood
+
+    rng = np.random.default_rng(6)
+    frequency = rng.integers(1, 12, 400).astype(float)
+    monetary = rng.gamma(4.0, 1 / rng.gamma(5.0, 1 / 80.0, 400))
+    data = {"frequency": Levels.of(frequency), "monetary_value": monetary}
+    params = np.array([3.0, 4.0, 60.0])
+    exact = row_gradient(tuple(params), data).sum(axis=0)
+    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-6)
     assert exact == pytest.approx(numeric, rel=1e-4)
