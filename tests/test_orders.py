@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import math
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import openpyxl
@@ -18,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clv_xl import orders as orders_module
 from clv_xl.errors import InputError
-from clv_xl.orders import ColumnMap, Orders, load_orders
+from clv_xl.orders import ColumnMap, Orders, load_orders, orders_from_grid
 from clv_xl.sample import sample_orders, write_orders
 
 AS_OF = dt.date(2024, 12, 31)
@@ -593,6 +597,111 @@ def test_the_sample_round_trips_through_a_workbook(tmp_path: Path) -> None:
         (sample["Amount"] - sample["Cost"]).to_numpy()
     )
     assert orders.segments == ("Channel", "Country")
+
+
+# ----------------------------------------------------------------------------------------------
+# Large sheets: read a block of rows at a time
+
+
+def read_grid(grid: list[list[object]], block_rows: int) -> Orders | str:
+    """The orders of an xlwings-style grid read `block_rows` rows at a time, or the error."""
+    with patch.object(orders_module, "BLOCK_ROWS", block_rows):
+        try:
+            return orders_from_grid(grid, workbook="b.xlsx", sheet="S", first_row=4, as_of=AS_OF)
+        except InputError as error:
+            return str(error)
+
+
+def assert_same_orders(first: Orders | str, second: Orders | str) -> None:
+    assert type(first) is type(second)
+    if isinstance(first, str):
+        assert first == second
+        return
+    assert isinstance(second, Orders)
+    pd.testing.assert_frame_equal(first.lines, second.lines, check_exact=True)
+    for field in ("columns", "segments", "rows_read", "exclusions", "ignored_columns"):
+        assert getattr(first, field) == getattr(second, field)
+    assert first.unreadable_cells == second.unreadable_cells
+
+
+ODD_CELLS = st.sampled_from(
+    [None, "", "  ", " C1 ", "Web", 1.0, -0.0, 1001, True, dt.date(2024, 1, 31),
+     dt.datetime(2024, 2, 1, 13, 5), dt.time(12, 30), "2024-01-31", "12,50", "abc", FORMULA_TEXT]
+)  # fmt: skip
+COLUMN_CELLS = [
+    st.floats(-1e4, 1e4, allow_nan=False).map(lambda x: round(x, 2)),
+    st.sampled_from(["C1", " C2 ", "Web", "", "  "]),
+    st.dates(dt.date(2023, 1, 1), dt.date(2024, 12, 31)),
+    ODD_CELLS,
+]
+
+
+@st.composite
+def grids(draw: st.DrawFn) -> list[list[object]]:
+    """A title, blank rows, a header and columns of one kind of cell with the odd other cell."""
+    headers = ["Customer", "Date", "Amount", "Channel", None][: draw(st.integers(3, 5))]
+    cells = [
+        st.one_of(draw(st.sampled_from(COLUMN_CELLS)), ODD_CELLS) if draw(st.booleans()) else kind
+        for kind in (draw(st.sampled_from(COLUMN_CELLS)) for _ in headers)
+    ]
+    above = [["Export"]] * draw(st.integers(0, 1)) + [[None] * len(headers)] * draw(
+        st.integers(0, 3)
+    )
+    body = draw(st.lists(st.tuples(*cells).map(list), min_size=1, max_size=14))
+    return [*above, headers, *body]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grids(), st.integers(1, 4))
+def test_the_size_of_the_blocks_of_rows_does_not_matter(
+    grid: list[list[object]], block_rows: int
+) -> None:
+    assert_same_orders(read_grid(grid, block_rows), read_grid(grid, 10_000))
+
+
+def test_rows_read_in_blocks_keep_their_types_and_sheet_rows(tmp_path: Path) -> None:
+    rows = [
+        ["Customer", "Date", "Amount", None],
+        *[[f" C{i} ", dt.date(2024, 1, i), float(i), None] for i in range(1, 6)],
+        ["C6", "06-01-2024", "6,50", "late note"],  # text among floats and dates, block 3
+        [None, None, None, None],
+        ["  ", dt.date(2024, 1, 8), 8.0, None],
+    ]
+    path = write_xlsx(tmp_path / "orders.xlsx", {"Orders": rows}, origin="C5")
+    for block_rows in (2, 3, 10_000):
+        with patch.object(orders_module, "BLOCK_ROWS", block_rows):
+            orders = load_orders(path, as_of=AS_OF)
+        assert orders.lines["customer"].tolist() == [f"C{i}" for i in range(1, 7)]
+        assert orders.lines["date"].dt.day.tolist() == list(range(1, 7))
+        assert orders.lines["amount"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.5]
+        assert orders.lines["row"].tolist() == list(range(6, 12))  # header on sheet row 5
+        assert reasons(orders) == {"empty row": (1, (12,)), "missing customer": (1, (13,))}
+        assert orders.segments == ("Column F",)  # the fourth column of a table from column C
+        assert orders.lines["Column F"].tolist() == ["(blank)"] * 5 + ["late note"]
+
+
+def test_the_garbage_collector_is_paused_while_rows_are_read_and_restored() -> None:
+    seen: list[bool] = []
+
+    def rows() -> Iterator[list[object]]:
+        for row in [["Customer", "Date", "Amount"], ["C1", dt.date(2024, 1, 2), 5.0]]:
+            seen.append(gc.isenabled())
+            yield row
+
+    class Grid(list):  # a grid that reports the collector's state as its rows are read
+        def __iter__(self) -> Iterator[list[object]]:
+            return rows()
+
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            orders = orders_from_grid(Grid(), workbook="b.xlsx", sheet="S", as_of=AS_OF)
+            assert orders.rows_used == 1
+            assert gc.isenabled() is enabled
+        assert seen == [False] * 4
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
 
 
 # ----------------------------------------------------------------------------------------------
