@@ -15,6 +15,7 @@ Knows nothing of the analysis or of Excel's object model.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import gc
@@ -206,6 +207,7 @@ REASONS = (
     DUPLICATE_ORDER_ID,
 )
 
+PANDAS_WITH_STR = 3  # the first pandas whose default text dtype is str
 BLANK_SEGMENT = "(blank)"
 #: A guessed segment dimension has at most this many distinct values (names, e-mails are not).
 MAX_SEGMENT_VALUES = 250
@@ -268,11 +270,23 @@ def load_orders(
     whose header row has customer, date and amount columns); ``as_of`` (default
     today) is the last valid order date. Raises InputError for input it cannot use.
     """
-    if isinstance(source, pd.DataFrame):
-        table = _frame_table(source)
-    else:
-        table = _file_table(Path(source), sheet, columns)
-    return _orders(table, columns, as_of if as_of is not None else dt.date.today())
+    with _text_as_str():
+        if isinstance(source, pd.DataFrame):
+            table = _frame_table(source)
+        else:
+            table = _file_table(Path(source), sheet, columns)
+        return _orders(table, columns, as_of if as_of is not None else dt.date.today())
+
+
+def _text_as_str() -> contextlib.AbstractContextManager[object]:
+    """Text columns as pandas 3's ``str`` dtype, which the reading relies on.
+
+    pandas 3 (Python 3.11+) infers it by default; pandas 2.3 (Python 3.10) does so
+    under its ``future.infer_string`` option, set here for the reading only.
+    """
+    if int(pd.__version__.split(".")[0]) >= PANDAS_WITH_STR:
+        return contextlib.nullcontext()
+    return pd.option_context("future.infer_string", True)
 
 
 def has_orders_header(grid: Sequence[Sequence[object]], columns: ColumnMap = _GUESS) -> bool:
@@ -295,15 +309,16 @@ def orders_from_grid(
     ``first_row`` is the sheet row number of the grid's first row, so that excluded
     rows are reported by their real row numbers.
     """
-    table = _grid_table(
-        _row_blocks(grid),
-        _Origin(first_row, 0),
-        f"sheet '{sheet}' of {workbook}",
-        False,
-        Source(workbook, sheet, None),
-        columns,
-    )
-    return _orders(table, columns, as_of if as_of is not None else dt.date.today())
+    with _text_as_str():
+        table = _grid_table(
+            _row_blocks(grid),
+            _Origin(first_row, 0),
+            f"sheet '{sheet}' of {workbook}",
+            False,
+            Source(workbook, sheet, None),
+            columns,
+        )
+        return _orders(table, columns, as_of if as_of is not None else dt.date.today())
 
 
 # ----------------------------------------------------------------------------------------------
