@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +19,9 @@ since these shared 2-core machines are noisy. Regenerate with `make bench`.
 
 def main(names: list[str]) -> None:
     for name in names or BENCHMARKS:
-        importlib.import_module(name).main()
+        # Each in a process of its own: a child's peak memory (ru_maxrss) counts its
+        # parent's at fork time, so a big benchmark would inflate the next one's figure.
+        subprocess.run([sys.executable, "-m", name], check=True)
     sections = sorted(RESULTS.glob("*.md"))
     text = HEADER + "".join("\n" + p.read_text() for p in sections)
     Path(__file__).with_name("RESULTS.md").write_text(text)

@@ -397,22 +397,26 @@ def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """
     after_end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     data_start = lines["date"].min().to_period("M").to_timestamp()  # a year may start that month
-    years = []
-    k = 1
-    while (previous := after_end - pd.DateOffset(years=k + 1)) >= data_start:
-        years.append(
-            (previous, after_end - pd.DateOffset(years=k), after_end - pd.DateOffset(years=k - 1))
-        )
-        k += 1
+    years = 0  # 12-month years, counted back from the analysis date, that the data cover
+    while after_end - pd.DateOffset(years=years + 1) >= data_start:
+        years += 1
+    edges = [after_end - pd.DateOffset(years=k) for k in range(years, -1, -1)]  # oldest first
+    year = np.searchsorted(np.array(edges, dtype="datetime64[ns]"), lines["date"], side="right")
+    revenue = (
+        lines["amount"]
+        .groupby([lines["customer"], year], observed=True)
+        .sum()
+        .unstack(fill_value=0.0)
+        .reindex(columns=range(years + 2), fill_value=0.0)
+    )  # column y: revenue in the year ending at edges[y] (0 = before the first edge)
     rows = []
-    for previous, start, stop in reversed(years):
-        before = _revenue_between(lines, previous, start)
-        now = _revenue_between(lines, start, stop).reindex(before.index, fill_value=0.0)
+    for y in range(2, years + 1):
+        before, now = revenue[y - 1], revenue[y]
         before, now = before[before > 0], now[before > 0].clip(lower=0)
         change = now - before
         stayed = now > 0
         row = {
-            "year_to": (stop - pd.Timedelta(days=1)).date(),
+            "year_to": (edges[y] - pd.Timedelta(days=1)).date(),
             "customers_at_start": len(before),
             "customers_retained": int(stayed.sum()),
             "start_revenue": before.sum(),
@@ -436,11 +440,6 @@ def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     else:
         table["nrr"] = table["grr"] = pd.Series(dtype=float)
     return table
-
-
-def _revenue_between(lines: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> pd.Series:
-    inside = (lines["date"] >= start) & (lines["date"] < stop)
-    return lines[inside].groupby("customer", observed=True)["amount"].sum()
 
 
 def curves_by_year(matrix: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
