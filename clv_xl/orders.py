@@ -18,14 +18,12 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
-import gc
 import hashlib
 import io
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -36,6 +34,7 @@ import pandas as pd
 import python_calamine
 from pandas.api import types as pdt
 
+from .collector import collector_paused
 from .errors import InputError
 
 # ----------------------------------------------------------------------------------------------
@@ -516,7 +515,7 @@ def _row_blocks(rows: Iterable[Sequence[object]]) -> list[_Block]:
     it is fresh in the processor's cache. Short rows are padded with None."""
     rows = iter(rows)
     blocks = []
-    with _collector_paused():
+    with collector_paused():
         while chunk := list(islice(rows, BLOCK_ROWS)):
             widths = set(map(len, chunk))
             if len(widths) > 1:
@@ -526,19 +525,6 @@ def _row_blocks(rows: Iterable[Sequence[object]]) -> list[_Block]:
     return [
         block + [_part([None] * len(block[0].values))] * (width - len(block)) for block in blocks
     ]
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector, which would otherwise scan the many short-lived
-    row lists of a large sheet again and again (a third of the reading time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _part(values: Sequence[object]) -> _Part:

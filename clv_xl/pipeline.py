@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .analysis import Analysis, analyze
+from .collector import collector_paused
 from .errors import InputError
 from .orders import ColumnMap, Orders, load_orders
 from .params import Params
@@ -65,7 +66,8 @@ def report_orders(
 ) -> Report:
     """Analyse orders already read and write the report to ``output``."""
     check_output(Path(output), overwrite)
-    progress(f"Analysing {orders.rows_used:,} order rows")
-    analysis = analyze(orders, params)
-    path = write_report(analysis, Path(output), overwrite=overwrite, progress=progress)
+    with collector_paused():  # hundreds of thousands of rows of short-lived objects
+        progress(f"Analysing {orders.rows_used:,} order rows")
+        analysis = analyze(orders, params)
+        path = write_report(analysis, Path(output), overwrite=overwrite, progress=progress)
     return Report(path=path, analysis=analysis)

@@ -28,6 +28,7 @@ from xlwings.conversion.standard import (
 
 from . import formulas, model_formulas
 from .arguments import Formula, Grid
+from .collector import collector_paused
 from .errors import FormulaError
 
 
@@ -76,7 +77,8 @@ def worksheet_function(formula: Formula) -> Callable[..., Grid]:
 
     def function(*args: Any) -> Grid:
         try:
-            return formula.evaluate(*args).cells()
+            with collector_paused():  # a million result lists would set off full collections
+                return formula.evaluate(*args).cells()
         except FormulaError as problem:
             return Grid.of_error(problem.excel_error)
 
