@@ -100,7 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
         "min_segment_customers",
         "whole",
         "customers",
-        "The fewest customers a segment needs to get its own figures in the report.",
+        "Segments with fewer customers are marked small in the report (shown, not hidden).",
     ),
     Setting(
         "Currency",
