@@ -64,6 +64,7 @@ from .workbook_style import (
     save_reproducibly,
     write_about_sheet,
     write_header,
+    write_heading,
 )
 
 #: The date of this version: the About sheets' date and the files' created/modified date.
@@ -357,14 +358,11 @@ def calculator_workbook() -> Workbook:
 
 
 def _write_model(wb: Workbook, ws: Worksheet) -> None:
-    TITLE.apply(ws.cell(row=1, column=1, value="CLV calculator: one customer segment"))
-    NOTE.apply(
-        ws.cell(
-            row=2,
-            column=1,
-            value="Change the blue cells; everything else is calculated. "
-            "Every value has a workbook name (Formulas > Name Manager).",
-        )
+    write_heading(
+        ws,
+        "CLV calculator: one customer segment",
+        "Change the blue cells; everything else is calculated. "
+        "Every value has a workbook name (Formulas > Name Manager).",
     )
     row = 4
     checks: list[tuple[str, str, str]] = []
@@ -445,14 +443,11 @@ def _write_checks(
 
 def _write_sensitivity(ws: Worksheet) -> None:
     """CLV over churn (rows) x margin (columns), each cell the library's CLV formula on ARPU."""
-    TITLE.apply(ws.cell(row=1, column=1, value="CLV sensitivity: monthly churn x gross margin"))
-    NOTE.apply(
-        ws.cell(
-            row=2,
-            column=1,
-            value=f"Undiscounted CLV (EUR) = ARPU x gross margin / monthly churn, with ARPU from "
-            f"the {MODEL} sheet. Change the blue headers to see other churn and margin values.",
-        )
+    write_heading(
+        ws,
+        "CLV sensitivity: monthly churn x gross margin",
+        f"Undiscounted CLV (EUR) = ARPU x gross margin / monthly churn, with ARPU from "
+        f"the {MODEL} sheet. Change the blue headers to see other churn and margin values.",
     )
     header = SENSITIVITY_FIRST_ROW
     SECTION.apply(ws.cell(row=header - 1, column=2, value="Gross margin (% of revenue) →"))
@@ -641,14 +636,11 @@ def _write_orders(ws: Worksheet) -> None:
 
 
 def _write_settings(wb: Workbook, ws: Worksheet) -> None:
-    TITLE.apply(ws.cell(row=1, column=1, value="Settings for the segment report"))
-    NOTE.apply(
-        ws.cell(
-            row=2,
-            column=1,
-            value="Change the blue values; a blank value means the default in the notes. "
-            "The report finds each setting by its label in column A.",
-        )
+    write_heading(
+        ws,
+        "Settings for the segment report",
+        "Change the blue values; a blank value means the default in the notes. "
+        "The report finds each setting by its label in column A.",
     )
     headings, *rows = settings.settings_table()
     write_header(ws, SETTINGS_FIRST_ROW, headings)
@@ -768,15 +760,12 @@ def functions_workbook() -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = FUNCTIONS_SHEET
-    TITLE.apply(ws.cell(row=1, column=1, value="The CLV worksheet functions, with examples"))
-    NOTE.apply(
-        ws.cell(
-            row=2,
-            column=1,
-            value="Needs the clv_xl add-in (without it the Result column shows #NAME?). "
-            "Check is TRUE when the add-in's result equals the value the Python library "
-            "computed when this workbook was built. Change the blue inputs to try other values.",
-        )
+    write_heading(
+        ws,
+        "The CLV worksheet functions, with examples",
+        "Needs the clv_xl add-in (without it the Result column shows #NAME?). "
+        "Check is TRUE when the add-in's result equals the value the Python library "
+        "computed when this workbook was built. Change the blue inputs to try other values.",
     )
     row = FUNCTIONS_FIRST_ROW
     for formula in formulas.ALL:

@@ -113,6 +113,13 @@ def add_note(cell: Cell, text: str, author: str = "clv_xl") -> Cell:
     return cell
 
 
+def write_heading(ws: Worksheet, title: str, note: str | None = None) -> None:
+    """The sheet's title in A1 and, if given, a note under it in A2."""
+    TITLE.apply(ws.cell(row=1, column=1, value=title))
+    if note is not None:
+        NOTE.apply(ws.cell(row=2, column=1, value=note))
+
+
 def write_header(ws: Worksheet, row: int, labels: Sequence[str], first_column: int = 1) -> None:
     """Write a row of column headings in the HEADER style."""
     for offset, label in enumerate(labels):
