@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import formulas
+from .errors import InputError
 from .orders import Orders
 from .params import DEFAULT_MARGIN, Params
 from .prediction import CUSTOMER_COLUMNS as PREDICTED
@@ -76,6 +77,9 @@ class Analysis:
     cohort_revenue: pd.DataFrame
     revenue_retention: pd.DataFrame
     prediction: Prediction  # BG/NBD + Gamma-Gamma forecasts, or why there are none
+    #: Refund rows of customers with no order (row, amount): in no figure, listed on
+    #: the Data quality sheet.
+    unmatched_refunds: pd.DataFrame
 
     @property
     def retention_curves(self) -> pd.DataFrame:
@@ -116,6 +120,12 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         margin_amount=_line_margins(lines, params, margin),
     )
     customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
+    if customers.empty:
+        raise InputError(
+            f"None of the {orders.rows_used:,} usable rows is an order: they are all refunds "
+            "(negative amounts), so there are no customers to analyse."
+        )
+    unmatched = ~lines["customer"].isin(customers.index).to_numpy()
     rate = monthly_rate(params.annual_discount_rate)
     prediction = predict(lines, as_of, margin=margin, monthly_discount_rate=rate)
     customers = customers.join(prediction.customers.reindex(columns=list(PREDICTED)))
@@ -133,8 +143,9 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         segments=segments,
         cohort_retention=cohort_matrix(lines, customers, as_of, "share"),
         cohort_revenue=cohort_matrix(lines, customers, as_of, "cumulative revenue"),
-        revenue_retention=revenue_retention(lines, as_of),
+        revenue_retention=revenue_retention(lines[~unmatched], as_of),
         prediction=prediction,
+        unmatched_refunds=lines.loc[unmatched, ["row", "amount"]].reset_index(drop=True),
     )
 
 
@@ -180,7 +191,7 @@ def customer_summary(
     c["revenue"] = by_customer["amount"].sum()
     c["refunds"] = c["order_value"] - c["revenue"]
     c["margin"] = by_customer["margin_amount"].sum()
-    c = c[c["orders"] > 0].copy()  # refunds alone (no order kept) make no customer
+    c = c[c["orders"] > 0].copy()  # refunds alone make no customer: see unmatched_refunds
     c["orders"] = c["orders"].astype("int64")
     days_known = (end - c["first_order"]).dt.days
     c["tenure_months"] = days_known / DAYS_PER_MONTH
@@ -214,15 +225,18 @@ def _activity(
     ends = [*starts[1:], after_end]
     lost_on = c["last_order"] + pd.Timedelta(days=churn_window_days + 1)
     months_active = np.zeros(len(c), dtype=np.int64)
+    # Active in a month: bought before its end and still active on one of its days (a
+    # customer is active up to the day before ``lost_on``); lost in the window likewise.
     for start, stop in zip(starts, ends, strict=True):
-        months_active += ((c["first_order"] < stop) & (lost_on >= start)).to_numpy()
-    lost = (lost_on >= starts[0]) & (lost_on < after_end)
-    recent = lines[lines["date"] >= starts[0]].groupby("customer", observed=True)["amount"].sum()
+        months_active += ((c["first_order"] < stop) & (lost_on > start)).to_numpy()
+    lost = (lost_on > starts[0]) & (lost_on < after_end)
+    recent = lines["amount"].where(lines["date"] >= starts[0], 0.0)
+    revenue_12m = recent.groupby(lines["customer"], observed=False).sum()  # every customer
     return pd.DataFrame(
         {
             "months_active_12m": months_active,
-            "lost_12m": lost.astype("int64"),
-            "revenue_12m": recent.reindex(c.index, fill_value=0.0),
+            "lost_12m": lost.astype("int64").to_numpy(),
+            "revenue_12m": revenue_12m.reindex(c.index).to_numpy(),
         },
         index=c.index,
     )
@@ -432,13 +446,10 @@ def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             "expansion", "contraction", "churned",
         ],
     )  # fmt: skip
-    if len(table):
-        table["nrr"] = formulas.nrr(
-            table["start_revenue"], table["expansion"], table["contraction"], table["churned"]
-        )
-        table["grr"] = formulas.grr(table["start_revenue"], table["contraction"], table["churned"])
-    else:
-        table["nrr"] = table["grr"] = pd.Series(dtype=float)
+    # A year after one without buyers has no start revenue: its NRR and GRR stay blank.
+    rates = (table["start_revenue"], table["expansion"], table["contraction"], table["churned"])
+    table["nrr"] = formulas.nrr.evaluate(*(r.to_numpy() for r in rates)).values
+    table["grr"] = formulas.grr.evaluate(*(r.to_numpy() for r in rates[:1] + rates[2:])).values
     return table
 
 

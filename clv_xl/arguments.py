@@ -120,7 +120,10 @@ def _numbers(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
     plain = np.ones(flat.shape, dtype=bool)
     plain[others] = False
     numbers = np.full(flat.shape, np.nan)
-    numbers[plain] = flat[plain].astype(float)
+    try:
+        numbers[plain] = flat[plain].astype(float)
+    except OverflowError:  # an int beyond floating point: not a number a cell can hold
+        numbers[plain] = [float(x) if abs(x) < 2**1023 else math.nan for x in flat[plain]]
     codes = np.where(np.isfinite(numbers), 0, _CODE[VALUE])
     for i in others:
         numbers[i], codes[i] = _cell(flat[i])
@@ -223,11 +226,9 @@ class Formula:
         return Evaluation(values=result, codes=code)
 
     def _word(self, name: str, value: Any, choices: tuple[str, ...]) -> str:
-        word = (
-            value[0][0]
-            if isinstance(value, list) and value and isinstance(value[0], list)
-            else value
-        )
+        word = value
+        while isinstance(word, list) and len(word) == 1:  # a one-cell range: [["end"]]
+            word = word[0]
         if isinstance(word, str) and word.strip().lower() in choices:
             return word.strip().lower()
         options = " or ".join(repr(c) for c in choices)

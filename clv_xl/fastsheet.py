@@ -24,6 +24,7 @@ import pandas as pd
 
 EXCEL_EPOCH = np.datetime64("1899-12-30")
 COMPRESS_LEVEL = 1
+EXCEL_CELL_CHARACTERS = 32_767
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -46,9 +47,16 @@ def serial_dates(values: pd.Series) -> np.ndarray:
     return np.where(pd.isna(values).to_numpy(), np.nan, days)
 
 
+def fit_cell(text: str) -> str:
+    """Text cut to what an Excel cell holds (32,767 characters), marked with an ellipsis."""
+    if len(text) <= EXCEL_CELL_CHARACTERS:
+        return text
+    return text[: EXCEL_CELL_CHARACTERS - 1] + "\u2026"
+
+
 def _text_cells(values: pd.Series, style: str) -> list[str]:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = [str(u) for u in uniques]
+    texts = [fit_cell(str(u)) for u in uniques]
     if _ILLEGAL_XML.search("".join(texts)):  # control characters XML cannot hold: dropped
         texts = [_ILLEGAL_XML.sub("", t) for t in texts]
     rendered = [

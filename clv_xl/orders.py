@@ -1066,7 +1066,7 @@ def _reasons(
     }
     reason = np.select(list(checks.values()), [REASONS.index(name) for name in checks], -1)
     if order_id is not None:
-        repeated = _repeated_orders(cells, order_id, customer, date, reason < 0)
+        repeated = _repeated_orders(cells, order_id, customer, date, amount < 0, reason < 0)
         reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
     return reason
 
@@ -1076,10 +1076,12 @@ def _repeated_orders(
     order_id: pd.Series,
     customer: pd.Series,
     date: pd.Series,
+    refund: np.ndarray,
     candidate: np.ndarray,
 ) -> np.ndarray:
     """Candidate rows that repeat an earlier candidate row in every column (a double export)
-    or reuse an earlier row's order id for another customer or date."""
+    or reuse an earlier row's order id for another customer or date. A refund may carry
+    its order's id on a later date (shops export them so); another customer it may not."""
     picked = np.flatnonzero(candidate)
     shared = picked[order_id.iloc[picked].duplicated(keep=False).to_numpy()]  # ids seen again
     repeated = np.zeros(len(cells), dtype=bool)
@@ -1094,8 +1096,9 @@ def _repeated_orders(
             }
         )
         first = keys.groupby("order", sort=False)[["customer", "date"]].transform("first")
-        conflict = (keys["customer"] != first["customer"]) | (keys["date"] != first["date"])
-        repeated[with_id] |= conflict.to_numpy(dtype=bool)
+        later = (keys["date"] != first["date"]).to_numpy(dtype=bool) & ~refund[with_id]
+        conflict = (keys["customer"] != first["customer"]).to_numpy(dtype=bool) | later
+        repeated[with_id] |= conflict
     return repeated
 
 

@@ -221,3 +221,57 @@ def test_lines_of_one_order_count_as_one_order():
     )
     a = analyze(load_orders(lines, as_of=AS_OF))
     assert a.customers.loc["A", "orders"] == 2 and a.customers.loc["A", "aov"] == 17.5
+
+
+def test_refunds_of_customers_without_an_order_are_listed_not_counted():
+    lines = pd.DataFrame(
+        {
+            "customer": ["A", "A", "B"],
+            "date": pd.to_datetime(["2024-01-05", "2024-03-05", "2024-02-01"]),
+            "amount": [10.0, 30.0, -15.0],
+        }
+    )
+    a = analyze(load_orders(lines, as_of=AS_OF))
+    assert list(a.customers.index) == ["A"] and a.overall["revenue"] == 40
+    assert a.unmatched_refunds.to_dict("list") == {"row": [4], "amount": [-15.0]}
+
+
+def test_a_refund_with_its_order_id_reduces_revenue():
+    lines = pd.DataFrame(
+        {
+            "order id": ["O3", "O3", "O4"],
+            "customer": ["A", "A", "B"],
+            "date": pd.to_datetime(["2024-03-01", "2024-03-09", "2024-04-01"]),
+            "amount": [20.0, -20.0, 8.0],
+        }
+    )
+    orders = load_orders(lines, as_of=AS_OF)
+    assert orders.rows_excluded == 0
+    a = analyze(orders)
+    assert a.customers.loc["A", "revenue"] == 0 and a.customers.loc["A", "orders"] == 1
+
+
+def test_a_customer_lost_on_the_first_of_a_month_is_not_active_in_it():
+    # Last order 2023-12-31 with a 31-day window: lost on 2024-02-01 (the first day with more
+    # than 31 days since the order), so active in January only.
+    lines = pd.DataFrame(
+        {"customer": ["A", "B"], "date": pd.to_datetime(["2023-12-31", "2024-12-31"]),
+         "amount": [10.0, 10.0]}
+    )  # fmt: skip
+    a = analyze(load_orders(lines, as_of=AS_OF), Params(as_of=AS_OF, churn_window_days=31))
+    assert a.customers.loc["A", "months_active_12m"] == 1
+    assert a.customers.loc["A", "lost_12m"] == 1
+
+
+def test_a_year_without_buyers_has_blank_revenue_retention():
+    lines = pd.DataFrame(
+        {
+            "customer": ["A", "B", "A", "C"],
+            "date": pd.to_datetime(["2020-01-05", "2020-02-01", "2023-03-01", "2023-06-01"]),
+            "amount": [10.0, 5.0, 20.0, 7.0],
+        }
+    )
+    r = analyze(load_orders(lines, as_of=AS_OF)).revenue_retention
+    empty = r[r["start_revenue"] == 0]
+    assert len(empty) and empty["nrr"].isna().all() and empty["grr"].isna().all()
+    assert r[r["start_revenue"] > 0]["nrr"].notna().all()

@@ -138,3 +138,42 @@ def test_templates_build_command(tmp_path, capsys):
     names = {p.name for p in tmp_path.iterdir()}
     assert {"clv_calculator.xlsx", "orders_template.xlsx", "clv_functions.xlsx",
             "sample_orders.xlsx"} <= names  # fmt: skip
+
+
+def csv(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_an_analysis_date_long_after_the_last_order_reports_everyone_lost(tmp_path, capsys):
+    out = tmp_path / "late.xlsx"
+    assert main(["report", str(SAMPLE), "-o", str(out), "-q", "--as-of", "2027-01-01"]) == 0
+    wb = openpyxl.load_workbook(out)
+    sheet, ref = next(iter(wb.defined_names["Customers"].destinations))
+    assert wb[sheet][ref.replace("$", "")].value == 3000
+    sheet, ref = next(iter(wb.defined_names["ActiveCustomers"].destinations))
+    assert wb[sheet][ref.replace("$", "")].value == 0
+
+
+def test_a_year_without_orders_leaves_its_revenue_retention_blank(tmp_path):
+    orders = csv(tmp_path, "gap.csv", "customer,date,amount\nA,2020-01-05,10\nB,2020-02-01,5\n"
+                 "A,2023-03-01,20\nC,2023-06-01,7\n")  # fmt: skip
+    out = tmp_path / "gap.xlsx"
+    assert main(["report", str(orders), "-o", str(out), "-q"]) == 0
+
+
+def test_only_refunds_is_one_sentence(tmp_path, capsys):
+    orders = csv(
+        tmp_path, "refunds.csv", "customer,date,amount\nA,2024-01-01,-10\nB,2024-01-02,-5\n"
+    )
+    assert main(["report", str(orders), "-o", str(tmp_path / "r.xlsx")]) == 2
+    assert "they are all refunds" in capsys.readouterr().err
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+@pytest.mark.parametrize("name", [".", "report.csv"])
+def test_the_report_must_be_an_xlsx_file(name, tmp_path, capsys):
+    assert main(["report", str(SAMPLE), "-o", str(tmp_path / name), "--force"]) == 2
+    assert "clv-xl: " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -44,3 +44,11 @@ def test_rows_are_streamed_with_the_template_styles(tmp_path):
     assert back.cell(2, 1).data_type == "s"  # text, not a formula
     assert back.cell(3, 2).number_format == "yyyy-mm-dd"
     assert back.cell(6, 3).number_format == "0.00"
+
+
+def test_text_longer_than_an_excel_cell_is_cut_and_marked():
+    from clv_xl.fastsheet import EXCEL_CELL_CHARACTERS, fit_cell
+
+    cut = fit_cell("x" * 40_000)
+    assert len(cut) == EXCEL_CELL_CHARACTERS and cut.endswith("\u2026")
+    assert fit_cell("short") == "short"

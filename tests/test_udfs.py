@@ -156,3 +156,8 @@ def test_without_xlwings_server_the_functions_stay_plain_python():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[[1000.0], ['#DIV/0!']]"
+
+
+def test_inputs_python_can_hold_but_a_cell_cannot_are_value_errors():
+    assert call("clv", [[10**400]], 0.3, 0.06) == [[error("Value")]]
+    assert call("clv_discounted", 100, 0.8, 0.1, 12, 0, 0, [[]]) == [[error("Value")]]

@@ -57,6 +57,12 @@ def build(
 
 def check_output(path: Path, overwrite: bool) -> None:
     """The report can go to ``path``: its folder exists, and an existing file only if asked."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: name the report file, e.g. {path / 'report.xlsx'}.")
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(
+            f"The report is an Excel workbook: give it a name ending in .xlsx ({path})."
+        )
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists; choose another name or use --force.")
     if not path.parent.is_dir():

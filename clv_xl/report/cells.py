@@ -14,6 +14,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
+from ..fastsheet import fit_cell
 
 
 def formats(currency: str) -> dict[str, str]:
@@ -47,7 +48,10 @@ def plain(value: Any) -> Any:
 
 def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None) -> Cell:
     """Write a value; text is always stored as text, never as a formula."""
-    cell = ws.cell(row=row, column=column, value=plain(value))
+    value = plain(value)
+    cell = ws.cell(
+        row=row, column=column, value=fit_cell(value) if isinstance(value, str) else value
+    )
     if isinstance(cell.value, str):
         cell.data_type = "s"  # a customer named "=HYPERLINK(...)" stays a name
     if number_format:

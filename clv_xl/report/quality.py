@@ -10,6 +10,7 @@ from ..analysis import Analysis
 from .cells import lay_out, put
 
 SHEET = "Data quality"
+EXAMPLES = 5  # sheet rows shown per reason
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
@@ -22,7 +23,9 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         ("Rows excluded", q.rows_excluded),
         ("Used rows that are refunds (negative amounts)", int((q.lines["amount"] < 0).sum())),
         ("Used rows without cost or margin (margin assumed)", q.rows_without_margin),
-    ]
+        ("Refunds of customers without an order (left out of every figure)",
+         len(analysis.unmatched_refunds)),
+    ]  # fmt: skip
     for row, (label, value) in enumerate(counts, start=3):
         put(ws, row, 1, label)
         style.OUTPUT.apply(put(ws, row, 2, value), fmt["count"])
@@ -33,7 +36,13 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         put(ws, row, 1, exclusion.reason)
         put(ws, row, 2, exclusion.count, fmt["count"])
         put(ws, row, 3, ", ".join(str(r) for r in exclusion.examples))
-    if not q.exclusions:
+    unmatched = analysis.unmatched_refunds
+    if len(unmatched):
+        row = top + 2 + len(q.exclusions)
+        put(ws, row, 1, "refund of a customer without an order (used, in no figure)")
+        put(ws, row, 2, len(unmatched), fmt["count"])
+        put(ws, row, 3, ", ".join(str(r) for r in unmatched["row"].head(EXAMPLES)))
+    elif not q.exclusions:
         style.NOTE.apply(put(ws, top + 2, 1, "No row was excluded."))
     lay_out(ws, {1: 52, 2: 14, 3: 60})
     return ws
