@@ -256,3 +256,21 @@ class TestModelSheet:
         texts = [c.value for c in ws["A"] if isinstance(c.value, str)]
         assert any(t.startswith("No model fitted: ") for t in texts)
         assert thin.customers["predicted_clv_12m"].isna().all()
+
+
+def test_data_quality_lists_unread_cells_and_every_column(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "customer": ["A", "A", "B"] * 20,
+            "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"] * 20),
+            "amount": [10.0, 20.0, 30.0] * 20,
+            "cost": [5, "x", 10] * 20,  # every third cost is unreadable
+            "weight": [1.0, 2.0, 3.0] * 20,  # a number column: not a segment
+            "channel": ["Web", "Shop", "Web"] * 20,
+        }
+    )
+    ws = openpyxl.load_workbook(write_report(analyze(load_orders(frame)), tmp_path / "q.xlsx"))
+    rows = [r for r in ws["Data quality"].iter_rows(values_only=True) if any(r)]
+    assert ("non-numeric cost", 20, "3, 6, 9, 12, 15") in rows
+    assert ("not used", "weight", None) in rows and ("segment", "channel", None) in rows
+    assert ("cost", "cost", None) in rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -29,20 +31,48 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     for row, (label, value) in enumerate(counts, start=3):
         put(ws, row, 1, label)
         style.OUTPUT.apply(put(ws, row, 2, value), fmt["count"])
-    top = 3 + len(counts) + 1
-    style.SECTION.apply(put(ws, top, 1, "Excluded rows by reason"))
-    style.write_header(ws, top + 1, ["Reason", "Rows", "First examples (sheet row numbers)"])
-    for row, exclusion in enumerate(q.exclusions, start=top + 2):
-        put(ws, row, 1, exclusion.reason)
-        put(ws, row, 2, exclusion.count, fmt["count"])
-        put(ws, row, 3, ", ".join(str(r) for r in exclusion.examples))
+    examples = "First examples (sheet row numbers)"
+    excluded = [(e.reason, e.count, _rows(e.examples)) for e in q.exclusions]
     unmatched = analysis.unmatched_refunds
     if len(unmatched):
-        row = top + 2 + len(q.exclusions)
-        put(ws, row, 1, "refund of a customer without an order (used, in no figure)")
-        put(ws, row, 2, len(unmatched), fmt["count"])
-        put(ws, row, 3, ", ".join(str(r) for r in unmatched["row"].head(EXAMPLES)))
-    elif not q.exclusions:
-        style.NOTE.apply(put(ws, top + 2, 1, "No row was excluded."))
+        excluded.append(
+            ("refund of a customer without an order (used, in no figure)", len(unmatched),
+             _rows(unmatched["row"].head(EXAMPLES)))
+        )  # fmt: skip
+    unread = [(c.reason, c.count, _rows(c.examples)) for c in q.unreadable_cells]
+    columns = [(role.replace("_", " "), header, "") for role, header in q.columns.items()]
+    columns += [("segment", name, "") for name in q.segments]
+    columns += [("not used", name, "") for name in q.ignored_columns]
+    row = 3 + len(counts) + 1
+    row = _table(ws, row, "Excluded rows by reason", ("Reason", "Rows", examples), excluded, fmt)
+    row = _table(
+        ws, row + 1, "Cells not read (their rows are used, without that value)",
+        ("Reason", "Cells", examples), unread, fmt,
+    )  # fmt: skip
+    _table(ws, row + 1, "Columns", ("Used as", "Column", ""), columns, fmt)
     lay_out(ws, {1: 52, 2: 14, 3: 60})
     return ws
+
+
+def _rows(numbers: Iterable[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
+
+
+def _table(
+    ws: Worksheet,
+    row: int,
+    title: str,
+    headers: tuple[str, str, str],
+    lines: list[tuple[str, object, str]],
+    fmt: dict[str, str],
+) -> int:
+    """A titled three-column table (or "None." under its headers); return the next free row."""
+    style.SECTION.apply(put(ws, row, 1, title))
+    style.write_header(ws, row + 1, list(headers))
+    for offset, (label, value, detail) in enumerate(lines, start=row + 2):
+        put(ws, offset, 1, label)
+        put(ws, offset, 2, value, fmt["count"] if isinstance(value, int) else None)
+        put(ws, offset, 3, detail)
+    if not lines:
+        style.NOTE.apply(put(ws, row + 2, 1, "None."))
+    return row + 3 + max(len(lines), 1)
