@@ -14,7 +14,8 @@ Definitions (the report's About sheet repeats them):
   same margins month by month at the monthly discount rate with retention
   1 - churn, first month now (so it tends to the CLV as the rate goes to 0).
 * Revenue is net of refunds; an order is a purchase with an amount of 0 or more
-  (a refund is not an order); AOV = order value / orders.
+  (a refund is not an order); AOV = order value / orders. Refunds of customers
+  with no order make no customer and are kept aside (``unmatched_refunds``).
 """
 
 from __future__ import annotations

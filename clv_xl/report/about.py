@@ -16,7 +16,8 @@ SHEET = "About"
 DEFINITIONS = (
     ("Order", "A row with an amount of 0 or more (several rows with one order id are one "
               "order). A negative amount is a refund: it lowers revenue and is not an order."),
-    ("Revenue", "Sum of the amounts, net of refunds."),
+    ("Revenue", "Sum of the amounts, net of refunds. A refund of a customer with no order "
+                "is in no figure; the Data quality sheet lists it."),
     ("Gross margin", "Amount minus cost (from the cost or margin column); where the orders "
                      "have none, revenue x the margin assumption. Gross margin % = margin / "
                      "revenue (not the markup, margin / cost)."),
