@@ -155,8 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .destination import default_report_name
     from .orders import ColumnMap
-    from .pipeline import default_report_name, run_report
+    from .pipeline import run_report
 
     params = Params(
         as_of=args.as_of,

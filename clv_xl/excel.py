@@ -15,10 +15,11 @@ from typing import Any
 
 import xlwings as xw
 
+from .destination import default_report_name, free_path
 from .errors import ClvError, InputError
 from .orders import ColumnMap, has_orders_header, orders_from_grid
 from .params import Params
-from .pipeline import default_report_name, free_path, report_orders
+from .pipeline import report_orders
 from .settings import SHEET as SETTINGS_SHEET
 from .settings import settings_from_rows
 

@@ -14,7 +14,10 @@ import datetime as dt
 import os
 import re
 import zipfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -24,6 +27,7 @@ import pandas as pd
 
 EXCEL_EPOCH = np.datetime64("1899-12-30")
 COMPRESS_LEVEL = 1
+CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 EXCEL_CELL_CHARACTERS = 32_767
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NS = {
@@ -73,11 +77,15 @@ def _number_cells(values: np.ndarray, style: str) -> list[str]:
     finite = np.isfinite(numbers)
     shown = np.where(finite, numbers, 0.0)
     whole = bool(np.all(shown == np.round(shown))) and bool(np.all(np.abs(shown) < 2**53))
-    # repr of Python numbers is about twice as fast as numpy's astype(str); whole
-    # numbers (counts, days, scores) are written without a decimal point.
-    text = map(repr, shown.astype(np.int64).tolist() if whole else shown.tolist())
-    head, tail, blank = f"<c{style}><v>", "</v></c>", f"<c{style}/>"
-    return [head + t + tail if ok else blank for t, ok in zip(text, finite.tolist(), strict=True)]
+    # Whole numbers (counts, days, scores) without a decimal point; others with the 15
+    # significant digits Excel keeps (faster than repr's 17 and a smaller file).
+    cell = f"<c{style}><v>%{'d' if whole else '.15g'}</v></c>".__mod__
+    cells = list(map(cell, shown.astype(np.int64).tolist() if whole else shown.tolist()))
+    if not finite.all():
+        blank = f"<c{style}/>"
+        for i in np.flatnonzero(~finite).tolist():
+            cells[i] = blank
+    return cells
 
 
 def column_cells(values: pd.Series, style: str) -> list[str]:
@@ -97,10 +105,9 @@ def rows_xml(frame: pd.DataFrame, styles: list[str], first_row: int) -> str:
     """Every row of ``frame`` as ``<row>`` elements (cells in column order, no addresses)."""
     columns = [column_cells(frame.iloc[:, i], styles[i]) for i in range(frame.shape[1])]
     numbers = range(first_row, first_row + len(frame))
-    return "".join(
-        f'<row r="{n}">{"".join(cells)}</row>'
-        for n, cells in zip(numbers, zip(*columns, strict=True), strict=True)
-    )
+    columns[0] = [f'<row r="{n}">{cell}' for n, cell in zip(numbers, columns[0], strict=True)]
+    columns[-1] = [cell + "</row>" for cell in columns[-1]]
+    return "".join(chain.from_iterable(zip(*columns, strict=True)))
 
 
 def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -119,24 +126,54 @@ def fill(path: Path, tables: list[LargeTable]) -> None:
     """Replace each table's template row in the saved workbook at ``path`` by all its rows."""
     with zipfile.ZipFile(path) as source:
         paths = _sheet_paths(source)
-        replaced = {
-            paths[t.sheet]: _filled(source.read(paths[t.sheet]).decode(), t) for t in tables
-        }
+        streamed = {paths[t.sheet]: t for t in tables}
         rebuilt = path.with_name(path.name + ".filling")
         try:
-            with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
+            # Level 1: a third of the time of the default for a 100 MB sheet, ~30% larger.
+            with zipfile.ZipFile(
+                rebuilt, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+            ) as target:
                 for entry in source.infolist():
-                    data = replaced.get(entry.filename)
-                    content = data.encode() if data else source.read(entry.filename)
-                    # Level 1: a third of the time of the default for a 100 MB sheet, ~30% larger.
-                    target.writestr(entry, content, compresslevel=COMPRESS_LEVEL)
+                    content = source.read(entry.filename)
+                    if entry.filename in streamed:
+                        _stream(target, entry.filename, content.decode(), streamed[entry.filename])
+                    else:
+                        target.writestr(entry, content, compresslevel=COMPRESS_LEVEL)
         except BaseException:
             rebuilt.unlink(missing_ok=True)
             raise
     os.replace(rebuilt, path)
 
 
-def _filled(xml: str, table: LargeTable) -> str:
+def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> None:
+    """Write the sheet ``xml`` to ``target`` as ``name``, the table's rows in place of its
+    template row.
+
+    The rows are made CHUNK_ROWS at a time while a second thread compresses and writes the
+    chunk before (zlib and the file writes release the interpreter lock), so the two overlap.
+    """
+    head, styles, tail = _split_at_template_row(xml, table)
+    frame, large = table.frame, len(table.frame) * table.frame.shape[1] * 64 > zipfile.ZIP64_LIMIT
+    with (
+        target.open(name, "w", force_zip64=large) as stream,  # the archive's compression
+        ThreadPoolExecutor(1) as writer,
+    ):
+        pending: deque[Future[int]] = deque()
+        chunks = (
+            rows_xml(frame.iloc[start : start + CHUNK_ROWS], styles, table.first_row + start)
+            for start in range(0, len(frame), CHUNK_ROWS)
+        )
+        for text in chain([head], chunks, [tail]):
+            pending.append(writer.submit(stream.write, text.encode()))
+            if len(pending) > 2:  # at most two chunks held in memory
+                pending.popleft().result()
+        for written in pending:
+            written.result()
+
+
+def _split_at_template_row(xml: str, table: LargeTable) -> tuple[str, list[str], str]:
+    """The sheet XML before and after the template row (the dimension grown to hold every
+    row), and the style attribute of each of the template row's cells."""
     row = table.first_row
     match = re.search(rf'<row r="{row}"[^>]*>(.*?)</row>', xml, flags=re.S)
     if match is None:
@@ -144,15 +181,14 @@ def _filled(xml: str, table: LargeTable) -> str:
     styles = [f' s="{s}"' if s else "" for s in _cell_styles(match.group(1))]
     if len(styles) != table.frame.shape[1]:
         raise ValueError(f"template row of {table.sheet!r} has {len(styles)} cells")
-    body = rows_xml(table.frame, styles, row)
     last_row = row + len(table.frame) - 1
-    xml = xml[: match.start()] + body + xml[match.end() :]
-    return re.sub(
+    head = re.sub(
         r'<dimension ref="([A-Z]+)(\d+):([A-Z]+)\d+"\s*/>',
         lambda m: f'<dimension ref="{m[1]}{m[2]}:{m[3]}{max(last_row, int(m[2]))}"/>',
-        xml,
+        xml[: match.start()],
         count=1,
     )
+    return head, styles, xml[match.end() :]
 
 
 def _cell_styles(row_xml: str) -> list[str]:

@@ -1,40 +1,40 @@
-"""The one pipeline, orders -> analysis -> report, for the command line and the ribbon."""
+"""The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
+
+While a workbook is read, `run_report` imports the analysis and the report writer (scipy
+and openpyxl, about 0.4 s) in a second thread: python-calamine parses the sheet in Rust
+without holding the interpreter lock, so the two share the machine's cores.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
+import importlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .analysis import Analysis, analyze
 from .collector import collector_paused
+from .destination import check_output
 from .errors import InputError
 from .orders import ColumnMap, Orders, load_orders
 from .params import Params
-from .report import Progress, check_output, write_report
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .report import Progress
+
+#: Imported while the orders are read (see the module docstring).
+LATER_MODULES = ("clv_xl.analysis", "clv_xl.report")
 
 
 @dataclass(frozen=True)
 class Report:
     path: Path
     analysis: Analysis
-
-
-def default_report_name(stem: str, day: dt.date) -> str:
-    """``<workbook> - CLV report <date>.xlsx``."""
-    return f"{stem} - CLV report {day:%Y-%m-%d}.xlsx"
-
-
-def free_path(path: Path) -> Path:
-    """``path``, or the first of ``name (2).xlsx``, ``name (3).xlsx``... that does not exist."""
-    candidate, number = path, 1
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem} ({number}){path.suffix}")
-    return candidate
 
 
 def run_report(
@@ -51,9 +51,18 @@ def run_report(
     if not isinstance(source, pd.DataFrame) and Path(output).resolve() == Path(source).resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
     check_output(Path(output), overwrite)
+    importing = threading.Thread(target=_import_later_modules, daemon=True)
+    importing.start()
     progress("Reading orders")
     orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
+    importing.join()
     return report_orders(orders, output, params=params, overwrite=overwrite, progress=progress)
+
+
+def _import_later_modules() -> None:
+    for module in LATER_MODULES:
+        with contextlib.suppress(ImportError):  # report_orders imports it again, and says why
+            importlib.import_module(module)
 
 
 def report_orders(
@@ -65,6 +74,9 @@ def report_orders(
     progress: Progress = lambda step: None,
 ) -> Report:
     """Analyse orders already read and write the report to ``output``."""
+    from .analysis import analyze
+    from .report import write_report
+
     check_output(Path(output), overwrite)
     with collector_paused():  # hundreds of thousands of rows of short-lived objects
         progress(f"Analysing {orders.rows_used:,} order rows")

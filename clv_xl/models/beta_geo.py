@@ -185,9 +185,12 @@ def _one_minus_hypergeometric_term(
     Where 2F1 overflows, Euler's transformation gives the same value as
     1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
     """
-    z = t / (alpha + age + t)
+    z, x = np.broadcast_arrays(t / (alpha + age + t), x)
     c = a + b + x - 1
     with np.errstate(all="ignore"):
-        direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, c, z)
-        euler = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
-    return 1 - np.where(np.isfinite(direct), direct, euler)
+        term = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, c, z)
+        overflow = ~np.isfinite(term)
+        if overflow.any():  # the transformed series only where it is needed
+            z, x, c = z[overflow], x[overflow], c[overflow]
+            term[overflow] = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    return 1 - term

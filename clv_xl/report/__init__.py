@@ -17,7 +17,7 @@ from openpyxl import Workbook
 
 from .. import __version__, fastsheet
 from ..analysis import Analysis
-from ..errors import InputError
+from ..destination import check_output
 from ..fastsheet import LargeTable
 from . import about, charts, cohorts, customers, model, quality, segments, summary
 from .cells import formats
@@ -53,20 +53,6 @@ def build(
     wb.properties.keywords = "CLV, retention, churn, segments, cohorts"
     wb.properties.created = wb.properties.modified = generated_at
     return wb, large
-
-
-def check_output(path: Path, overwrite: bool) -> None:
-    """The report can go to ``path``: its folder exists, and an existing file only if asked."""
-    if path.is_dir():
-        raise InputError(f"{path} is a folder: name the report file, e.g. {path / 'report.xlsx'}.")
-    if path.suffix.lower() != ".xlsx":
-        raise InputError(
-            f"The report is an Excel workbook: give it a name ending in .xlsx ({path})."
-        )
-    if path.exists() and not overwrite:
-        raise InputError(f"{path} already exists; choose another name or use --force.")
-    if not path.parent.is_dir():
-        raise InputError(f"The folder {path.parent} does not exist.")
 
 
 def write_report(

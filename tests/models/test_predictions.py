@@ -1,9 +1,11 @@
 """Predictions checked against independent computations: Monte Carlo draws from the model,
 the likelihood's own decomposition, brute-force sums and algebraically different forms."""
 
+import math
+
 import numpy as np
 import pytest
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, gammaln, hyp2f1
 
 from clv_xl.models import (
     BetaGeo,
@@ -174,3 +176,34 @@ def test_a_forecast_answers_only_for_the_periods_it_covers() -> None:
         forecast.discounted((12, 13), 0.01)
     with pytest.raises(ModelDataError, match="horizon must be a whole number"):
         forecast.expected_purchases(-1)
+
+
+def _series_term(r: float, b: float, c: float, z: float, x: float) -> float:
+    """(1-z)^(r+x) 2F1(r+x, b+x; c; z) summed term by term in logarithms, so that a sum far
+    beyond floating point (as for heavy buyers over a long horizon) is still exact."""
+    big_a, big_b = r + x, b + x
+    logs, log_term, n = [0.0], 0.0, 0
+    while n < 10 or log_term > max(logs) - 50:  # until the terms are below 1e-22 of the top
+        log_term += math.log((big_a + n) * (big_b + n) / ((c + n) * (n + 1)) * z)
+        logs.append(log_term)
+        n += 1
+    top = max(logs)
+    log_sum = top + math.log(math.fsum(math.exp(v - top) for v in logs))
+    return math.exp((r + x) * math.log1p(-z) + log_sum)
+
+
+@pytest.mark.parametrize(
+    "x, t, overflows", [(2, 10.0, False), (60, 39.0, False), (400, 39.0, False), (400, 400.0, True)]
+)
+def test_expected_purchases_of_heavy_buyers_by_the_series_itself(x, t, overflows) -> None:
+    """Where 2F1 overflows, Euler's transformation must give the series' value."""
+    r, alpha, a, b = (BG.params[name] for name in ("r", "alpha", "a", "b"))
+    age = 38.86
+    z = t / (alpha + age + t)
+    with np.errstate(all="ignore"):
+        direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    assert np.isfinite(direct) != overflows
+    bracket = 1 - _series_term(r, b, a + b + x - 1, z, x)
+    alive = BG.probability_alive(x, age, age)
+    expected = (a + b + x - 1) / (a - 1) * bracket * alive
+    assert BG.expected_purchases(t, x, age, age) == pytest.approx(expected, rel=1e-9)
