@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import pickle
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -107,8 +111,14 @@ def monthly_rate(annual_rate: float) -> float:
     return (1.0 + annual_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
 
 
-def analyze(orders: Orders, params: Params = Params()) -> Analysis:
-    """Run the whole analysis of ``orders`` with ``params``."""
+def analyze(
+    orders: Orders, params: Params = Params(), executor: Executor | None = None
+) -> Analysis:
+    """Run the whole analysis of ``orders`` with ``params``.
+
+    With an ``executor`` (a process pool) the models are fitted there while the rest is
+    computed here; if that process fails, they are fitted here after all.
+    """
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
     if (lines["date"] > pd.Timestamp(as_of)).any():
@@ -120,6 +130,8 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         customer=lines["customer"].astype("category"),
         margin_amount=_line_margins(lines, params, margin),
     )
+    rate = monthly_rate(params.annual_discount_rate)
+    prediction = _start_prediction(lines, as_of, margin, rate, executor)
     customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
     if customers.empty:
         raise InputError(
@@ -127,9 +139,11 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
             "(negative amounts), so there are no customers to analyse."
         )
     unmatched = ~lines["customer"].isin(customers.index).to_numpy()
-    rate = monthly_rate(params.annual_discount_rate)
-    prediction = predict(lines, as_of, margin=margin, monthly_discount_rate=rate)
-    customers = customers.join(prediction.customers.reindex(columns=list(PREDICTED)))
+    cohort_retention = cohort_matrix(lines, customers, as_of, "share")
+    cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
+    retention = revenue_retention(lines[~unmatched], as_of)
+    predicted = prediction()
+    customers = customers.join(predicted.customers.reindex(columns=list(PREDICTED)))
     by_data = source == "cost data"
     segments = segment_table(customers, orders.segments, margin, by_data, params)
     return Analysis(
@@ -142,12 +156,43 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         orders=orders,
         customers=customers,
         segments=segments,
-        cohort_retention=cohort_matrix(lines, customers, as_of, "share"),
-        cohort_revenue=cohort_matrix(lines, customers, as_of, "cumulative revenue"),
-        revenue_retention=revenue_retention(lines[~unmatched], as_of),
-        prediction=prediction,
+        cohort_retention=cohort_retention,
+        cohort_revenue=cohort_revenue,
+        revenue_retention=retention,
+        prediction=predicted,
         unmatched_refunds=lines.loc[unmatched, ["row", "amount"]].reset_index(drop=True),
     )
+
+
+def _start_prediction(
+    lines: pd.DataFrame,
+    as_of: dt.date,
+    margin: float,
+    rate: float,
+    executor: Executor | None,
+) -> Callable[[], Prediction]:
+    """The model fits and forecasts, started on ``executor`` if any; call for the result."""
+    fit_here = partial(predict, lines, as_of, margin=margin, monthly_discount_rate=rate)
+    if executor is None:
+        return fit_here
+    try:  # only the columns the models read travel to the other process
+        future = executor.submit(
+            predict,
+            lines[["customer", "date", "amount"]],
+            as_of,
+            margin=margin,
+            monthly_discount_rate=rate,
+        )
+    except (BrokenExecutor, RuntimeError):  # a pool that has broken or been shut down
+        return fit_here
+
+    def result() -> Prediction:
+        try:
+            return future.result()
+        except (BrokenExecutor, OSError, pickle.PickleError):
+            return fit_here()
+
+    return result
 
 
 def _margin(lines: pd.DataFrame, params: Params) -> tuple[float, str]:
