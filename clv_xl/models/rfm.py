@@ -50,14 +50,7 @@ def rfm_summary(
     day = orders["date"].dt.tz_localize(None).dt.normalize()
     after_end = day > end
     is_purchase = (orders["amount"] >= 0) & ~after_end
-    daily = (
-        pd.DataFrame({"customer": orders["customer"], "day": day, "amount": orders["amount"]})[
-            is_purchase
-        ]
-        .groupby(["customer", "day"], sort=True)["amount"]
-        .sum()
-        .reset_index()
-    )
+    daily = _daily_purchases(orders["customer"], day, orders["amount"], is_purchase.to_numpy())
     first = daily.groupby("customer")["day"].transform("min")
     late_customer = first > split
     excluded = {
@@ -97,6 +90,29 @@ def rfm_summary(
     summary.index.name = "customer"
     summary.attrs["excluded_rows"] = {reason: rows for reason, rows in excluded.items() if rows}
     return summary
+
+
+def _daily_purchases(
+    customer: pd.Series, day: pd.Series, amount: pd.Series, purchase: np.ndarray
+) -> pd.DataFrame:
+    """The purchases summed per customer and day (columns customer, day, amount), sorted.
+
+    Summed over one sorted integer key, customer number x days spanned + day number:
+    several times faster than grouping on the two columns.
+    """
+    codes, names = pd.factorize(customer[purchase].to_numpy(), sort=True)  # plain values
+    days = day[purchase].to_numpy(dtype="datetime64[D]")
+    first = days.min() if len(days) else np.datetime64(0, "D")
+    offsets = (days - first).astype(np.int64)
+    span = int(offsets.max()) + 1 if len(days) else 1
+    keys, key_of_row = np.unique(codes * span + offsets, return_inverse=True)  # sorted
+    return pd.DataFrame(
+        {
+            "customer": names.take(keys // span),
+            "day": (first + keys % span).astype("datetime64[ns]"),
+            "amount": amount[purchase].groupby(key_of_row).sum().to_numpy(),  # compensated
+        }
+    )
 
 
 def _check_orders(orders: pd.DataFrame) -> None:
