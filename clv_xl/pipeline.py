@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -103,7 +104,12 @@ def _model_worker(wanted: bool) -> Iterator[Executor | None]:
         yield None
         return
     try:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=signal.signal,  # Ctrl-C is this process's to handle, not the worker's
+            initargs=(signal.SIGINT, signal.SIG_IGN),
+        )
         pool.submit(import_later_modules)
     except OSError:
         yield None
