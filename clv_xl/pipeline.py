@@ -68,13 +68,12 @@ def run_report(
         worker = _file_size(source) >= WORKER_FROM_BYTES
     importing = threading.Thread(target=import_later_modules, daemon=True)
     importing.start()
-    with _model_worker(worker) as executor:
+    with _model_worker(worker) as executor:  # let go as soon as the analysis is done
         progress("Reading orders")
         orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
         importing.join()
-        return report_orders(
-            orders, output, params=params, overwrite=overwrite, progress=progress, executor=executor
-        )
+        analysis = _analysed(orders, params, progress, executor)
+    return _written(analysis, Path(output), overwrite, progress)
 
 
 def import_later_modules() -> None:
@@ -127,16 +126,25 @@ def report_orders(
     params: Params = Params(),
     overwrite: bool = False,
     progress: Progress = lambda step: None,
-    executor: Executor | None = None,
 ) -> Report:
-    """Analyse orders already read and write the report to ``output``; the models are fitted
-    on ``executor`` if one is given (see `analyze`)."""
+    """Analyse orders already read and write the report to ``output``."""
+    check_output(Path(output), overwrite)
+    return _written(_analysed(orders, params, progress), Path(output), overwrite, progress)
+
+
+def _analysed(
+    orders: Orders, params: Params, progress: Progress, executor: Executor | None = None
+) -> Analysis:
     from .analysis import analyze
+
+    progress(f"Analysing {orders.rows_used:,} order rows")
+    with collector_paused():  # hundreds of thousands of rows of short-lived objects
+        return analyze(orders, params, executor)
+
+
+def _written(analysis: Analysis, output: Path, overwrite: bool, progress: Progress) -> Report:
     from .report import write_report
 
-    check_output(Path(output), overwrite)
-    with collector_paused():  # hundreds of thousands of rows of short-lived objects
-        progress(f"Analysing {orders.rows_used:,} order rows")
-        analysis = analyze(orders, params, executor)
-        path = write_report(analysis, Path(output), overwrite=overwrite, progress=progress)
+    with collector_paused():
+        path = write_report(analysis, output, overwrite=overwrite, progress=progress)
     return Report(path=path, analysis=analysis)
