@@ -52,3 +52,28 @@ def test_text_longer_than_an_excel_cell_is_cut_and_marked():
     cut = fit_cell("x" * 40_000)
     assert len(cut) == EXCEL_CELL_CHARACTERS and cut.endswith("\u2026")
     assert fit_cell("short") == "short"
+
+
+def test_many_chunks_of_rows_arrive_whole_and_in_order(tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    from clv_xl.fastsheet import CHUNK_ROWS
+
+    rows = 2 * CHUNK_ROWS + 123
+    frame = pd.DataFrame(
+        {"id": [f"C{i:06d}" for i in range(rows)], "value": np.arange(rows) / 7, "n": range(rows)}
+    )
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(frame.columns))
+    ws.append(["template", 0.5, 1])
+    path = tmp_path / "chunks.xlsx"
+    wb.save(path)
+    fill(path, [LargeTable(ws.title, frame)])
+
+    back = CalamineWorkbook.from_path(path).get_sheet_by_index(0).to_python()
+    assert back[0] == ["id", "value", "n"]
+    assert [row[0] for row in back[1:]] == frame["id"].tolist()
+    np.testing.assert_allclose([row[1] for row in back[1:]], frame["value"], rtol=1e-14)
+    assert [int(row[2]) for row in back[1:]] == frame["n"].tolist()
+    assert openpyxl.load_workbook(path, read_only=True).active.max_row == rows + 1
