@@ -79,7 +79,7 @@ def run_report(
 def import_later_modules() -> None:
     """Import the modules the analysis and the report need (see the module docstring)."""
     for module in LATER_MODULES:
-        with contextlib.suppress(ImportError):  # report_orders imports it again, and says why
+        with contextlib.suppress(ImportError):  # imported again where used, which says why
             importlib.import_module(module)
 
 
