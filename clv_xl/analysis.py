@@ -257,7 +257,7 @@ def customer_summary(
     c["profitability"] = np.where(c["margin"] > 0, "Profitable", "Unprofitable")
     first_lines = purchases.sort_values(["date", "row"]).drop_duplicates("customer")
     for dimension in segments:
-        c[dimension] = first_lines.set_index("customer")[dimension].reindex(c.index)
+        c[dimension] = first_lines.set_index("customer")[dimension].reindex(c.index).astype(str)
     c.index = pd.Index(c.index.astype(str), name="customer")
     return c
 

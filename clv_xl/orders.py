@@ -78,15 +78,16 @@ class Orders:
     """The used order lines and the account of every row read.
 
     ``lines`` has one row per used input row, in input order, with the columns
-    customer (str), date (datetime64[ns], midnight), amount (float64, negative =
-    refund), order_id (str, only when the input has one), margin_amount (float64,
-    NaN without cost or margin), quantity (float64, only when the input has one),
-    row (int64 sheet row number) and one str column per segment dimension (blank
-    cells read "(blank)"). ``columns`` maps each canonical name to the header
-    found. ``ignored_columns`` are the input's other columns (numbers, dates, or
-    text with more than MAX_SEGMENT_VALUES distinct values). ``unreadable_cells``
-    counts cost, margin and quantity cells of used rows that are not numbers and
-    count as blank.
+    customer (categories of str), date (datetime64[ns], midnight), amount (float64,
+    negative = refund), order_id (categories of str, only when the input has one),
+    margin_amount (float64, NaN without cost or margin), quantity (float64, only when
+    the input has one), row (int64 sheet row number) and one column per segment
+    dimension (categories of str; blank cells read "(blank)"). Text columns are
+    categorical so that grouping by them works on integer codes. ``columns`` maps each
+    canonical name to the header found. ``ignored_columns`` are the input's other
+    columns (numbers, dates, or text with more than MAX_SEGMENT_VALUES distinct
+    values). ``unreadable_cells`` counts cost, margin and quantity cells of used rows
+    that are not numbers and count as blank.
     """
 
     lines: pd.DataFrame
@@ -487,18 +488,19 @@ def _csv_separator(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Part:
-    """A run of one column's cells: float64 when they are all floats; else objects, with text
-    stripped and blank text None when they are all text. ``kinds`` are the cells' types."""
+    """A run of one column's cells: float64 when they are all floats, datetime64[D] when they
+    are all dates, else objects (text is stripped later, once per distinct value). ``kinds``
+    are the cells' types."""
 
     values: np.ndarray
     kinds: frozenset[type]
-    filled: np.ndarray | None = None  # of text: which cells are not blank
 
 
 #: A block of rows as one part per column.
 _Block = list[_Part]
 BLOCK_ROWS = 4096  # rows held as Python lists at once while a sheet is read
-_FLOATS, _TEXTS, _DATES = frozenset({float}), frozenset({str}), frozenset({dt.date})
+_FLOATS, _DATES = frozenset({float}), frozenset({dt.date})
+UNIX_DAY = dt.date(1970, 1, 1).toordinal()  # the proleptic ordinal of datetime64's day 0
 
 
 @dataclass(frozen=True)
@@ -532,11 +534,9 @@ def _part(values: Sequence[object]) -> _Part:
     kinds = frozenset(map(type, values))
     if kinds == _FLOATS:
         return _Part(np.fromiter(values, dtype=np.float64, count=len(values)), kinds)
-    if kinds == _TEXTS:
-        stripped = np.fromiter(map(str.strip, values), dtype=object, count=len(values))
-        blank = stripped == ""
-        stripped[blank] = None
-        return _Part(stripped, kinds, ~blank)
+    if kinds == _DATES:  # day numbers, without a datetime object per cell
+        days = np.fromiter(map(dt.date.toordinal, values), dtype=np.int64, count=len(values))
+        return _Part((days - UNIX_DAY).astype("datetime64[D]"), kinds)
     return _Part(np.fromiter(values, dtype=object, count=len(values)), kinds)
 
 
@@ -556,10 +556,7 @@ def _grid_column(blocks: list[_Block], index: int, skip: int) -> list[_Part]:
             continue
         if skip:  # the rest of a part of one kind is of that kind; others are typed again
             rest = part.values[skip:]
-            if len(part.kinds) > 1:
-                part = _part(rest)
-            else:
-                part = _Part(rest, part.kinds, None if part.filled is None else part.filled[skip:])
+            part = _part(rest) if len(part.kinds) > 1 else _Part(rest, part.kinds)
             skip = 0
         parts.append(part)
     return parts
@@ -659,7 +656,9 @@ def _listing(names: Sequence[str], limit: int = 30) -> str:
 
 def _cells(values: pd.Series) -> pd.Series:
     """A column's cells with text stripped and every blank (empty text, spaces, None, NaN) as
-    missing; text and mixed columns come back as object columns (see `_inferred`)."""
+    missing. A column of text (and blanks) comes back categorical, the stripped texts its
+    categories, so that later steps hash nothing again and convert each distinct text once;
+    a mixed column comes back as an object column (see `_inferred`)."""
     if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
         values.dtype, pd.StringDtype | pd.DatetimeTZDtype
     ):
@@ -667,10 +666,18 @@ def _cells(values: pd.Series) -> pd.Series:
     if not pdt.is_string_dtype(values.dtype):  # numbers, dates, booleans: NaN/NaT is blank
         return values
     codes, uniques = pd.factorize(values)
-    cleaned = np.array(
-        [_stripped(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype=object
-    )
-    return pd.Series(cleaned[codes], index=values.index, dtype=object)  # code -1 -> None
+    uniques = np.asarray(uniques, dtype=object)
+    if pdt.infer_dtype(uniques) != "string":  # mixed: blank text missing, the rest as it is
+        cleaned = np.array([*map(_stripped, uniques), None], dtype=object)
+        return pd.Series(cleaned[codes], index=values.index, dtype=object)  # -1 -> None
+    stripped = np.fromiter(map(str.strip, uniques), dtype=object, count=len(uniques))
+    blank = stripped == ""
+    if blank.any() or (stripped != uniques).any():  # ' A' and 'A' meet; blanks are missing
+        stripped[blank] = None
+        codes_of_stripped, stripped = pd.factorize(stripped)
+        codes = np.append(codes_of_stripped, -1)[codes]  # code -1 (blank) stays -1
+    text = pd.Categorical.from_codes(codes, pd.Index(stripped, dtype="str"))
+    return pd.Series(text, index=values.index)
 
 
 def _stripped(value: object) -> object:
@@ -678,21 +685,19 @@ def _stripped(value: object) -> object:
 
 
 def _column_cells(parts: list[_Part]) -> tuple[pd.Series, np.ndarray]:
-    """A sheet column's cells as `_cells` and `_inferred` give them (dates only become
-    datetime64), and which are filled; no per-cell Python work when all its parts are of one
-    kind (floats, text or dates), and only `_cells`' own on columns with text."""
+    """A sheet column's cells as `_cells` and `_inferred` give them, and which are filled; no
+    per-cell Python work when all its parts are floats or dates."""
     if not parts:
         return pd.Series([], dtype=object), np.zeros(0, dtype=bool)
     kinds = frozenset().union(*(part.kinds for part in parts))
-    values = np.concatenate([part.values for part in parts])
     if kinds == _FLOATS:
+        values = np.concatenate([part.values for part in parts])
         return pd.Series(values), ~np.isnan(values)
-    if kinds == _TEXTS:
-        filled = np.concatenate([part.filled for part in parts])
-        return pd.Series(values, dtype="str" if filled.any() else object), filled
     if kinds == _DATES:
-        return pd.to_datetime(pd.Series(values, dtype=object)), np.ones(len(values), dtype=bool)
-    objects = pd.Series(values, dtype=object)
+        days = np.concatenate([part.values for part in parts])
+        return pd.Series(days), np.ones(len(days), dtype=bool)
+    objects = np.concatenate([part.values.astype(object, copy=False) for part in parts])
+    objects = pd.Series(objects, dtype=object)
     cells = _inferred(_cells(objects if str in kinds else _inferred(objects)))
     return cells, cells.notna().to_numpy()
 
@@ -747,14 +752,23 @@ def _parse(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.S
 
 
 def _by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Convert each distinct value once, then spread the results over the rows."""
-    codes, uniques = pd.factorize(values)
-    converted = convert(pd.Series(uniques, dtype=values.dtype))
+    """Convert each distinct value once (a categorical's categories), then spread the results
+    over the rows."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories.array
+    else:
+        codes, uniques = pd.factorize(values)
+    converted = convert(pd.Series(uniques))
     return pd.Series(converted.reindex(codes).array, index=values.index)  # code -1: missing
 
 
 # ----------------------------------------------------------------------------------------------
 # Converters of one-dtype columns: numbers, dates, text
+
+
+def _is_text(dtype: object) -> bool:
+    """str or object text, or categories (which `_cells` only makes of text)."""
+    return pdt.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
 
 
 def _numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -763,7 +777,7 @@ def _numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
         return pd.Series(np.nan, index=values.index)
     if pdt.is_numeric_dtype(values.dtype):
         return values.astype("float64")
-    if pdt.is_string_dtype(values.dtype):
+    if _is_text(values.dtype):
         return _by_unique(values, partial(_number_strings, decimal_comma=decimal_comma))
     return pd.Series(np.nan, index=values.index)
 
@@ -814,7 +828,7 @@ def _dates(values: pd.Series) -> pd.Series:
         moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     elif pdt.is_numeric_dtype(values.dtype):
         moments = _excel_serial(values.astype("float64"))
-    elif pdt.is_string_dtype(values.dtype):
+    elif _is_text(values.dtype):
         moments = _by_unique(values, _date_strings)
     else:
         moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -867,7 +881,10 @@ def _date_strings(text: pd.Series) -> pd.Series:
 
 
 def _texts(values: pd.Series) -> pd.Series:
-    """str; whole numbers without '.0' (customer 1001.0 -> '1001'); dates as ISO text."""
+    """str, or categories of str; whole numbers without '.0' (customer 1001.0 -> '1001');
+    dates as ISO text."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # text already (see `_cells`)
+        return values
     if pdt.is_bool_dtype(values.dtype) or values.dtype == object:
         return values.astype("str")
     if pdt.is_datetime64_any_dtype(values.dtype):
@@ -1006,13 +1023,13 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
 
     lines = pd.DataFrame(
         {
-            "customer": customer[used].astype("str").array,
+            "customer": _text_categories(customer[used]),
             "date": date[used].array,
             "amount": amount[used],
         }
     )
     if order_id is not None:
-        lines["order_id"] = order_id[used].astype("str").array
+        lines["order_id"] = _text_categories(order_id[used])
     optional = {
         role: _finite(_parse(cells[roles[role]], numbers).to_numpy(dtype="float64"))
         for role in ("cost", "margin", "quantity")
@@ -1025,7 +1042,7 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
     segments, ignored = _segment_headers(cells, roles, columns, table.where, table.decimal_comma)
     segment_names = tuple(f"{h} (segment)" if h in LINE_COLUMNS else h for h in segments)
     for header, name in zip(segments, segment_names, strict=True):
-        lines[name] = _parse(cells[header], _texts)[used].fillna(BLANK_SEGMENT).array
+        lines[name] = _text_categories(_parse(cells[header], _texts)[used], BLANK_SEGMENT)
     unreadable = tuple(
         _exclusion(f"non-numeric {LABELS[role]}", bad, table.rows)
         for role, values in optional.items()
@@ -1041,6 +1058,16 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
         ignored_columns=tuple(ignored),
         unreadable_cells=unreadable,
     )
+
+
+def _text_categories(text: pd.Series, blank: str | None = None) -> pd.Categorical:
+    """Text as categories, only those used; missing cells read ``blank`` when it is given."""
+    values = text.astype("category").array.remove_unused_categories()
+    if blank is not None and values.isna().any():
+        if blank not in values.categories:
+            values = values.add_categories([blank])
+        values = values.fillna(blank)
+    return values
 
 
 def _reasons(
@@ -1095,7 +1122,8 @@ def _repeated_orders(
                 "date": date.iloc[with_id].array,
             }
         )
-        first = keys.groupby("order", sort=False)[["customer", "date"]].transform("first")
+        by_order = keys.groupby("order", sort=False, observed=True)
+        first = by_order[["customer", "date"]].transform("first")
         later = (keys["date"] != first["date"]).to_numpy(dtype=bool) & ~refund[with_id]
         conflict = (keys["customer"] != first["customer"]).to_numpy(dtype=bool) | later
         repeated[with_id] |= conflict

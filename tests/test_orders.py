@@ -362,7 +362,8 @@ def test_text_is_data_and_whole_number_ids_lose_their_decimal_point() -> None:
     ]
     orders = load(rows, ["Customer", "Date", "Amount"])
     assert orders.lines["customer"].tolist() == [FORMULA_TEXT, "1001", "C7"]
-    assert str(orders.lines["customer"].dtype) == "str"
+    assert orders.lines["customer"].dtype == "category"
+    assert str(orders.lines["customer"].cat.categories.dtype) == "str"
 
 
 def test_integer_customer_numbers_become_text() -> None:
@@ -535,6 +536,24 @@ def test_workbook_with_real_dates_serial_dates_and_text(tmp_path: Path, suffix: 
     assert lines["margin_amount"].tolist()[0] == 40.0 and lines["margin_amount"].tolist()[2] == 2.5
     assert lines["Channel"].tolist() == ["Web", "(blank)", "Shop"]
     assert orders.source.sheet == "Orders"
+
+
+def test_texts_that_differ_only_in_spaces_are_one_customer_and_one_segment(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        ["Customer", "Date", "Amount", "Channel"],
+        [" C1", dt.date(2024, 1, 31), 10.0, "Web "],
+        ["C1 ", dt.date(2024, 2, 1), 20.0, "Web"],
+        ["C1", dt.date(2024, 2, 2), 30.0, "   "],
+        ["C2", dt.date(2024, 2, 3), 40.0, " Shop"],
+    ]
+    orders = load_orders(write_xlsx(tmp_path / "orders.xlsx", {"Orders": rows}), as_of=AS_OF)
+    lines = orders.lines
+    assert lines["customer"].tolist() == ["C1", "C1", "C1", "C2"]
+    assert sorted(lines["customer"].cat.categories) == ["C1", "C2"]
+    assert lines["Channel"].tolist() == ["Web", "Web", "(blank)", "Shop"]
+    assert sorted(lines["Channel"].cat.categories) == ["(blank)", "Shop", "Web"]
 
 
 def test_rows_are_sheet_rows_when_the_table_starts_lower(tmp_path: Path) -> None:

@@ -97,20 +97,32 @@ def _daily_purchases(
 ) -> pd.DataFrame:
     """The purchases summed per customer and day (columns customer, day, amount), sorted.
 
-    Summed over one sorted integer key, customer number x days spanned + day number:
-    several times faster than grouping on the two columns.
+    Sorted on one integer key, customer number x days spanned + day number: several
+    times faster than grouping on the two columns, and almost free when the rows are in
+    that order already. Only the days with several purchases are summed (by pandas, with
+    its compensated sum, in the rows' own order).
     """
     codes, names = pd.factorize(customer[purchase].to_numpy(), sort=True)  # plain values
     days = day[purchase].to_numpy(dtype="datetime64[D]")
     first = days.min() if len(days) else np.datetime64(0, "D")
     offsets = (days - first).astype(np.int64)
     span = int(offsets.max()) + 1 if len(days) else 1
-    keys, key_of_row = np.unique(codes * span + offsets, return_inverse=True)  # sorted
+    keys = codes * span + offsets
+    order = np.argsort(keys, kind="stable")  # the same day's purchases stay in row order
+    keys, amounts = keys[order], amount.to_numpy(dtype=np.float64)[purchase][order]
+    begins = np.diff(keys, prepend=-1) != 0  # a new (customer, day)
+    starts, group = np.flatnonzero(begins), np.cumsum(begins) - 1
+    sums = amounts[starts]
+    several = np.diff(starts, append=len(keys)) > 1
+    if several.any():
+        summed = several[group]
+        sums[several] = pd.Series(amounts[summed]).groupby(group[summed]).sum().to_numpy()
+    keys = keys[starts]
     return pd.DataFrame(
         {
             "customer": names.take(keys // span),
             "day": (first + keys % span).astype("datetime64[ns]"),
-            "amount": amount[purchase].groupby(key_of_row).sum().to_numpy(),  # compensated
+            "amount": sums,
         }
     )
 

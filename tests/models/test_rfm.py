@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from clv_xl.models import ModelDataError, rfm_summary
-from clv_xl.models.rfm import AFTER_END, LATE_FIRST, NOT_PURCHASE
+from clv_xl.models.rfm import AFTER_END, LATE_FIRST, NOT_PURCHASE, _daily_purchases
 
 
 def random_orders(seed: int = 3, rows: int = 400) -> pd.DataFrame:
@@ -98,6 +98,24 @@ def test_same_day_orders_are_one_purchase_and_months_are_365_25_over_12_days() -
     assert row["frequency"] == 1 and row["monetary_value"] == 25.0
     assert row["recency"] == pytest.approx(60 / (365.25 / 12))
     assert row["T"] == pytest.approx(365 / (365.25 / 12))
+
+
+def test_daily_purchases_equal_a_group_by_on_customer_and_day() -> None:
+    """Rows in no order, many days with several purchases: the sums are pandas' own, bit for
+    bit, and the days come out sorted by customer and day."""
+    orders = random_orders(seed=5, rows=3000)
+    day = orders["date"].dt.normalize()
+    purchase = (orders["amount"] >= 0).to_numpy()
+    daily = _daily_purchases(orders["customer"], day, orders["amount"], purchase)
+    expected = (
+        orders[purchase]
+        .assign(day=day[purchase].astype("datetime64[ns]"))
+        .groupby(["customer", "day"], sort=True)["amount"]
+        .sum()
+        .reset_index()
+    )
+    assert len(expected) < purchase.sum()  # some days have several purchases
+    pd.testing.assert_frame_equal(daily, expected, check_exact=True)
 
 
 @pytest.mark.parametrize(
