@@ -99,8 +99,8 @@ def _daily_purchases(
 
     Sorted on one integer key, customer number x days spanned + day number: several
     times faster than grouping on the two columns, and almost free when the rows are in
-    that order already. Only the days with several purchases are summed (by pandas, with
-    its compensated sum, in the rows' own order).
+    that order already. Only the days with several purchases are summed (a pandas group
+    sum over the rows in their own order).
     """
     codes, names = pd.factorize(customer[purchase].to_numpy(), sort=True)  # plain values
     days = day[purchase].to_numpy(dtype="datetime64[D]")
