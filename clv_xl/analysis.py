@@ -36,7 +36,7 @@ from .errors import InputError
 from .orders import Orders
 from .params import DEFAULT_MARGIN, Params
 from .prediction import CUSTOMER_COLUMNS as PREDICTED
-from .prediction import Prediction, predict
+from .prediction import Prediction, check_model, forecast, predict, with_check
 
 ALL = "All customers"
 DAYS_PER_YEAR = 365.25
@@ -116,8 +116,9 @@ def analyze(
 ) -> Analysis:
     """Run the whole analysis of ``orders`` with ``params``.
 
-    With an ``executor`` (a process pool) the models are fitted there while the rest is
-    computed here; if that process fails, they are fitted here after all.
+    With an ``executor`` (a process pool) the models are fitted and forecast there while
+    the rest, and the check of the purchase model, is computed here; if that process
+    fails, they are fitted here after all.
     """
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
@@ -171,26 +172,32 @@ def _start_prediction(
     rate: float,
     executor: Executor | None,
 ) -> Callable[[], Prediction]:
-    """The model fits and forecasts, started on ``executor`` if any; call for the result."""
-    fit_here = partial(predict, lines, as_of, margin=margin, monthly_discount_rate=rate)
+    """The model fits and forecasts, started on ``executor`` if any; call for the result.
+
+    With an executor, the check of the model is made here when the result is asked for,
+    while the other process may still be forecasting.
+    """
     if executor is None:
-        return fit_here
+        return partial(predict, lines, as_of, margin=margin, monthly_discount_rate=rate)
+    forecast_here = partial(forecast, lines, as_of, margin=margin, monthly_discount_rate=rate)
     try:  # only the columns the models read travel to the other process
         future = executor.submit(
-            predict,
+            forecast,
             lines[["customer", "date", "amount"]],
             as_of,
             margin=margin,
             monthly_discount_rate=rate,
         )
     except (BrokenExecutor, RuntimeError):  # a pool that has broken or been shut down
-        return fit_here
+        future = None
 
     def result() -> Prediction:
+        check = check_model(lines, as_of)
         try:
-            return future.result()
+            forecasts = forecast_here() if future is None else future.result()
         except (BrokenExecutor, OSError, pickle.PickleError):
-            return fit_here()
+            forecasts = forecast_here()
+        return with_check(forecasts, check)
 
     return result
 
