@@ -72,42 +72,52 @@ def _text_cells(values: pd.Series, style: str) -> list[str]:
     return table[np.where(codes < 0, len(rendered), codes)].tolist()
 
 
-def _number_cells(values: np.ndarray, style: str) -> list[str]:
-    numbers = np.asarray(values, dtype=float)
+def _number_cells(numbers: np.ndarray, style: str) -> tuple[str, list[object]]:
+    """Numbers as a cell with a number format and the numbers to put in it, or, with blanks
+    (NaN, infinities) among them, as each cell's XML."""
     finite = np.isfinite(numbers)
     shown = np.where(finite, numbers, 0.0)
     whole = bool(np.all(shown == np.round(shown))) and bool(np.all(np.abs(shown) < 2**53))
     # Whole numbers (counts, days, scores) without a decimal point; others with the 15
     # significant digits Excel keeps (faster than repr's 17 and a smaller file).
-    cell = f"<c{style}><v>%{'d' if whole else '.15g'}</v></c>".__mod__
-    cells = list(map(cell, shown.astype(np.int64).tolist() if whole else shown.tolist()))
-    if not finite.all():
-        blank = f"<c{style}/>"
-        for i in np.flatnonzero(~finite).tolist():
-            cells[i] = blank
-    return cells
+    cell = f"<c{style}><v>%{'d' if whole else '.15g'}</v></c>"
+    values = shown.astype(np.int64).tolist() if whole else shown.tolist()
+    if finite.all():
+        return cell, values
+    cells = list(map(cell.__mod__, values))
+    blank = f"<c{style}/>"
+    for i in np.flatnonzero(~finite).tolist():
+        cells[i] = blank
+    return "%s", cells
 
 
-def column_cells(values: pd.Series, style: str) -> list[str]:
-    """One column's cells as XML text (``style`` is the ' s="n"' attribute or '')."""
+def column_cells(values: pd.Series, style: str) -> tuple[str, list[object]]:
+    """One column as the format of its cell's XML and the value of each cell for it
+    (``style`` is the ' s="n"' attribute or ''): `rows_xml` formats whole rows at once."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return _number_cells(serial_dates(values), style)
     if pd.api.types.is_bool_dtype(values):
-        return _text_cells(values.map({True: "TRUE", False: "FALSE"}), style)
+        return "%s", _text_cells(values.map({True: "TRUE", False: "FALSE"}), style)
     if pd.api.types.is_numeric_dtype(values):
         return _number_cells(values.to_numpy(dtype=float, na_value=np.nan), style)
-    if values.map(type).isin([dt.date, dt.datetime, pd.Timestamp]).all() and len(values):
+    if (
+        not pd.api.types.is_string_dtype(values)
+        and len(values)
+        and values.map(type).isin([dt.date, dt.datetime, pd.Timestamp]).all()
+    ):
         return _number_cells(serial_dates(pd.to_datetime(values)), style)
-    return _text_cells(values.astype(object).where(values.notna(), None), style)
+    return "%s", _text_cells(values.astype(object).where(values.notna(), None), style)
 
 
 def rows_xml(frame: pd.DataFrame, styles: list[str], first_row: int) -> str:
-    """Every row of ``frame`` as ``<row>`` elements (cells in column order, no addresses)."""
-    columns = [column_cells(frame.iloc[:, i], styles[i]) for i in range(frame.shape[1])]
+    """Every row of ``frame`` as ``<row>`` elements (cells in column order, no addresses):
+    one format string per row, so each number is turned into text only once, in C."""
+    formats, columns = zip(
+        *(column_cells(frame.iloc[:, i], styles[i]) for i in range(frame.shape[1])), strict=True
+    )
+    row = f'<row r="%d">{"".join(formats)}</row>'
     numbers = range(first_row, first_row + len(frame))
-    columns[0] = [f'<row r="{n}">{cell}' for n, cell in zip(numbers, columns[0], strict=True)]
-    columns[-1] = [cell + "</row>" for cell in columns[-1]]
-    return "".join(chain.from_iterable(zip(*columns, strict=True)))
+    return "".join(map(row.__mod__, zip(numbers, *columns, strict=True)))
 
 
 def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:

@@ -14,32 +14,34 @@ from clv_xl.fastsheet import LargeTable, fill
 def test_rows_are_streamed_with_the_template_styles(tmp_path):
     frame = pd.DataFrame(
         {
-            "name": ["=SUM(A1:A2)", "a < b & c", "tab\there", None, "bell\x07"],
+            "name": ["=SUM(A1:A2)", "a < b & c, 100% %s %d", "tab\there", None, "bell\x07"],
             "when": pd.to_datetime(["2024-01-31", "2024-02-29", None, "1999-12-31", "2030-06-01"]),
             "amount": [1.5, np.nan, -3.0, 1e-7, 123456789.125],
             "count": pd.array([1, 2, 3, 4, 5], dtype="int64"),
+            "rate": [0.1, 0.25, 1 / 3, 2.5, 1e-12],  # every cell a number
         }
     )
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Data & more"
     ws.append(list(frame.columns))
-    for column, number_format in enumerate(["@", "yyyy-mm-dd", "0.00", "#,##0"], start=1):
+    formats = ["@", "yyyy-mm-dd", "0.00", "#,##0", "0.0%"]
+    for column, number_format in enumerate(formats, start=1):
         ws.cell(2, column, "template").number_format = number_format
-    ws.cell(1, 6, "after")  # cells outside the table are kept
+    ws.cell(1, 7, "after")  # cells outside the table are kept
     path = tmp_path / "t.xlsx"
     wb.save(path)
     fill(path, [LargeTable("Data & more", frame)])
 
     back = openpyxl.load_workbook(path)["Data & more"]
-    assert back.cell(1, 6).value == "after"
-    values = [[c.value for c in row] for row in back.iter_rows(min_row=2, max_col=4)]
+    assert back.cell(1, 7).value == "after"
+    values = [[c.value for c in row] for row in back.iter_rows(min_row=2, max_col=5)]
     assert values == [
-        ["=SUM(A1:A2)", dt.datetime(2024, 1, 31), 1.5, 1],
-        ["a < b & c", dt.datetime(2024, 2, 29), None, 2],
-        ["tab\there", None, -3.0, 3],
-        [None, dt.datetime(1999, 12, 31), 1e-7, 4],
-        ["bell", dt.datetime(2030, 6, 1), 123456789.125, 5],
+        ["=SUM(A1:A2)", dt.datetime(2024, 1, 31), 1.5, 1, 0.1],
+        ["a < b & c, 100% %s %d", dt.datetime(2024, 2, 29), None, 2, 0.25],
+        ["tab\there", None, -3.0, 3, float(f"{1 / 3:.15g}")],
+        [None, dt.datetime(1999, 12, 31), 1e-7, 4, 2.5],
+        ["bell", dt.datetime(2030, 6, 1), 123456789.125, 5, 1e-12],
     ]
     assert back.cell(2, 1).data_type == "s"  # text, not a formula
     assert back.cell(3, 2).number_format == "yyyy-mm-dd"
