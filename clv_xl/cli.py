@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .destination import default_report_name
-    from .orders import ColumnMap
+    from .headers import ColumnMap
     from .pipeline import run_report
 
     params = Params(

@@ -17,7 +17,8 @@ import xlwings as xw
 
 from .destination import default_report_name, free_path
 from .errors import ClvError, InputError
-from .orders import ColumnMap, has_orders_header, orders_from_grid
+from .headers import ColumnMap, has_orders_header
+from .orders import orders_from_grid
 from .params import Params
 from .pipeline import report_orders
 from .settings import SHEET as SETTINGS_SHEET

@@ -5,9 +5,10 @@ spacing or punctuation), reads every cell as the type its column needs, and
 accounts for every row: it is used, or excluded with a reason and its sheet row
 number (the header is row 1, the first data row row 2). Workbooks are read with
 python-calamine a block of rows at a time, each block turned into typed columns
-at once (floats, stripped text, dates), with the garbage collector paused; every
-later step works on whole columns (Python loops run only over the distinct values
-of mixed-type columns). A million rows take about as long as calamine's own read.
+at once (floats, dates, objects), with the garbage collector paused; text columns
+become categorical, each distinct text stripped once; every later step works on
+whole columns (Python loops run only over distinct values). The headers are
+recognised by `clv_xl.headers`, the file is opened by `clv_xl.orders_file`.
 
 Knows nothing of the analysis or of Excel's object model.
 """
@@ -18,11 +19,9 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
-import hashlib
 import io
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -36,23 +35,27 @@ from pandas.api import types as pdt
 
 from .collector import collector_paused
 from .errors import InputError
+from .headers import (
+    GUESS,
+    HEADER_SEARCH_ROWS,
+    LABELS,
+    ColumnMap,
+    find_header,
+    header_text,
+    listing,
+    recognised_header,
+    resolve_roles,
+)
+from .orders_file import (
+    CSV_SUFFIXES,
+    OrdersSheet,
+    Source,
+    open_orders_sheet,
+    read_orders_file,
+)
 
 # ----------------------------------------------------------------------------------------------
 # The result
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Header names that override the guess; ``segments=None`` means every other text column."""
-
-    customer: str | None = None
-    date: str | None = None
-    amount: str | None = None
-    order_id: str | None = None
-    cost: str | None = None
-    margin: str | None = None
-    quantity: str | None = None
-    segments: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,6 @@ class Exclusion:
     reason: str
     count: int
     examples: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the orders came from; all None for a DataFrame."""
-
-    path: str | None
-    sheet: str | None
-    sha256: str | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,75 +110,6 @@ class Orders:
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
 
-REQUIRED = ("customer", "date", "amount")
-OPTIONAL = ("order_id", "cost", "margin", "quantity")
-LABELS = {
-    "customer": "customer",
-    "date": "order date",
-    "amount": "amount",
-    "order_id": "order id",
-    "cost": "cost",
-    "margin": "margin",
-    "quantity": "quantity",
-}
-EXAMPLE_HEADERS = {
-    "customer": "'Customer ID' or 'Klantnummer'",
-    "date": "'Order date' or 'Orderdatum'",
-    "amount": "'Amount' or 'Bedrag'",
-}
-#: Recognised headers per canonical column, best first, as header keys (see `header_key`).
-# fmt: off
-HEADER_NAMES: dict[str, tuple[str, ...]] = {
-    "customer": (
-        "customerid", "customer", "customerno", "customernr", "customernumber", "customercode",
-        "customerkey", "klantid", "klantnummer", "klantnr", "klantno", "klantcode", "klant",
-        "clientid", "client", "clientno", "clientnr", "clientnumber", "clientcode",
-        "debiteurnummer", "debiteurnr", "debiteurcode", "debiteur", "relatienummer", "relatienr",
-        "relatie", "buyerid", "buyer", "accountid", "contactid", "memberid", "lidnummer",
-        "customername", "klantnaam", "clientname",
-    ),
-    "date": (
-        "orderdate", "date", "orderdatum", "datum", "besteldatum", "bestellingdatum",
-        "purchasedate", "aankoopdatum", "transactiondate", "transactiedatum", "invoicedate",
-        "factuurdatum", "saledate", "salesdate", "verkoopdatum", "orderdatetime", "orderedat",
-        "createdat", "datetime", "timestamp",
-    ),
-    "amount": (
-        "amount", "orderamount", "revenue", "value", "ordervalue", "total", "ordertotal", "sales",
-        "bedrag", "orderbedrag", "omzet", "totaal", "ordertotaal", "totaalbedrag", "waarde",
-        "orderwaarde", "totalamount", "totalvalue", "totalrevenue", "netamount", "netrevenue",
-        "netsales", "salesamount", "saleamount", "linetotal", "lineamount", "subtotal", "turnover",
-        "invoiceamount", "invoicetotal", "factuurbedrag", "verkoopbedrag", "nettobedrag",
-        "omzetbedrag",
-    ),
-    "order_id": (
-        "orderid", "order", "ordernumber", "orderno", "ordernr", "ordercode", "orderreference",
-        "orderref", "ordernummer", "bestelnummer", "bestelnr", "bestellingid", "bestelling",
-        "invoice", "invoiceid", "invoicenumber", "invoiceno", "invoicenr", "factuurnummer",
-        "factuurnr", "factuurid", "factuur", "transactionid", "transaction", "transactienummer",
-        "receiptnumber", "bonnummer",
-    ),
-    "cost": (
-        "cost", "costs", "cogs", "costofgoods", "costofgoodssold", "costprice", "totalcost",
-        "purchasecost", "purchaseprice", "kosten", "kost", "kostprijs", "inkoopprijs",
-        "inkoopwaarde", "inkoopkosten", "inkoop",
-    ),
-    "margin": (
-        "margin", "marge", "grossmargin", "brutomarge", "marginamount", "margebedrag",
-        "marginpercent", "margepercentage", "grossprofit", "brutowinst", "profit", "winst",
-        "contributionmargin", "dekkingsbijdrage",
-    ),
-    "quantity": (
-        "quantity", "qty", "aantal", "units", "stuks", "aantalstuks", "pieces", "items",
-        "numberofitems",
-    ),
-}
-# fmt: on
-#: Header words that only give a unit or tax basis: "Omzet excl. BTW" is an amount.
-UNIT_WORDS = frozenset(
-    {"eur", "euro", "euros", "usd", "gbp", "in", "incl", "excl", "ex", "btw", "vat", "tax"}
-)
-
 EMPTY_ROW = "empty row"
 MISSING_CUSTOMER = "missing customer"
 MISSING_DATE = "missing date"
@@ -212,29 +137,10 @@ BLANK_SEGMENT = "(blank)"
 #: A guessed segment dimension has at most this many distinct values (names, e-mails are not).
 MAX_SEGMENT_VALUES = 250
 EXAMPLE_ROWS = 5
-HEADER_SEARCH_ROWS = 20  # the header row is among the first rows that hold anything
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-CSV_SUFFIXES = (".csv",)
-OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # an encrypted .xlsx, or an old .xls
-ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system (from March 1900)
 FIRST_DATE = pd.Timestamp("1900-01-01")
 END_DATE = pd.Timestamp("2262-01-01")  # datetime64[ns] ends in 2262
 LINE_COLUMNS = ("customer", "date", "amount", "order_id", "margin_amount", "quantity", "row")
-
-
-def header_key(header: str) -> str:
-    """A header as lower-case ASCII letters and digits only: 'Klant-ID' -> 'klantid'."""
-    return "".join(_header_words(header))
-
-
-def _header_words(header: str) -> list[str]:
-    ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
-    return re.findall(r"[0-9a-z]+", ascii_text.casefold())
-
-
-def _unitless_key(header: str) -> str:
-    return "".join(word for word in _header_words(header) if word not in UNIT_WORDS)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -254,14 +160,11 @@ class _Table:
     filled: dict[str, np.ndarray]  # per header: which cells are not blank
 
 
-_GUESS = ColumnMap()
-
-
 def load_orders(
     source: str | os.PathLike[str] | pd.DataFrame,
     *,
     sheet: str | None = None,
-    columns: ColumnMap = _GUESS,
+    columns: ColumnMap = GUESS,
     as_of: dt.date | None = None,
 ) -> Orders:
     """Read orders from a .xlsx/.xlsm/.csv file or a DataFrame and account for every row.
@@ -289,19 +192,13 @@ def _text_as_str() -> contextlib.AbstractContextManager[object]:
     return pd.option_context("future.infer_string", True)
 
 
-def has_orders_header(grid: Sequence[Sequence[object]], columns: ColumnMap = _GUESS) -> bool:
-    """Whether one of the first filled rows of a sheet's cells names customer, date and amount."""
-    filled = [row for row in grid[: HEADER_SEARCH_ROWS * 5] if any(map(_header_text, row))]
-    return _recognised_header(filled[:HEADER_SEARCH_ROWS], columns) is not None
-
-
 def orders_from_grid(
     grid: Sequence[Sequence[object]],
     *,
     workbook: str,
     sheet: str,
     first_row: int = 1,
-    columns: ColumnMap = _GUESS,
+    columns: ColumnMap = GUESS,
     as_of: dt.date | None = None,
 ) -> Orders:
     """Orders from a sheet's cell values, as an xlwings Book gives them (rows of values).
@@ -329,7 +226,7 @@ def _frame_table(frame: pd.DataFrame) -> _Table:
     """A DataFrame's columns keep their names (as text), so ``columns`` can index the frame."""
     headers = _unique_headers(
         [
-            str(name) if _header_text(name) else f"Column {_letter(i)}"
+            str(name) if header_text(name) else f"Column {_letter(i)}"
             for i, name in enumerate(frame.columns)
         ]
     )
@@ -346,50 +243,15 @@ def _frame_table(frame: pd.DataFrame) -> _Table:
 
 
 def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> _Table:
-    if not path.exists():
-        raise InputError(f"The orders file {path} does not exist.")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not an orders file.")
-    suffix = path.suffix.lower()
-    if suffix not in WORKBOOK_SUFFIXES + CSV_SUFFIXES:
-        raise InputError(
-            f"{path.name} is not a file clv_xl can read orders from: "
-            "use an Excel workbook (.xlsx or .xlsm) or a CSV file (.csv)."
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
-    source = Source(str(path), None, hashlib.sha256(data).hexdigest())
-    if suffix in CSV_SUFFIXES:
+    data, source = read_orders_file(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
         return _csv_table(data, path.name, source, columns)
-    return _workbook_table(data, path.name, source, sheet, columns)
+    return _sheet_table(open_orders_sheet(data, path.name, source, sheet, columns), columns)
 
 
-def _workbook_table(
-    data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
-) -> _Table:
-    if data.startswith(OLE_MAGIC):
-        if ENCRYPTED_STREAM in data:
-            raise InputError(
-                f"{name} is password-protected: save a copy without a password and read that."
-            )
-        raise InputError(f"{name} is an old-format Excel file: save it as .xlsx and read that.")
-    if not data.startswith(b"PK"):
-        raise InputError(f"{name} is not an Excel workbook, or it is damaged.")
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        chosen = _choose_sheet(workbook, name, sheet, columns)
-        blocks, origin = _sheet_blocks(workbook.get_sheet_by_name(chosen))
-    except python_calamine.PasswordError:
-        raise InputError(
-            f"{name} is password-protected: save a copy without a password and read that."
-        ) from None
-    except python_calamine.CalamineError as error:
-        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
-    table_source = Source(source.path, chosen, source.sha256)
-    where = f"sheet '{chosen}' of {name}"
-    return _grid_table(blocks, origin, where, False, table_source, columns)
+def _sheet_table(opened: OrdersSheet, columns: ColumnMap) -> _Table:
+    blocks, origin = _sheet_blocks(opened.sheet)
+    return _grid_table(blocks, origin, opened.where, False, opened.source, columns)
 
 
 def _sheet_blocks(sheet: python_calamine.CalamineSheet) -> tuple[list[_Block], _Origin]:
@@ -401,37 +263,6 @@ def _sheet_blocks(sheet: python_calamine.CalamineSheet) -> tuple[list[_Block], _
     last_row, last_column = sheet.end
     rows = sum(len(block[0].values) for block in blocks)
     return blocks, _Origin(last_row + 2 - rows, last_column + 1 - len(blocks[0]))
-
-
-def _choose_sheet(
-    workbook: python_calamine.CalamineWorkbook, name: str, sheet: str | None, columns: ColumnMap
-) -> str:
-    """The sheet named, else the only worksheet, else the first with recognisable headers."""
-    names = workbook.sheet_names
-    if sheet is not None:
-        wanted = sheet.strip().casefold()
-        matches = [n for n in names if n == sheet] or [n for n in names if n.casefold() == wanted]
-        if not matches:
-            raise InputError(f"{name} has no sheet '{sheet}'; its sheets are {_listing(names)}.")
-        return matches[0]
-    worksheets = [
-        meta.name
-        for meta in workbook.sheets_metadata
-        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-        and meta.visible == python_calamine.SheetVisibleEnum.Visible
-    ]
-    if len(worksheets) == 1:
-        return worksheets[0]
-    for candidate in worksheets:
-        head = workbook.get_sheet_by_name(candidate).to_python(
-            skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
-        )
-        if _recognised_header(head, columns) is not None:
-            return candidate
-    raise InputError(
-        f"No sheet of {name} has a header row with customer, order date and amount columns; "
-        f"its sheets are {_listing(names)}: name the sheet that holds the orders."
-    )
 
 
 def _csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> _Table:
@@ -576,13 +407,13 @@ def _grid_table(
     blank rows after the last filled row are not data.
     """
     start = next(
-        (i for i, row in enumerate(_grid_rows(blocks)) if any(map(_header_text, row))),
+        (i for i, row in enumerate(_grid_rows(blocks)) if any(map(header_text, row))),
         None,
     )
     if start is None:
         raise InputError(f"There is nothing in {where}.")
     head = [list(row) for row in islice(_grid_rows(blocks), start, start + HEADER_SEARCH_ROWS)]
-    header_at = start + (_recognised_header(head, columns) or 0)
+    header_at = start + (recognised_header(head, columns) or 0)
     header_cells = head[header_at - start]
     body = [_column_cells(_grid_column(blocks, i, header_at + 1)) for i in range(len(header_cells))]
     filled_rows = np.flatnonzero(np.logical_or.reduce([filled for _, filled in body]))
@@ -593,10 +424,10 @@ def _grid_table(
         )
     stop = filled_rows[-1] + 1  # blank rows after the last filled one are outside the table
     kept = [
-        i for i, cell in enumerate(header_cells) if _header_text(cell) or body[i][1][:stop].any()
+        i for i, cell in enumerate(header_cells) if header_text(cell) or body[i][1][:stop].any()
     ]
     headers = _unique_headers(
-        [_header_text(header_cells[i]) or f"Column {_letter(origin.column + i)}" for i in kept]
+        [header_text(header_cells[i]) or f"Column {_letter(origin.column + i)}" for i in kept]
     )
     cells = pd.DataFrame(
         {h: body[i][0].iloc[:stop] for h, i in zip(headers, kept, strict=True)}, copy=False
@@ -604,25 +435,6 @@ def _grid_table(
     filled = {h: body[i][1][:stop] for h, i in zip(headers, kept, strict=True)}
     rows = np.arange(header_at + 1, header_at + 1 + stop, dtype=np.int64) + origin.row
     return _Table(cells, rows, where, decimal_comma, source, filled)
-
-
-def _recognised_header(head: Sequence[Sequence[object]], columns: ColumnMap) -> int | None:
-    """The first of these rows whose headers name a customer, date and amount column."""
-    for i, row in enumerate(head):
-        roles = _match_roles([_header_text(value) for value in row], columns)
-        if all(role in roles for role in REQUIRED):
-            return i
-    return None
-
-
-def _header_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 def _unique_headers(headers: list[str]) -> list[str]:
@@ -643,11 +455,6 @@ def _letter(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(ord("A") + remainder) + letters
     return letters
-
-
-def _listing(names: Sequence[str], limit: int = 30) -> str:
-    shown = ", ".join(f"'{name}'" for name in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -898,69 +705,6 @@ def _texts(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-# ----------------------------------------------------------------------------------------------
-# Columns: which header holds what
-
-
-def _find_header(headers: Sequence[str], name: str) -> str | None:
-    """The header called ``name``: exactly, else ignoring case, spaces and punctuation."""
-    if name in headers:
-        return name
-    key = header_key(name)
-    return next((h for h in headers if key and header_key(h) == key), None)
-
-
-def _match_roles(headers: Sequence[str], columns: ColumnMap) -> dict[str, str]:
-    """Canonical name -> header: the ColumnMap's names, then the best recognised header.
-
-    A header serves one role. With both a cost and a margin column, cost is used
-    (unless only the margin was named in ``columns``).
-    """
-    roles: dict[str, str] = {}
-    for role in REQUIRED + OPTIONAL:
-        name = getattr(columns, role)
-        if name is not None and (header := _find_header(headers, name)) is not None:
-            roles[role] = header
-    named = {role for role in REQUIRED + OPTIONAL if getattr(columns, role) is not None}
-    free = [h for h in headers if h not in roles.values()]
-    keys = {h: header_key(h) for h in free}
-    unitless = {h: _unitless_key(h) for h in free}
-    for role in REQUIRED + OPTIONAL:
-        if role in named:
-            continue
-        for candidate in HEADER_NAMES[role]:
-            found = next((h for h in free if keys[h] == candidate), None) or next(
-                (h for h in free if unitless[h] == candidate), None
-            )
-            if found is not None:
-                roles[role] = found
-                free.remove(found)
-                break
-    if "cost" in roles and "margin" in roles:
-        del roles["cost" if "margin" in named and "cost" not in named else "margin"]
-    return roles
-
-
-def _resolve_roles(headers: Sequence[str], columns: ColumnMap, where: str) -> dict[str, str]:
-    """As `_match_roles`; InputError for a named column not there or a required one missing."""
-    for role in REQUIRED + OPTIONAL:
-        name = getattr(columns, role)
-        if name is not None and _find_header(headers, name) is None:
-            raise InputError(
-                f"There is no column '{name}' (given as the {LABELS[role]} column) in {where}; "
-                f"its headers are {_listing(headers)}."
-            )
-    roles = _match_roles(headers, columns)
-    missing = [role for role in REQUIRED if role not in roles]
-    if missing:
-        raise InputError(
-            f"Found no {' or '.join(LABELS[r] for r in missing)} column in {where} "
-            f"(looked for headers like {', '.join(EXAMPLE_HEADERS[r] for r in missing)}); "
-            f"its headers are {_listing(headers)}."
-        )
-    return roles
-
-
 def _segment_headers(
     cells: pd.DataFrame, roles: dict[str, str], columns: ColumnMap, where: str, comma: bool
 ) -> tuple[list[str], list[str]]:
@@ -970,11 +714,11 @@ def _segment_headers(
     if columns.segments is not None:
         segments = []
         for name in columns.segments:
-            header = _find_header(headers, name)
+            header = find_header(headers, name)
             if header is None:
                 raise InputError(
                     f"There is no column '{name}' (given as a segment column) in {where}; "
-                    f"its headers are {_listing(headers)}."
+                    f"its headers are {listing(headers)}."
                 )
             if header not in segments:
                 segments.append(header)
@@ -1001,7 +745,7 @@ def _is_dimension(values: pd.Series, decimal_comma: bool) -> bool:
 
 def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
     cells = table.cells
-    roles = _resolve_roles(list(cells.columns), columns, table.where)
+    roles = resolve_roles(list(cells.columns), columns, table.where)
     numbers = partial(_numbers, decimal_comma=table.decimal_comma)
     customer = _parse(cells[roles["customer"]], _texts)
     date = _parse(cells[roles["date"]], _dates)
