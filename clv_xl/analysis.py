@@ -23,10 +23,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,12 @@ MONTHS_PER_YEAR = 12
 DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
 ACTIVITY_MONTHS = 12  # churn and ARPU are measured over the last 12 months
 VALUE_TIERS = ("Top 20%", "Middle 60%", "Bottom 20%")
+
+#: Customers columns summed per segment (repeat_customers and active_customers are flags).
+SEGMENT_SUMS = (
+    "orders", "order_value", "revenue", "margin", "repeat_customers", "active_customers",
+    "lost_12m", "months_active_12m", "revenue_12m",
+)  # fmt: skip
 
 #: Named RFM groups, first match wins: (name, minimum R, maximum R, minimum F, maximum F).
 RFM_GROUPS = (
@@ -142,7 +149,7 @@ def analyze(
     unmatched = ~lines["customer"].isin(customers.index).to_numpy()
     cohort_retention = cohort_matrix(lines, customers, as_of, "share")
     cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
-    retention = revenue_retention(lines[~unmatched], as_of)
+    retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
     predicted = prediction()
     customers = customers.join(predicted.customers.reindex(columns=list(PREDICTED)))
     by_data = source == "cost data"
@@ -225,14 +232,20 @@ def customer_summary(
 ) -> pd.DataFrame:
     """One row per customer: history, value, activity, tiers, RFM, cohort, segments."""
     end = pd.Timestamp(as_of)
-    purchases = lines[lines["amount"] >= 0]
-    by_customer = lines.groupby("customer", sort=True, observed=True)
-    bought = purchases.groupby("customer", sort=True, observed=True)
+    customer = lines["customer"].cat.codes.to_numpy()
+    n_customers = len(lines["customer"].cat.categories)
+    buys = (lines["amount"] >= 0).to_numpy()
+    # A row per customer category (observed=False groups by the codes as they are); the
+    # ones without a purchase are dropped below.
+    by_customer = lines.groupby("customer", sort=True, observed=False)
+    bought = lines.loc[buys, ["customer", "date", "amount"]].groupby(
+        "customer", sort=True, observed=False
+    )
     if "order_id" in lines.columns:  # several lines of one order count once
-        order_numbers = pd.Series(pd.factorize(purchases["order_id"])[0], index=purchases.index)
-        orders = order_numbers.groupby(purchases["customer"], sort=True, observed=True).nunique()
+        order = lines["order_id"].cat.codes.to_numpy()[buys]
+        orders = _orders_per_customer(customer[buys], order, n_customers)
     else:
-        orders = bought.size()
+        orders = np.bincount(customer[buys], minlength=n_customers)
     c = pd.DataFrame(
         {
             "first_order": bought["date"].min(),
@@ -244,8 +257,16 @@ def customer_summary(
     c["revenue"] = by_customer["amount"].sum()
     c["refunds"] = c["order_value"] - c["revenue"]
     c["margin"] = by_customer["margin_amount"].sum()
+    # First purchase line of each customer (earliest date, then row): on their first day.
+    first_day = c["first_order"].to_numpy()[customer]
+    on_first_day = buys & (lines["date"].to_numpy() == first_day)
+    first_lines = (
+        lines.loc[on_first_day, ["customer", "row", *segments]]
+        .sort_values("row", kind="stable")
+        .drop_duplicates("customer")
+        .set_index("customer")
+    )
     c = c[c["orders"] > 0].copy()  # refunds alone make no customer: see unmatched_refunds
-    c["orders"] = c["orders"].astype("int64")
     days_known = (end - c["first_order"]).dt.days
     c["tenure_months"] = days_known / DAYS_PER_MONTH
     c["recency_days"] = (end - c["last_order"]).dt.days
@@ -259,37 +280,60 @@ def customer_summary(
     c["f_score"] = _score(c["orders"])
     c["m_score"] = _score(c["revenue"])
     c["rfm_group"] = _rfm_group(c["r_score"], c["f_score"])
-    c["cohort_month"] = c["first_order"].dt.strftime("%Y-%m")
-    c["cohort_year"] = c["first_order"].dt.year.astype(str)
-    c["profitability"] = np.where(c["margin"] > 0, "Profitable", "Unprofitable")
-    first_lines = purchases.sort_values(["date", "row"]).drop_duplicates("customer")
+    # Formatted once per distinct month of first order.
+    months, month_of = np.unique(
+        c["first_order"].to_numpy().astype("datetime64[M]"), return_inverse=True
+    )
+    firsts = pd.Series(months.astype("datetime64[ns]"))
+    c["cohort_month"] = firsts.dt.strftime("%Y-%m").array.take(month_of)
+    c["cohort_year"] = firsts.dt.year.astype(str).array.take(month_of)
+    c["profitability"] = _labels(
+        ("Profitable", "Unprofitable"), np.where(c["margin"] > 0, 0, 1), c.index
+    )
     for dimension in segments:
-        c[dimension] = first_lines.set_index("customer")[dimension].reindex(c.index).astype(str)
+        c[dimension] = first_lines[dimension].reindex(c.index).astype(str)
     c.index = pd.Index(c.index.astype(str), name="customer")
     return c
+
+
+def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: int) -> np.ndarray:
+    """Orders per customer code: its distinct order codes, and each line without an order id
+    (code -1) as an order of its own."""
+    with_id = order >= 0
+    width = int(order.max(initial=0)) + 1  # (customer, order) keyed as customer x width + order
+    pairs = pd.unique(customer[with_id].astype(np.int64) * width + order[with_id])
+    distinct = np.bincount(pairs // width, minlength=n_customers)
+    return distinct + np.bincount(customer[~with_id], minlength=n_customers)
 
 
 def _activity(
     lines: pd.DataFrame, c: pd.DataFrame, end: pd.Timestamp, churn_window_days: int
 ) -> pd.DataFrame:
-    """Per customer over the last 12 months: months active, lost or not, revenue."""
+    """Per customer over the last 12 months: months active, lost or not, revenue.
+
+    ``c`` is indexed by (some of) the customer categories of ``lines``.
+    """
     after_end = end + pd.Timedelta(days=1)
-    starts = [after_end - pd.DateOffset(months=k) for k in range(ACTIVITY_MONTHS, 0, -1)]
-    ends = [*starts[1:], after_end]
-    lost_on = c["last_order"] + pd.Timedelta(days=churn_window_days + 1)
+    # Month k of the 12 runs from bounds[k] up to (not including) bounds[k + 1].
+    bounds = np.array(
+        [after_end - pd.DateOffset(months=k) for k in range(ACTIVITY_MONTHS, -1, -1)],
+        dtype="datetime64[ns]",
+    )
+    first_order = c["first_order"].to_numpy()
+    lost_on = (c["last_order"] + pd.Timedelta(days=churn_window_days + 1)).to_numpy()
     months_active = np.zeros(len(c), dtype=np.int64)
     # Active in a month: bought before its end and still active on one of its days (a
     # customer is active up to the day before ``lost_on``); lost in the window likewise.
-    for start, stop in zip(starts, ends, strict=True):
-        months_active += ((c["first_order"] < stop) & (lost_on > start)).to_numpy()
-    lost = (lost_on > starts[0]) & (lost_on < after_end)
-    recent = lines["amount"].where(lines["date"] >= starts[0], 0.0)
+    for start, stop in pairwise(bounds):
+        months_active += (first_order < stop) & (lost_on > start)
+    lost = (lost_on > bounds[0]) & (lost_on < bounds[-1])
+    recent = lines["amount"].where(lines["date"] >= bounds[0], 0.0)
     revenue_12m = recent.groupby(lines["customer"], observed=False).sum()  # every customer
     return pd.DataFrame(
         {
             "months_active_12m": months_active,
-            "lost_12m": lost.astype("int64").to_numpy(),
-            "revenue_12m": revenue_12m.reindex(c.index).to_numpy(),
+            "lost_12m": lost.astype("int64"),
+            "revenue_12m": revenue_12m.to_numpy()[c.index.codes],
         },
         index=c.index,
     )
@@ -302,8 +346,8 @@ def _value_tiers(revenue: pd.Series) -> pd.Series:
     """
     rank = revenue.rank(ascending=False, method="first")
     edge = round(0.2 * len(revenue))
-    tiers = np.select([rank <= edge, rank <= len(revenue) - edge], VALUE_TIERS[:2], VALUE_TIERS[2])
-    return pd.Series(tiers, index=revenue.index)
+    tier = np.select([rank <= edge, rank <= len(revenue) - edge], [0, 1], 2)
+    return _labels(VALUE_TIERS, tier, revenue.index)
 
 
 def _score(values: pd.Series) -> pd.Series:
@@ -318,7 +362,13 @@ def _rfm_group(r: pd.Series, f: pd.Series) -> pd.Series:
         for _, r_low, r_high, f_low, f_high in RFM_GROUPS
     ]
     names = [name for name, *_ in RFM_GROUPS]
-    return pd.Series(np.select(conditions, names, "Need attention"), index=r.index)
+    group = np.select(conditions, range(len(names)), len(names))
+    return _labels([*names, "Need attention"], group, r.index)
+
+
+def _labels(names: Sequence[str], which: np.ndarray, index: pd.Index) -> pd.Series:
+    """Text ``names[which]`` (each name made a string once, not once per row)."""
+    return pd.Series(pd.array(names, dtype="str").take(which), index=index)
 
 
 def segment_dimensions(segments: tuple[str, ...]) -> dict[str, str]:
@@ -340,7 +390,9 @@ def segment_table(
     params: Params,
 ) -> pd.DataFrame:
     """Metrics per segment of every dimension, the whole base first."""
-    whole = customers.assign(_all=ALL)
+    whole = customers.assign(
+        _all=ALL, repeat_customers=customers["orders"] > 1, active_customers=customers["active"]
+    )
     parts = [_segment_metrics(whole, "_all", ALL)]
     for label, column in segment_dimensions(segments).items():
         parts.append(_segment_metrics(whole, column, label))
@@ -387,19 +439,15 @@ def _check_against_formulas(table: pd.DataFrame, rate: float) -> None:
 
 
 def _segment_metrics(customers: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+    """Per value of ``column``: customers, the SEGMENT_SUMS and the mean predictions."""
     groups = customers.groupby(column, sort=True, dropna=False)
-    table = groups.agg(
-        customers=("orders", "size"),
-        orders=("orders", "sum"),
-        order_value=("order_value", "sum"),
-        revenue=("revenue", "sum"),
-        margin=("margin", "sum"),
-        repeat_customers=("orders", lambda o: int((o > 1).sum())),
-        active_customers=("active", "sum"),
-        lost_12m=("lost_12m", "sum"),
-        months_active_12m=("months_active_12m", "sum"),
-        revenue_12m=("revenue_12m", "sum"),
-        **{column: (column, "mean") for column in PREDICTED},
+    table = pd.concat(
+        [
+            groups.size().rename("customers"),
+            groups[list(SEGMENT_SUMS)].sum(),
+            groups[list(PREDICTED)].mean(),
+        ],
+        axis=1,
     )
     table["aov"] = table["order_value"] / table["orders"]
     table["orders_per_customer"] = table["orders"] / table["customers"]
@@ -420,26 +468,40 @@ def cohort_matrix(
     ``kind="cumulative revenue"``: revenue to date per cohort customer. Months
     after the analysis date are left empty.
     """
-    cohort_of = _month_number(customers["first_order"])  # per customer
-    known = lines[lines["customer"].isin(customers.index)]
-    cohort = cohort_of.reindex(known["customer"]).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "cohort": cohort,
-            "age": _month_number(known["date"]).to_numpy() - cohort,
-            "customer": known["customer"].cat.codes.to_numpy(),
-            "amount": known["amount"].to_numpy(),
-            "buys": (known["amount"] >= 0).to_numpy(),
-        }
+    # The cohorts (months of first order), each customer's as a position in them, sizes.
+    cohorts, cohort_of, sizes = np.unique(
+        _month_number(customers["first_order"].to_numpy()), return_inverse=True, return_counts=True
     )
-    sizes = cohort_of.value_counts()
-    if kind == "share":
-        buyers = frame[frame["buys"]].groupby(["cohort", "age"])["customer"].nunique()
-        matrix = buyers.unstack("age").div(sizes, axis=0)
-    else:
-        revenue = frame.groupby(["cohort", "age"])["amount"].sum().unstack("age")
+    sizes = pd.Series(sizes, index=cohorts)
+    # Each line's customer as a position in ``customers`` (-1: refunds of no customer).
+    position = customers.index.get_indexer(lines["customer"].cat.categories)
+    customer = position[lines["customer"].cat.codes.to_numpy()]
+    known = customer >= 0
+    customer = customer[known]
+    month = _month_number(lines["date"].to_numpy()[known])
+    amount = lines["amount"].to_numpy()[known]
+    # Pairs of integers are keyed as one, first x width + second: quicker than as pairs.
+    if kind == "share":  # buyers: the distinct (customer, month) pairs of purchases
+        buys = amount >= 0
+        first, span = month.min(), month.max() + 1 - month.min()
+        pairs = pd.unique(customer[buys].astype(np.int64) * span + (month[buys] - first))
+        cohort = cohort_of[pairs // span]
+        age = pairs % span + first - cohorts[cohort]
+        width = age.max() + 1
+        buyers = np.bincount(cohort * width + age, minlength=len(cohorts) * width)
+        matrix = pd.DataFrame(buyers.reshape(len(cohorts), width), index=cohorts).div(sizes, axis=0)
+    else:  # pandas sums each (cohort, age)'s lines in order, as grouped by the pair
+        cohort = cohort_of[customer]
+        age = month - cohorts[cohort]
+        low, width = age.min(), age.max() + 1 - age.min()
+        sums = pd.Series(amount).groupby(cohort * width + (age - low)).sum()
+        key = sums.index.to_numpy()
+        cell = pd.MultiIndex.from_arrays([cohorts[key // width], key % width + low])
+        revenue = pd.Series(sums.to_numpy(), index=cell).unstack()
         matrix = revenue.fillna(0.0).cumsum(axis=1).div(sizes, axis=0)
-    observable = _month_number(pd.Series([pd.Timestamp(as_of)])).iloc[0] - matrix.index.to_numpy()
+    observable = (
+        _month_number(np.array([as_of], dtype="datetime64[ns]"))[0] - matrix.index.to_numpy()
+    )
     ages = np.arange(int(observable.max()) + 1 if len(observable) else 0)
     matrix = matrix.reindex(columns=ages)
     matrix = matrix.fillna(0.0) if kind == "share" else matrix.ffill(axis=1)
@@ -450,8 +512,9 @@ def cohort_matrix(
     return matrix
 
 
-def _month_number(dates: pd.Series) -> pd.Series:
-    return dates.dt.year * MONTHS_PER_YEAR + dates.dt.month - 1
+def _month_number(dates: np.ndarray) -> np.ndarray:
+    """Year x 12 + month - 1 of each datetime64."""
+    return dates.astype("datetime64[M]").astype(np.int64) + 1970 * MONTHS_PER_YEAR
 
 
 def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -469,13 +532,15 @@ def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         years += 1
     edges = [after_end - pd.DateOffset(years=k) for k in range(years, -1, -1)]  # oldest first
     year = np.searchsorted(np.array(edges, dtype="datetime64[ns]"), lines["date"], side="right")
-    revenue = (
-        lines["amount"]
-        .groupby([lines["customer"], year], observed=True)
-        .sum()
-        .unstack(fill_value=0.0)
-        .reindex(columns=range(years + 2), fill_value=0.0)
-    )  # column y: revenue in the year ending at edges[y] (0 = before the first edge)
+    # Row: customer code; column y: revenue in the year ending at edges[y] (0 = before the
+    # first edge). Grouped by one key, customer x width + year, quicker than by the pair;
+    # pandas sums each key's lines in order, as grouped by the pair.
+    width = years + 2
+    key = lines["customer"].cat.codes.to_numpy().astype(np.int64) * width + year
+    sums = lines["amount"].groupby(key, sort=False).sum()
+    revenue = np.zeros(len(lines["customer"].cat.categories) * width)
+    revenue[sums.index.to_numpy()] = sums.to_numpy()
+    revenue = pd.DataFrame(revenue.reshape(-1, width))
     rows = []
     for y in range(2, years + 1):
         before, now = revenue[y - 1], revenue[y]

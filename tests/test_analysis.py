@@ -223,6 +223,20 @@ def test_lines_of_one_order_count_as_one_order():
     assert a.customers.loc["A", "orders"] == 2 and a.customers.loc["A", "aov"] == 17.5
 
 
+def test_each_line_without_an_order_id_is_an_order_of_its_own():
+    lines = pd.DataFrame(
+        {
+            "order": ["o1", "o1", None, " ", "o2", None],
+            "customer": ["A", "A", "A", "A", "B", "B"],
+            "date": pd.to_datetime(["2024-01-01"] * 2 + ["2024-02-01", "2024-03-01"] * 2),
+            "amount": [10.0, 5.0, 20.0, 30.0, 8.0, 4.0],
+        }
+    )
+    a = analyze(load_orders(lines, as_of=AS_OF))
+    assert a.customers["orders"].to_dict() == {"A": 3, "B": 2}
+    assert a.customers.loc["A", "aov"] == 65.0 / 3
+
+
 def test_refunds_of_customers_without_an_order_are_listed_not_counted():
     lines = pd.DataFrame(
         {
