@@ -59,7 +59,7 @@ def run(command: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak resident memory (MB) and the output of one child process.
 
     The memory is the larger of the process's own peak and the peak of the sum over it and
-    its worker processes, sampled every 20 ms.
+    its child processes, sampled every 20 ms.
     """
     with tempfile.TemporaryFile("w+") as output:
         start = time.perf_counter()
@@ -140,13 +140,15 @@ Where the time goes at 1M rows (the command's own progress lines, same run):
 |---|---:|
 {breakdown}
 
-How the report keeps both cores busy at this size (`clv_xl.pipeline`): python-calamine
-parses the sheet without holding the interpreter lock, so scipy and openpyxl are imported
-meanwhile; a worker process, started at once so that its own start-up hides behind the
-reading, fits the purchase and spend models while the main process computes the customer
-summary, cohorts and revenue retention (the analysis step above includes waiting for it);
-and the `Customers` rows are compressed in a second thread while the next chunk is made.
-Peak memory counts the worker too (the sum over both processes, sampled every 20 ms).
+What runs in parallel (`clv_xl.pipeline`): python-calamine parses the sheet without holding
+the interpreter lock, so scipy and openpyxl are imported meanwhile, and the `Customers`
+rows are compressed in a second thread while the next chunk is made. Three ways of using
+the second core more were measured on this machine (alternated runs at 1M rows) and
+dropped, since each made the whole run slower or no faster: a worker process fitting the
+models (8.9-9.2 s against 8.6 s in one process: its start-up slows the parse, and two
+Python processes share these two cores poorly), half of the `Customers` rows made in that
+worker (0.81 s against 0.74 s alone), and starting the parse before importing pandas
+(8.7-8.9 s against 8.5-8.6 s).
 
 The `Customers` rows are streamed into the saved workbook's sheet XML
 (`clv_xl.fastsheet`); through openpyxl cell by cell the same 100,000-customer sheet

@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import pickle
-from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, Executor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import pairwise
 
 import numpy as np
@@ -37,7 +34,7 @@ from .errors import InputError
 from .orders import Orders
 from .params import DEFAULT_MARGIN, Params
 from .prediction import CUSTOMER_COLUMNS as PREDICTED
-from .prediction import Prediction, check_model, forecast, predict, with_check
+from .prediction import Prediction, predict
 
 ALL = "All customers"
 DAYS_PER_YEAR = 365.25
@@ -118,15 +115,8 @@ def monthly_rate(annual_rate: float) -> float:
     return (1.0 + annual_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
 
 
-def analyze(
-    orders: Orders, params: Params = Params(), executor: Executor | None = None
-) -> Analysis:
-    """Run the whole analysis of ``orders`` with ``params``.
-
-    With an ``executor`` (a process pool) the models are fitted and forecast there while
-    the rest, and the check of the purchase model, is computed here; if that process
-    fails, they are fitted here after all.
-    """
+def analyze(orders: Orders, params: Params = Params()) -> Analysis:
+    """Run the whole analysis of ``orders`` with ``params``."""
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
     if (lines["date"] > pd.Timestamp(as_of)).any():
@@ -139,7 +129,6 @@ def analyze(
         margin_amount=_line_margins(lines, params, margin),
     )
     rate = monthly_rate(params.annual_discount_rate)
-    prediction = _start_prediction(lines, as_of, margin, rate, executor)
     customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
     if customers.empty:
         raise InputError(
@@ -150,7 +139,7 @@ def analyze(
     cohort_retention = cohort_matrix(lines, customers, as_of, "share")
     cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
     retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
-    predicted = prediction()
+    predicted = predict(lines, as_of, margin=margin, monthly_discount_rate=rate)
     customers = customers.join(predicted.customers.reindex(columns=list(PREDICTED)))
     by_data = source == "cost data"
     segments = segment_table(customers, orders.segments, margin, by_data, params)
@@ -170,43 +159,6 @@ def analyze(
         prediction=predicted,
         unmatched_refunds=lines.loc[unmatched, ["row", "amount"]].reset_index(drop=True),
     )
-
-
-def _start_prediction(
-    lines: pd.DataFrame,
-    as_of: dt.date,
-    margin: float,
-    rate: float,
-    executor: Executor | None,
-) -> Callable[[], Prediction]:
-    """The model fits and forecasts, started on ``executor`` if any; call for the result.
-
-    With an executor, the check of the model is made here when the result is asked for,
-    while the other process may still be forecasting.
-    """
-    if executor is None:
-        return partial(predict, lines, as_of, margin=margin, monthly_discount_rate=rate)
-    forecast_here = partial(forecast, lines, as_of, margin=margin, monthly_discount_rate=rate)
-    try:  # only the columns the models read travel to the other process
-        future = executor.submit(
-            forecast,
-            lines[["customer", "date", "amount"]],
-            as_of,
-            margin=margin,
-            monthly_discount_rate=rate,
-        )
-    except (BrokenExecutor, RuntimeError):  # a pool that has broken or been shut down
-        future = None
-
-    def result() -> Prediction:
-        check = check_model(lines, as_of)
-        try:
-            forecasts = forecast_here() if future is None else future.result()
-        except (BrokenExecutor, OSError, pickle.PickleError):
-            forecasts = forecast_here()
-        return with_check(forecasts, check)
-
-    return result
 
 
 def _margin(lines: pd.DataFrame, params: Params) -> tuple[float, str]:

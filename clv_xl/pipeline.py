@@ -1,23 +1,19 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
-`run_report` keeps a second core busy. While a workbook is read (python-calamine parses
-the sheet in Rust without holding the interpreter lock), a second thread imports the
-analysis and the report writer (scipy and openpyxl, about 0.4 s). For a large orders file
-it also starts a worker process, which fits the models while this one computes the rest
-(about 1 s of 3 s of analysis at a million rows); the worker's own start-up (0.5 s) is
-hidden behind the reading only for large files, so small ones are analysed in-process.
+While a workbook is read (python-calamine parses the sheet in Rust without holding the
+interpreter lock), a second thread imports the analysis and the report writer (scipy and
+openpyxl, about 0.4 s). The rest runs in this one thread: a worker process for the model
+fits was measured to cost more than it saved at a million rows on two cores (its start-up
+slows the parse, and two processes of Python share these cores poorly), see
+`bench/RESULTS.md`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import multiprocessing
 import os
-import signal
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,8 +32,6 @@ if TYPE_CHECKING:
 
 #: Imported while the orders are read (see the module docstring).
 LATER_MODULES = ("clv_xl.analysis", "clv_xl.report")
-#: Orders files from this size (about 350,000 rows of a workbook) get a worker process.
-WORKER_FROM_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -55,25 +49,17 @@ def run_report(
     params: Params = Params(),
     overwrite: bool = False,
     progress: Progress = lambda step: None,
-    worker: bool | None = None,
 ) -> Report:
-    """Read the orders from a file or DataFrame, analyse them and write the report.
-
-    ``worker``: fit the models in a worker process (default: for large files only).
-    """
+    """Read the orders from a file or DataFrame, analyse them and write the report."""
     if not isinstance(source, pd.DataFrame) and Path(output).resolve() == Path(source).resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
     check_output(Path(output), overwrite)
-    if worker is None:
-        worker = _file_size(source) >= WORKER_FROM_BYTES
     importing = threading.Thread(target=import_later_modules, daemon=True)
     importing.start()
-    with _model_worker(worker) as executor:  # let go as soon as the analysis is done
-        progress("Reading orders")
-        orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
-        importing.join()
-        analysis = _analysed(orders, params, progress, executor)
-    return _written(analysis, Path(output), overwrite, progress)
+    progress("Reading orders")
+    orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
+    importing.join()
+    return _written(_analysed(orders, params, progress), Path(output), overwrite, progress)
 
 
 def import_later_modules() -> None:
@@ -81,42 +67,6 @@ def import_later_modules() -> None:
     for module in LATER_MODULES:
         with contextlib.suppress(ImportError):  # imported again where used, which says why
             importlib.import_module(module)
-
-
-def _file_size(source: str | os.PathLike[str] | pd.DataFrame) -> int:
-    if isinstance(source, pd.DataFrame):
-        return 0
-    try:
-        return Path(source).stat().st_size
-    except OSError:  # load_orders names the problem
-        return 0
-
-
-@contextlib.contextmanager
-def _model_worker(wanted: bool) -> Iterator[Executor | None]:
-    """A one-process pool, started now so that its imports overlap the reading; or None.
-
-    A fresh interpreter ("spawn") on every platform: forking a process that runs threads is
-    unsafe. Anything that goes wrong with the worker only means fitting in this process.
-    """
-    if not wanted:
-        yield None
-        return
-    try:
-        pool = ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=signal.signal,  # Ctrl-C is this process's to handle, not the worker's
-            initargs=(signal.SIGINT, signal.SIG_IGN),
-        )
-        pool.submit(import_later_modules)
-    except OSError:
-        yield None
-        return
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def report_orders(
@@ -132,14 +82,12 @@ def report_orders(
     return _written(_analysed(orders, params, progress), Path(output), overwrite, progress)
 
 
-def _analysed(
-    orders: Orders, params: Params, progress: Progress, executor: Executor | None = None
-) -> Analysis:
+def _analysed(orders: Orders, params: Params, progress: Progress) -> Analysis:
     from .analysis import analyze
 
     progress(f"Analysing {orders.rows_used:,} order rows")
     with collector_paused():  # hundreds of thousands of rows of short-lived objects
-        return analyze(orders, params, executor)
+        return analyze(orders, params)
 
 
 def _written(analysis: Analysis, output: Path, overwrite: bool, progress: Progress) -> Report:

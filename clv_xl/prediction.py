@@ -27,7 +27,6 @@ purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +48,6 @@ CALIBRATION = "BG/NBD (calibration period)"
 CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
 TOP_FREQUENCY_GROUP = 7  # calibration repeat purchases 0..6 and "7+"
 ALL_GROUPS = "All"
-NOT_CHECKED = "The model was not checked."
 
 CUSTOMER_COLUMNS = (
     "prob_alive",
@@ -119,7 +117,7 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class ModelCheck:
+class _Check:
     """The calibration/holdout comparison, or the sentence why there is none."""
 
     reason: str
@@ -145,41 +143,28 @@ def predict(
     min_repeat_customers: int = 10,
     holdout_fraction: float = 1 / 3,
 ) -> Prediction:
-    """Fit the models to ``lines`` (customer, date, amount) up to ``as_of``, forecast and
-    check the purchase model: `with_check` of `forecast` and `check_model`.
+    """Fit the models to ``lines`` (customer, date, amount) up to ``as_of`` and forecast.
 
     ``margin`` is a gross-margin fraction, for all customers or per customer (a Series
     indexed by customer). ``monthly_discount_rate`` discounts each month's value at its
     end. Data too thin to fit gives ``fitted=False`` with the reason, never an exception.
     """
-    _require_holdout_fraction(holdout_fraction)
-    prediction = forecast(
-        lines,
-        as_of,
-        margin=margin,
-        monthly_discount_rate=monthly_discount_rate,
-        min_customers=min_customers,
-        min_repeat_customers=min_repeat_customers,
+    if not 0 < holdout_fraction < 1:
+        raise InputError(
+            "The holdout fraction must be between 0 and 1 (a third = 0.33); "
+            f"got {holdout_fraction}."
+        )
+    # Integer customer codes (in sorted order of the names) make the grouping several times
+    # faster than strings; the names come back on the results. A missing customer stays
+    # missing, for rfm_summary to name its row.
+    codes, names = pd.factorize(lines["customer"], sort=True)
+    coded = pd.DataFrame(
+        {
+            "customer": pd.Series(codes, index=lines.index).where(codes >= 0),
+            "date": lines["date"],
+            "amount": lines["amount"],
+        }
     )
-    if not prediction.fitted:
-        return prediction
-    return with_check(
-        prediction,
-        check_model(lines, as_of, holdout_fraction, min_customers, min_repeat_customers),
-    )
-
-
-def forecast(
-    lines: pd.DataFrame,
-    as_of: dt.date,
-    *,
-    margin: float | pd.Series,
-    monthly_discount_rate: float,
-    min_customers: int = 50,
-    min_repeat_customers: int = 10,
-) -> Prediction:
-    """`predict` without the check of the model (``validation_reason`` says so)."""
-    coded, names = _coded(lines, sort=True)  # results in the sorted order of the names
     history = rfm_summary(coded, TIME_UNIT, as_of)
     history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
     excluded = dict(history.attrs["excluded_rows"])
@@ -202,10 +187,13 @@ def forecast(
     customers = _customer_forecasts(
         history, monetary, purchases, spend, margin, monthly_discount_rate
     )
+    check = _calibration_check(coded, as_of, holdout_fraction, min_customers, min_repeat_customers)
     fits = [
         _Fit(PURCHASES, purchases, len(history)),
         _Fit(SPEND, spend, int(priced.sum()), _unpriced_note(int(unpriced.sum()))),
     ]
+    if check.model is not None:
+        fits.append(_Fit(CALIBRATION, check.model, check.customers))
     return Prediction(
         fitted=True,
         reason="",
@@ -213,48 +201,13 @@ def forecast(
         customers=customers,
         parameters=_parameter_table(fits),
         fit_summary=_fit_table(fits),
-        tracking=_empty(TRACKING_COLUMNS),
-        holdout=_empty(HOLDOUT_COLUMNS),
-        validation_reason=NOT_CHECKED,
-        excluded_rows=excluded,
-    )
-
-
-def with_check(prediction: Prediction, check: ModelCheck) -> Prediction:
-    """A `forecast` with the calibration/holdout check of `check_model` added."""
-    if not prediction.fitted:
-        return prediction
-    tables = {}
-    if check.model is not None:
-        fit = [_Fit(CALIBRATION, check.model, check.customers)]
-        tables = {
-            "parameters": pd.concat([prediction.parameters, _parameter_table(fit)]),
-            "fit_summary": pd.concat([prediction.fit_summary, _fit_table(fit)]),
-        }
-    return dataclasses.replace(
-        prediction,
         tracking=check.tracking,
         holdout=check.holdout,
         validation_reason=check.reason,
         calibration_end=check.calibration_end,
         holdout_weeks=check.holdout_weeks,
-        **{name: table.reset_index(drop=True) for name, table in tables.items()},
+        excluded_rows=excluded,
     )
-
-
-def _coded(lines: pd.DataFrame, sort: bool) -> tuple[pd.DataFrame, np.ndarray]:
-    """``lines`` with integer customer codes, which make the grouping several times faster
-    than strings, and the names of the codes. A missing customer stays missing, for
-    rfm_summary to name its row."""
-    codes, names = pd.factorize(lines["customer"], sort=sort)
-    coded = pd.DataFrame(
-        {
-            "customer": pd.Series(codes, index=lines.index).where(codes >= 0),
-            "date": lines["date"],
-            "amount": lines["amount"],
-        }
-    )
-    return coded, np.asarray(names)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -372,25 +325,21 @@ def _margins(margin: float | pd.Series, customers: pd.Index) -> np.ndarray:
 # The calibration/holdout check
 
 
-def check_model(
+def _calibration_check(
     lines: pd.DataFrame,
     as_of: dt.date,
-    holdout_fraction: float = 1 / 3,
-    min_customers: int = 50,
-    min_repeat_customers: int = 10,
-) -> ModelCheck:
-    """Fit BG/NBD before the holdout and compare its forecasts with the holdout (the
-    module docstring's check) for ``lines`` (customer, date, amount) up to ``as_of``."""
-    _require_holdout_fraction(holdout_fraction)
-    lines = _by_customer_and_day(_coded(lines, sort=False)[0])
+    holdout_fraction: float,
+    min_customers: int,
+    min_repeat_customers: int,
+) -> _Check:
+    """Fit BG/NBD before the holdout and compare its forecasts with the holdout."""
+    lines = _by_customer_and_day(lines)
     days = _purchase_days(lines, as_of)
-    if days.empty:
-        return ModelCheck(reason=f"There are no purchases up to {as_of:%Y-%m-%d} to check it on.")
     start = days["day"].min()
     span_days = (pd.Timestamp(as_of) - start).days
     holdout_weeks = int(span_days * holdout_fraction // WEEK_DAYS)
     if holdout_weeks < 1:
-        return ModelCheck(
+        return _Check(
             reason=f"The purchases span only {span_days} days, too short to hold out whole weeks "
             "for checking the model."
         )
@@ -404,10 +353,10 @@ def check_model(
             f"in the calibration period (up to {calibration_end:%Y-%m-%d})",
         )
     except _CannotFitError as problem:
-        return ModelCheck(
+        return _Check(
             reason=str(problem), calibration_end=calibration_end, holdout_weeks=holdout_weeks
         )
-    return ModelCheck(
+    return _Check(
         reason="",
         calibration_end=calibration_end,
         holdout_weeks=holdout_weeks,
@@ -416,14 +365,6 @@ def check_model(
         tracking=_tracking_curve(days, model, as_of, calibration_end),
         holdout=_holdout_table(history, model),
     )
-
-
-def _require_holdout_fraction(holdout_fraction: float) -> None:
-    if not 0 < holdout_fraction < 1:
-        raise InputError(
-            "The holdout fraction must be between 0 and 1 (a third = 0.33); "
-            f"got {holdout_fraction}."
-        )
 
 
 def _by_customer_and_day(lines: pd.DataFrame) -> pd.DataFrame:
@@ -456,9 +397,8 @@ def _purchase_days(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     day = _days(lines)
     bought = ((lines["amount"] >= 0) & (day <= pd.Timestamp(as_of))).to_numpy()
     customer, day = lines["customer"].to_numpy()[bought], day.to_numpy()[bought]
-    repeat, new_day = np.zeros(len(day), dtype=bool), np.ones(len(day), dtype=bool)
-    repeat[1:] = customer[1:] == customer[:-1]
-    new_day[1:] = ~repeat[1:] | (day[1:] != day[:-1])
+    repeat = np.concatenate([[False], customer[1:] == customer[:-1]])
+    new_day = ~repeat | np.concatenate([[True], day[1:] != day[:-1]])
     return pd.DataFrame(
         {"customer": customer[new_day], "day": day[new_day], "repeat": repeat[new_day]}
     )

@@ -24,14 +24,10 @@ from clv_xl.prediction import (
     CUSTOMER_COLUMNS,
     FIT_COLUMNS,
     HOLDOUT_COLUMNS,
-    NOT_CHECKED,
     PARAMETER_COLUMNS,
     TRACKING_COLUMNS,
     Prediction,
-    check_model,
-    forecast,
     predict,
-    with_check,
 )
 from clv_xl.sample import sample_orders
 
@@ -438,30 +434,6 @@ def test_a_thin_calibration_period_skips_the_check(lines: pd.DataFrame) -> None:
     assert prediction.fitted
     assert "in the calibration period (up to" in prediction.validation_reason
     assert prediction.holdout.empty and list(prediction.holdout.columns) == list(HOLDOUT_COLUMNS)
-
-
-def test_a_forecast_and_the_check_made_apart_are_the_prediction(
-    lines: pd.DataFrame, prediction: Prediction, margins: pd.Series
-) -> None:
-    """The analysis forecasts in another process and checks the model meanwhile."""
-    alone = forecast(lines, AS_OF, margin=margins, monthly_discount_rate=MONTHLY_RATE)
-    assert alone.validation_reason == NOT_CHECKED and alone.tracking.empty
-    assert list(alone.fit_summary["model"]) == ["BG/NBD", "Gamma-Gamma"]
-    checked = with_check(alone, check_model(lines, AS_OF))
-    for name in ("customers", "parameters", "fit_summary", "tracking", "holdout"):
-        pd.testing.assert_frame_equal(getattr(checked, name), getattr(prediction, name))
-    assert checked.validation_reason == prediction.validation_reason == ""
-    assert (checked.calibration_end, checked.holdout_weeks) == (
-        prediction.calibration_end,
-        prediction.holdout_weeks,
-    )
-
-
-def test_no_purchases_give_no_check(lines: pd.DataFrame) -> None:
-    refunds = lines.head(20).assign(amount=-1.0)
-    check = check_model(refunds, AS_OF)
-    assert check.reason == "There are no purchases up to 2024-12-31 to check it on."
-    assert check.model is None and check.tracking.empty
 
 
 def test_a_missing_customer_margin_is_named(lines: pd.DataFrame, margins: pd.Series) -> None:
