@@ -156,11 +156,12 @@ def predict(
         )
     # Integer customer codes (in sorted order of the names) make the grouping several times
     # faster than strings; the names come back on the results. A missing customer stays
-    # missing, for rfm_summary to name its row.
+    # missing, for rfm_summary to name its row (the codes stay integers without one).
     codes, names = pd.factorize(lines["customer"], sort=True)
+    customer = pd.Series(codes, index=lines.index)
     coded = pd.DataFrame(
         {
-            "customer": pd.Series(codes, index=lines.index).where(codes >= 0),
+            "customer": customer.where(codes >= 0) if (codes < 0).any() else customer,
             "date": lines["date"],
             "amount": lines["amount"],
         }
