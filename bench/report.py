@@ -147,8 +147,10 @@ the second core more were measured on this machine (alternated runs at 1M rows) 
 dropped, since each made the whole run slower or no faster: a worker process fitting the
 models (8.9-9.2 s against 8.6 s in one process: its start-up slows the parse, and two
 Python processes share these two cores poorly), half of the `Customers` rows made in that
-worker (0.81 s against 0.74 s alone), and starting the parse before importing pandas
-(8.7-8.9 s against 8.5-8.6 s).
+worker (0.81 s against 0.74 s alone), and starting the parse in a thread before importing
+pandas (0.2 s less reading, but 0.2 s more analysis, in eight alternated pairs: the memory
+the parse frees stays with that thread's allocator arena, so the analysis has to fault in
+fresh pages instead of reusing it).
 
 The `Customers` rows are streamed into the saved workbook's sheet XML
 (`clv_xl.fastsheet`); through openpyxl cell by cell the same 100,000-customer sheet

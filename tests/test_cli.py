@@ -117,6 +117,18 @@ def test_usage_errors_exit_2():
     assert result.returncode == 2 and "not a date" in result.stderr
 
 
+def test_the_command_flushes_its_output_before_the_process_ends(tmp_path):
+    """The command ends the process itself (no teardown): everything printed arrives."""
+    out = tmp_path / "r.xlsx"
+    command = [sys.executable, "-m", "clv_xl.cli", "report", str(SAMPLE), "-o", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith(str(out)) and "Customers" in result.stdout
+    assert "Streaming the Customers rows" in result.stderr and out.exists()
+    again = subprocess.run(command, capture_output=True, text=True)  # exists: no --force
+    assert again.returncode == 2 and again.stderr.startswith("clv-xl: ") and not again.stdout
+
+
 def test_csv_from_a_dutch_excel(tmp_path, capsys):
     orders = write_orders(sample_orders(customers=200, seed=9), tmp_path / "bestellingen.csv")
     out = tmp_path / "r.xlsx"
