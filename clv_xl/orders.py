@@ -48,7 +48,6 @@ from .headers import (
 )
 from .orders_file import (
     CSV_SUFFIXES,
-    OrdersSheet,
     Source,
     open_orders_sheet,
     read_orders_file,
@@ -108,7 +107,7 @@ class Orders:
 
 
 # ----------------------------------------------------------------------------------------------
-# Vocabulary
+# Exclusion reasons and limits
 
 EMPTY_ROW = "empty row"
 MISSING_CUSTOMER = "missing customer"
@@ -246,10 +245,7 @@ def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> _Table:
     data, source = read_orders_file(path)
     if path.suffix.lower() in CSV_SUFFIXES:
         return _csv_table(data, path.name, source, columns)
-    return _sheet_table(open_orders_sheet(data, path.name, source, sheet, columns), columns)
-
-
-def _sheet_table(opened: OrdersSheet, columns: ColumnMap) -> _Table:
+    opened = open_orders_sheet(data, path.name, source, sheet, columns)
     blocks, origin = _sheet_blocks(opened.sheet)
     return _grid_table(blocks, origin, opened.where, False, opened.source, columns)
 
