@@ -769,7 +769,7 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
         }
     )
     if order_id is not None:
-        lines["order_id"] = _text_categories(order_id[used])
+        lines["order_id"] = _text_categories(order_id[used], in_order=False)  # only compared
     optional = {
         role: _finite(_parse(cells[roles[role]], numbers).to_numpy(dtype="float64"))
         for role in ("cost", "margin", "quantity")
@@ -800,14 +800,18 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
     )
 
 
-def _text_categories(text: pd.Series, blank: str | None = None) -> pd.Categorical:
-    """Text as categories, only those used; missing cells read ``blank`` when it is given."""
+def _text_categories(
+    text: pd.Series, blank: str | None = None, *, in_order: bool = True
+) -> pd.Categorical:
+    """Text as categories, only those used, in sorted order when ``in_order`` (so that
+    customers and segments come out sorted by name); missing cells read ``blank`` when it
+    is given."""
     values = text.astype("category").array.remove_unused_categories()
     if blank is not None and values.isna().any():
         if blank not in values.categories:
             values = values.add_categories([blank])
         values = values.fillna(blank)
-    return values
+    return values.reorder_categories(values.categories.sort_values()) if in_order else values
 
 
 def _reasons(

@@ -237,6 +237,20 @@ def test_each_line_without_an_order_id_is_an_order_of_its_own():
     assert a.customers.loc["A", "aov"] == 65.0 / 3
 
 
+def test_customers_are_sorted_by_id_and_tied_tiers_go_by_id():
+    """Whatever the order of the rows: five customers with the same revenue."""
+    lines = pd.DataFrame(
+        {
+            "customer": ["C5", "C3", "C1", "C4", "C2"],
+            "date": pd.to_datetime(["2024-01-01"] * 5),
+            "amount": [10.0] * 5,
+        }
+    )
+    a = analyze(load_orders(lines, as_of=AS_OF))
+    assert list(a.customers.index) == ["C1", "C2", "C3", "C4", "C5"]
+    assert list(a.customers["value_tier"]) == ["Top 20%", *["Middle 60%"] * 3, "Bottom 20%"]
+
+
 def test_refunds_of_customers_without_an_order_are_listed_not_counted():
     lines = pd.DataFrame(
         {
