@@ -141,8 +141,9 @@ Where the time goes at 1M rows (the command's own progress lines, same run):
 {breakdown}
 
 What runs in parallel (`clv_xl.pipeline`): python-calamine parses the sheet without holding
-the interpreter lock, so scipy and openpyxl are imported meanwhile, and the `Customers`
-rows are compressed in a second thread while the next chunk is made. Three ways of using
+the interpreter lock, so pandas, scipy and openpyxl are imported meanwhile in a second
+thread, and the `Customers` rows are compressed in a second thread while the next chunk is
+made. Three ways of using
 the second core more were measured on this machine (alternated runs at 1M rows) and
 dropped, since each made the whole run slower or no faster: a worker process fitting the
 models (8.9-9.2 s against 8.6 s in one process: its start-up slows the parse, and two

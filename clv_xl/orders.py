@@ -47,10 +47,11 @@ from .headers import (
     resolve_roles,
 )
 from .orders_file import (
-    CSV_SUFFIXES,
+    WORKBOOK_SUFFIXES,
+    OrdersSheet,
     Source,
-    open_orders_sheet,
     read_orders_file,
+    workbook_sheet,
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -160,13 +161,14 @@ class _Table:
 
 
 def load_orders(
-    source: str | os.PathLike[str] | pd.DataFrame,
+    source: str | os.PathLike[str] | pd.DataFrame | OrdersSheet,
     *,
     sheet: str | None = None,
     columns: ColumnMap = GUESS,
     as_of: dt.date | None = None,
 ) -> Orders:
-    """Read orders from a .xlsx/.xlsm/.csv file or a DataFrame and account for every row.
+    """Read orders from a .xlsx/.xlsm/.csv file, a DataFrame or a workbook sheet parsed
+    already (`clv_xl.orders_file.workbook_sheet`), and account for every row.
 
     ``sheet`` picks a workbook's sheet (default: the only sheet, else the first
     whose header row has customer, date and amount columns); ``as_of`` (default
@@ -175,6 +177,8 @@ def load_orders(
     with _text_as_str():
         if isinstance(source, pd.DataFrame):
             table = _frame_table(source)
+        elif isinstance(source, OrdersSheet):
+            table = _sheet_table(source, columns)
         else:
             table = _file_table(Path(source), sheet, columns)
         return _orders(table, columns, as_of if as_of is not None else dt.date.today())
@@ -242,10 +246,13 @@ def _frame_table(frame: pd.DataFrame) -> _Table:
 
 
 def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> _Table:
-    data, source = read_orders_file(path)
-    if path.suffix.lower() in CSV_SUFFIXES:
-        return _csv_table(data, path.name, source, columns)
-    opened = open_orders_sheet(data, path.name, source, sheet, columns)
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
+        return _sheet_table(workbook_sheet(path, sheet, columns), columns)
+    data, source = read_orders_file(path)  # a CSV file, or the sentence why it is none
+    return _csv_table(data, path.name, source, columns)
+
+
+def _sheet_table(opened: OrdersSheet, columns: ColumnMap) -> _Table:
     blocks, origin = _sheet_blocks(opened.sheet)
     return _grid_table(blocks, origin, opened.where, False, opened.source, columns)
 

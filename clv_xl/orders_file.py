@@ -84,6 +84,13 @@ def open_orders_sheet(
     )
 
 
+def workbook_sheet(path: Path, sheet: str | None, columns: ColumnMap) -> OrdersSheet:
+    """The orders sheet of the workbook at ``path``, parsed (`read_orders_file`, then
+    `open_orders_sheet`)."""
+    data, source = read_orders_file(path)
+    return open_orders_sheet(data, path.name, source, sheet, columns)
+
+
 def _choose_sheet(
     workbook: python_calamine.CalamineWorkbook, name: str, sheet: str | None, columns: ColumnMap
 ) -> str:

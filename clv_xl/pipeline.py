@@ -1,11 +1,12 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
 While a workbook is read (python-calamine parses the sheet in Rust without holding the
-interpreter lock), a second thread imports the analysis and the report writer (scipy and
-openpyxl, about 0.4 s). The rest runs in this one thread: a worker process for the model
-fits was measured to cost more than it saved at a million rows on two cores (its start-up
-slows the parse, and two processes of Python share these cores poorly), see
-`bench/RESULTS.md`.
+interpreter lock), a second thread imports pandas, the reading, the analysis and the
+report writer (about 0.6 s); this module imports none of them before. The parse itself
+runs in this thread, so that the memory it frees is at hand for the analysis (memory
+freed in another thread stays with that thread's allocator arena: the analysis then took
+0.2 s longer). Everything else runs in this thread too: a worker process for the model
+fits cost more than it saved at a million rows on two cores (see `bench/RESULTS.md`).
 """
 
 from __future__ import annotations
@@ -18,20 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from .collector import collector_paused
 from .destination import check_output
 from .errors import InputError
-from .orders import ColumnMap, Orders, load_orders
+from .headers import GUESS, ColumnMap
+from .orders_file import WORKBOOK_SUFFIXES, workbook_sheet
 from .params import Params
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .analysis import Analysis
+    from .orders import Orders
     from .report import Progress
 
 #: Imported while the orders are read (see the module docstring).
-LATER_MODULES = ("clv_xl.analysis", "clv_xl.report")
+LATER_MODULES = ("clv_xl.orders", "clv_xl.analysis", "clv_xl.report")
 
 
 @dataclass(frozen=True)
@@ -45,19 +48,20 @@ def run_report(
     output: Path,
     *,
     sheet: str | None = None,
-    columns: ColumnMap = ColumnMap(),
+    columns: ColumnMap = GUESS,
     params: Params = Params(),
     overwrite: bool = False,
     progress: Progress = lambda step: None,
 ) -> Report:
     """Read the orders from a file or DataFrame, analyse them and write the report."""
-    if not isinstance(source, pd.DataFrame) and Path(output).resolve() == Path(source).resolve():
+    path = Path(source) if isinstance(source, str | os.PathLike) else None
+    if path is not None and Path(output).resolve() == path.resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
     check_output(Path(output), overwrite)
     importing = threading.Thread(target=import_later_modules, daemon=True)
     importing.start()
     progress("Reading orders")
-    orders = load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
+    orders = _read(path if path is not None else source, sheet, columns, params)
     importing.join()
     return _written(_analysed(orders, params, progress), Path(output), overwrite, progress)
 
@@ -67,6 +71,17 @@ def import_later_modules() -> None:
     for module in LATER_MODULES:
         with contextlib.suppress(ImportError):  # imported again where used, which says why
             importlib.import_module(module)
+
+
+def _read(
+    source: Path | pd.DataFrame, sheet: str | None, columns: ColumnMap, params: Params
+) -> Orders:
+    """`load_orders`; a workbook's sheet is parsed first, while pandas is imported."""
+    if isinstance(source, Path) and source.suffix.lower() in WORKBOOK_SUFFIXES:
+        source = workbook_sheet(source, sheet, columns)
+    from .orders import load_orders
+
+    return load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
 
 
 def report_orders(

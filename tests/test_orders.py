@@ -556,6 +556,25 @@ def test_texts_that_differ_only_in_spaces_are_one_customer_and_one_segment(
     assert sorted(lines["Channel"].cat.categories) == ["(blank)", "Shop", "Web"]
 
 
+def test_a_sheet_parsed_first_gives_the_same_orders(tmp_path: Path) -> None:
+    """The pipeline parses a workbook's sheet before it imports pandas and the reading."""
+    from clv_xl.headers import GUESS
+    from clv_xl.orders_file import workbook_sheet
+
+    rows = [
+        ["Customer", "Order date", "Amount", "Channel"],
+        ["C1", dt.date(2024, 1, 31), 10.0, "Web"],
+        ["C2", "15-06-2024", "12,50", None],
+        [None, dt.date(2024, 2, 1), 5.0, "Shop"],
+    ]
+    path = write_xlsx(tmp_path / "orders.xlsx", {"Notes": [["x"]], "Orders": rows})
+    parsed = load_orders(workbook_sheet(path, None, GUESS), as_of=AS_OF)
+    direct = load_orders(path, as_of=AS_OF)
+    pd.testing.assert_frame_equal(parsed.lines, direct.lines)
+    assert parsed.source == direct.source and parsed.source.sheet == "Orders"
+    assert parsed.exclusions == direct.exclusions
+
+
 def test_rows_are_sheet_rows_when_the_table_starts_lower(tmp_path: Path) -> None:
     rows = [
         ["Sales export, January"],
