@@ -125,6 +125,7 @@ def recognised_header(head: Sequence[Sequence[object]], columns: ColumnMap) -> i
 
 
 def header_text(value: object) -> str:
+    """A cell as header text: '' for a blank, 2024.0 -> '2024', dates in ISO form."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -141,6 +142,7 @@ def has_orders_header(grid: Sequence[Sequence[object]], columns: ColumnMap = GUE
 
 
 def listing(names: Sequence[str], limit: int = 30) -> str:
+    """Names for a sentence: 'A', 'B' and 3 more."""
     shown = ", ".join(f"'{name}'" for name in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
