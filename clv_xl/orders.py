@@ -20,12 +20,13 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import operator
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import islice
+from itertools import chain, islice, repeat
 from pathlib import Path
 
 import numpy as np
@@ -253,19 +254,32 @@ def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> _Table:
 
 
 def _sheet_table(opened: OrdersSheet, columns: ColumnMap) -> _Table:
-    blocks, origin = _sheet_blocks(opened.sheet)
+    blocks, origin = _sheet_blocks(opened.parts)
     return _grid_table(blocks, origin, opened.where, False, opened.source, columns)
 
 
-def _sheet_blocks(sheet: python_calamine.CalamineSheet) -> tuple[list[_Block], _Origin]:
-    """A sheet's cells (see `_row_blocks`) and where they start: calamine's rows end at the
-    last used cell and may leave out the empty rows above and columns left of the used cells."""
-    blocks = _row_blocks(sheet.iter_rows())
-    if sheet.end is None or not blocks:
-        return blocks, _Origin(1, 0)
-    last_row, last_column = sheet.end
-    rows = sum(len(block[0].values) for block in blocks)
-    return blocks, _Origin(last_row + 2 - rows, last_column + 1 - len(blocks[0]))
+def _sheet_blocks(
+    parts: Sequence[python_calamine.CalamineSheet],
+) -> tuple[list[_Block], _Origin]:
+    """A sheet's cells (see `_row_blocks`), from the parts it was parsed in, and where they
+    start. A part's used cells span its rows ``start..end`` and columns; its `iter_rows`
+    gives ``start[0]`` empty rows first, which are left out. The parts' rows are joined in
+    order, with the empty rows between them, on the columns of them all."""
+    parts = [part for part in parts if part.start is not None and part.end is not None]
+    if not parts:
+        return [], _Origin(1, 0)
+    left = min(part.start[1] for part in parts)
+    rows: list[Iterable[list[object]]] = []
+    next_row = parts[0].start[0]
+    for part in parts:
+        first_row, first_column = part.start
+        part_rows = islice(part.iter_rows(), first_row, None)
+        if first_column > left:  # this part's used cells start right of the others'
+            part_rows = map(partial(operator.add, [""] * (first_column - left)), part_rows)
+        rows += [repeat([], first_row - next_row), part_rows]
+        next_row = part.end[0] + 1
+    blocks = _row_blocks(chain.from_iterable(rows))
+    return blocks, _Origin(parts[0].start[0] + 1, left)
 
 
 def _csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> _Table:

@@ -13,6 +13,7 @@ import python_calamine
 
 from .errors import InputError
 from .headers import HEADER_SEARCH_ROWS, ColumnMap, listing, recognised_header
+from .sheet_parts import parse_sheet
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
@@ -31,9 +32,10 @@ class Source:
 
 @dataclass(frozen=True)
 class OrdersSheet:
-    """A workbook's orders sheet, parsed; ``where`` names it in a sentence."""
+    """A workbook's orders sheet, parsed in one or more parts (see `sheet_parts`), in row
+    order; ``where`` names it in a sentence."""
 
-    sheet: python_calamine.CalamineSheet
+    parts: tuple[python_calamine.CalamineSheet, ...]
     where: str
     source: Source
 
@@ -72,7 +74,7 @@ def open_orders_sheet(
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         chosen = _choose_sheet(workbook, name, sheet, columns)
-        parsed = workbook.get_sheet_by_name(chosen)
+        parts = parse_sheet(workbook, data, chosen)
     except python_calamine.PasswordError:
         raise InputError(
             f"{name} is password-protected: save a copy without a password and read that."
@@ -80,7 +82,7 @@ def open_orders_sheet(
     except python_calamine.CalamineError as error:
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
     return OrdersSheet(
-        parsed, f"sheet '{chosen}' of {name}", Source(source.path, chosen, source.sha256)
+        parts, f"sheet '{chosen}' of {name}", Source(source.path, chosen, source.sha256)
     )
 
 
