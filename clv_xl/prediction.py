@@ -23,12 +23,16 @@ what they bought, by number of repeat purchases in the calibration period. The t
 curve compares, week by week over the whole span, the cumulative repeat purchases of every
 customer with the calibration model's expectation for a customer acquired on their first
 purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
+
+The check runs in a second thread while the main models are fitted: most of its time is
+numpy's sorting and array work, which lets go of the interpreter lock (see `analysis`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -36,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .models import BetaGeo, GammaGamma, NotFittedError, days_per, rfm_summary
+from .models import BetaGeo, GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
 from .models.clv import forecast_purchases
 
 TIME_UNIT = "weeks"
@@ -166,29 +170,39 @@ def predict(
             "amount": lines["amount"],
         }
     )
-    history = rfm_summary(coded, TIME_UNIT, as_of)
-    history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
-    excluded = dict(history.attrs["excluded_rows"])
-    priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
-    try:
-        purchases = _fitted_purchase_model(
-            history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}"
+    check_orders(coded)  # here, so that lines the models cannot use raise once, in this thread
+    with ThreadPoolExecutor(1) as second_thread:  # see the module docstring
+        checking = second_thread.submit(
+            _calibration_check,
+            coded.copy(deep=False),  # a frame of its own: pandas frames are not shared safely
+            as_of,
+            holdout_fraction,
+            min_customers,
+            min_repeat_customers,
         )
-        spend = _fitted(
-            GammaGamma(),
-            GammaGamma.fit,
-            history["frequency"].where(priced, 0.0),
-            history["monetary_value"],
+        history = rfm_summary(coded, TIME_UNIT, as_of)
+        history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
+        excluded = dict(history.attrs["excluded_rows"])
+        priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
+        try:
+            purchases = _fitted_purchase_model(
+                history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}"
+            )
+            spend = _fitted(
+                GammaGamma(),
+                GammaGamma.fit,
+                history["frequency"].where(priced, 0.0),
+                history["monetary_value"],
+            )
+            average_spend = _mean_spend(spend)
+        except _CannotFitError as problem:
+            return _not_fitted(str(problem), as_of, excluded)
+        unpriced = (history["frequency"] > 0) & ~priced
+        monetary = history["monetary_value"].where(~unpriced, average_spend)
+        customers = _customer_forecasts(
+            history, monetary, purchases, spend, margin, monthly_discount_rate
         )
-        average_spend = _mean_spend(spend)
-    except _CannotFitError as problem:
-        return _not_fitted(str(problem), as_of, excluded)
-    unpriced = (history["frequency"] > 0) & ~priced
-    monetary = history["monetary_value"].where(~unpriced, average_spend)
-    customers = _customer_forecasts(
-        history, monetary, purchases, spend, margin, monthly_discount_rate
-    )
-    check = _calibration_check(coded, as_of, holdout_fraction, min_customers, min_repeat_customers)
+        check = checking.result()
     fits = [
         _Fit(PURCHASES, purchases, len(history)),
         _Fit(SPEND, spend, int(priced.sum()), _unpriced_note(int(unpriced.sum()))),

@@ -11,7 +11,7 @@ from .beta_geo import BetaGeo
 from .clv import predicted_clv
 from .gamma_gamma import GammaGamma
 from .pareto_nbd import ParetoNBD
-from .rfm import rfm_summary
+from .rfm import check_orders, rfm_summary
 from .shifted_beta_geo import ShiftedBetaGeo
 from .units import DAYS_PER_UNIT, days_per
 
@@ -24,6 +24,7 @@ __all__ = [
     "NotFittedError",
     "ParetoNBD",
     "ShiftedBetaGeo",
+    "check_orders",
     "days_per",
     "predicted_clv",
     "rfm_summary",

@@ -40,7 +40,7 @@ def rfm_summary(
     ``summary.attrs["excluded_rows"]`` ({reason: rows}).
     """
     unit = days_per(time_unit)
-    _check_orders(orders)
+    check_orders(orders)
     end = _day(observation_end, "observation end")
     split = end if calibration_end is None else _day(calibration_end, "calibration end")
     if split > end:
@@ -127,7 +127,8 @@ def _daily_purchases(
     )
 
 
-def _check_orders(orders: pd.DataFrame) -> None:
+def check_orders(orders: pd.DataFrame) -> None:
+    """Raise ModelDataError naming the first row `rfm_summary` cannot use, if any."""
     missing = [name for name in COLUMNS if name not in orders.columns]
     if missing:
         raise ModelDataError(
