@@ -137,6 +137,8 @@ PANDAS_WITH_STR = 3  # the first pandas whose default text dtype is str
 BLANK_SEGMENT = "(blank)"
 #: A guessed segment dimension has at most this many distinct values (names, e-mails are not).
 MAX_SEGMENT_VALUES = 250
+#: pandas' categories without the check that they are distinct (private; see `_categorical`).
+UNCHECKED_CATEGORIES = getattr(pd.CategoricalDtype, "_from_fastpath", None)
 EXAMPLE_ROWS = 5
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system (from March 1900)
 FIRST_DATE = pd.Timestamp("1900-01-01")
@@ -500,7 +502,7 @@ def _cells(values: pd.Series) -> pd.Series:
         stripped[blank] = None
         codes_of_stripped, stripped = pd.factorize(stripped)
         codes = np.append(codes_of_stripped, -1)[codes]  # code -1 (blank) stays -1
-    text = pd.Categorical.from_codes(codes, pd.Index(stripped, dtype="str"))
+    text = _categorical(codes, pd.Index(stripped, dtype="str"))
     return pd.Series(text, index=values.index)
 
 
@@ -824,15 +826,31 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
 def _text_categories(
     text: pd.Series, blank: str | None = None, *, in_order: bool = True
 ) -> pd.Categorical:
-    """Text as categories, only those used, in sorted order when ``in_order`` (so that
-    customers and segments come out sorted by name); missing cells read ``blank`` when it
-    is given."""
-    values = text.astype("category").array.remove_unused_categories()
-    if blank is not None and values.isna().any():
-        if blank not in values.categories:
-            values = values.add_categories([blank])
-        values = values.fillna(blank)
-    return values.reorder_categories(values.categories.sort_values()) if in_order else values
+    """Text as categories; missing cells read ``blank`` when it is given. With ``in_order``,
+    only the categories used, in sorted order (so that customers and segments come out
+    sorted by name)."""
+    values = text.astype("category").array
+    codes, categories = values.codes.astype(np.int64), values.categories
+    if blank is not None and (codes < 0).any():
+        if blank not in categories:
+            categories = categories.append(pd.Index([blank], dtype=categories.dtype))
+        codes = np.where(codes < 0, categories.get_loc(blank), codes)
+    if in_order:
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(categories)))
+        order = used[categories[used].argsort()]
+        recoded = np.full(len(categories) + 1, -1)  # the last for code -1
+        recoded[order] = np.arange(len(order))
+        codes, categories = recoded[codes], categories[order]
+    return _categorical(codes, categories)
+
+
+def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """``codes`` into ``categories``, which are distinct by construction (factorize's uniques
+    or some of them). pandas' public constructor hashes every category to check that (0.15 s
+    for a million order ids), so its unchecked one is used where it has it."""
+    unchecked = UNCHECKED_CATEGORIES
+    dtype = unchecked(categories, False) if unchecked else pd.CategoricalDtype(categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def _reasons(

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from clv_xl import orders as orders_module
 from clv_xl.errors import InputError
-from clv_xl.orders import ColumnMap, Orders, load_orders, orders_from_grid
+from clv_xl.orders import BLANK_SEGMENT, ColumnMap, Orders, load_orders, orders_from_grid
 from clv_xl.sample import sample_orders, write_orders
 
 AS_OF = dt.date(2024, 12, 31)
@@ -816,6 +816,42 @@ def test_bad_csv_files(tmp_path: Path) -> None:
 def test_a_directory_is_not_an_orders_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a folder"):
         load_orders(tmp_path)
+
+
+@pytest.mark.parametrize("regions", [3, 127, 200])
+def test_customers_and_segments_are_the_used_texts_in_sorted_order(regions: int) -> None:
+    """Up to 200 segment values and the blank among them (more than int8 category codes
+    hold), and customers of excluded rows not among the categories."""
+    rng = np.random.default_rng(regions)
+    rows = [
+        [f"C{rng.integers(500):03d}", dt.date(2024, 1, 1), 10.0, f"R{i % regions:03d}"]
+        for i in range(600)
+    ]
+    for i in range(0, 600, 7):
+        rows[i][3] = None if i % 2 else "  "
+    rows += [["Z-only-excluded", "not a date", 5.0, "R-excluded"]]
+    orders = load(rows, ["Customer", "Date", "Amount", "Region"])
+    used = rows[:-1]
+    region = orders.lines["Region"]
+    expected = [BLANK_SEGMENT if r is None or not r.strip() else r for *_, r in used]
+    assert region.astype(str).tolist() == expected
+    assert region.cat.categories.tolist() == sorted(set(expected))
+    customers = orders.lines["customer"]
+    assert customers.astype(str).tolist() == [c for c, *_ in used]
+    assert customers.cat.categories.tolist() == sorted({c for c, *_ in used})
+
+
+def test_the_same_orders_where_pandas_has_no_unchecked_categories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`orders._categorical` uses pandas' private unchecked categories where pandas has them;
+    the public, checking constructor gives the same orders."""
+    path = tmp_path / "orders.xlsx"
+    write_orders(sample_orders(customers=40, seed=3), path)
+    unchecked = load_orders(path, as_of=AS_OF)
+    assert orders_module.UNCHECKED_CATEGORIES is not None  # pandas 2.3 and 3 have them
+    monkeypatch.setattr(orders_module, "UNCHECKED_CATEGORIES", None)
+    assert_same_orders(load_orders(path, as_of=AS_OF), unchecked)
 
 
 def test_nullable_and_categorical_dataframe_columns() -> None:
