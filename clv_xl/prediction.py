@@ -24,15 +24,14 @@ curve compares, week by week over the whole span, the cumulative repeat purchase
 customer with the calibration model's expectation for a customer acquired on their first
 purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
 
-The check runs in a second thread while the main models are fitted: most of its time is
-numpy's sorting and array work, which lets go of the interpreter lock (see `analysis`).
+The check runs in a second thread while the main models are fitted (`second_thread`): most
+of its time is numpy's sorting and array work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -42,6 +41,7 @@ import pandas as pd
 from .errors import InputError
 from .models import BetaGeo, GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
 from .models.clv import forecast_purchases
+from .second_thread import second_thread
 
 TIME_UNIT = "weeks"
 WEEK_DAYS = int(days_per(TIME_UNIT))
@@ -171,8 +171,8 @@ def predict(
         }
     )
     check_orders(coded)  # here, so that lines the models cannot use raise once, in this thread
-    with ThreadPoolExecutor(1) as second_thread:  # see the module docstring
-        checking = second_thread.submit(
+    with second_thread(len(lines)) as beside:  # see the module docstring
+        checking = beside.submit(
             _calibration_check,
             coded.copy(deep=False),  # a frame of its own: pandas frames are not shared safely
             as_of,
