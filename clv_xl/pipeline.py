@@ -1,12 +1,14 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
 While a workbook is read (python-calamine parses the sheet in Rust without holding the
-interpreter lock), a second thread imports pandas, the reading, the analysis and the
-report writer (about 0.6 s); this module imports none of them before. The parse itself
-runs in this thread, so that the memory it frees is at hand for the analysis (memory
-freed in another thread stays with that thread's allocator arena: the analysis then took
-0.2 s longer). Everything else runs in this thread too: a worker process for the model
-fits cost more than it saved at a million rows on two cores (see `bench/RESULTS.md`).
+interpreter lock; a large sheet in parts at once, see `sheet_parts`), a second thread
+imports pandas, the reading, the analysis and the report writer (about 0.6 s); this module
+imports none of them before. The parse of a sheet too small to split runs in this thread,
+so that the memory it frees is at hand for the analysis (memory freed in another thread
+stays with that thread's allocator arena: the analysis then took 0.2 s longer). The
+analysis fits the models in a second thread of its own (`second_thread`); a worker process
+for the model fits cost more than it saved at a million rows on two cores (see
+`bench/RESULTS.md`).
 """
 
 from __future__ import annotations
