@@ -13,7 +13,7 @@ import python_calamine
 
 from .errors import InputError
 from .headers import HEADER_SEARCH_ROWS, ColumnMap, listing, recognised_header
-from .sheet_parts import parse_sheet
+from .sheet_parts import parse_head, parse_sheet
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
@@ -62,7 +62,8 @@ def open_orders_sheet(
     data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
 ) -> OrdersSheet:
     """The orders sheet of the workbook ``data`` (file ``name``), parsed: the sheet named, else
-    the only worksheet, else the first whose header row `recognised_header` knows."""
+    the only worksheet, else the first whose header row `recognised_header` knows (looked
+    for in the head of each sheet, `parse_head`)."""
     if data.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in data:
             raise InputError(
@@ -73,7 +74,7 @@ def open_orders_sheet(
         raise InputError(f"{name} is not an Excel workbook, or it is damaged.")
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        chosen = _choose_sheet(workbook, name, sheet, columns)
+        chosen = _choose_sheet(workbook, data, name, sheet, columns)
         parts = parse_sheet(workbook, data, chosen)
     except python_calamine.PasswordError:
         raise InputError(
@@ -94,7 +95,11 @@ def workbook_sheet(path: Path, sheet: str | None, columns: ColumnMap) -> OrdersS
 
 
 def _choose_sheet(
-    workbook: python_calamine.CalamineWorkbook, name: str, sheet: str | None, columns: ColumnMap
+    workbook: python_calamine.CalamineWorkbook,
+    data: bytes,
+    name: str,
+    sheet: str | None,
+    columns: ColumnMap,
 ) -> str:
     names = workbook.sheet_names
     if sheet is not None:
@@ -112,7 +117,7 @@ def _choose_sheet(
     if len(worksheets) == 1:
         return worksheets[0]
     for candidate in worksheets:
-        head = workbook.get_sheet_by_name(candidate).to_python(
+        head = parse_head(workbook, data, candidate).to_python(
             skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
         )
         if recognised_header(head, columns) is not None:

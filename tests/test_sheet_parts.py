@@ -234,3 +234,37 @@ def test_parts_for_the_cores() -> None:
         sheet_parts.os, "sched_getaffinity", return_value=set(range(16)), create=True
     ):
         assert sheet_parts.default_parts() == sheet_parts.MAX_PARTS
+
+
+def test_the_head_of_a_sheet_is_its_first_rows(by_libreoffice: Path) -> None:
+    data = by_libreoffice.read_bytes()
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    head = sheet_parts.parse_head(workbook, data, SHEET, head_bytes=8000)
+    whole = workbook.get_sheet_by_name(SHEET)
+    rows = whole.to_python(skip_empty_area=False)
+    assert 1 < head.height < whole.height
+    assert head.to_python(skip_empty_area=False) == rows[: head.end[0] + 1]
+    assert sheet_parts.parse_head(workbook, data, SHEET).height == whole.height  # small
+
+
+def test_the_orders_sheet_is_found_by_the_heads_of_the_sheets(tmp_path: Path) -> None:
+    """A long sheet without orders first: only its head is parsed to look for a header."""
+    path = tmp_path / "two.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Log"
+    for i in range(400):
+        workbook.active.append([f"event {i}", i * 2.5])
+    orders = workbook.create_sheet(SHEET)
+    for row in orders_rows():
+        orders.append(row)
+    workbook.save(path)
+    with (
+        patch.object(sheet_parts, "HEAD_BYTES", 1000),
+        patch.object(sheet_parts, "_parse", wraps=sheet_parts._parse) as parse_part,
+    ):
+        opened = workbook_sheet(path, None, GUESS)
+    assert opened.source.sheet == SHEET
+    assert parse_part.call_args_list[0].args[1] == "Log"  # its head, as a part
+    assert_same_orders(
+        load_orders(opened, as_of=AS_OF), load_orders(path, sheet=SHEET, as_of=AS_OF)
+    )
