@@ -137,7 +137,11 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
     rate = monthly_rate(params.annual_discount_rate)
     with second_thread(len(lines)) as beside:  # the models are fitted meanwhile (see predict)
         predicting = beside.submit(
-            predict, lines.copy(deep=False), as_of, margin=margin, monthly_discount_rate=rate
+            predict,
+            lines.copy(deep=False),  # a frame of its own: pandas frames are not shared safely
+            as_of,
+            margin=margin,
+            monthly_discount_rate=rate,
         )
         customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
         if customers.empty:
