@@ -6,8 +6,9 @@ machine). A worksheet's cells are a run of ``<row>`` elements in its XML, so a l
 XML is cut at row boundaries into parts (`default_parts`). Each part, with the members of
 the package calamine reads to open a workbook (content types, relationships, the workbook,
 styles and shared strings), is written as an uncompressed workbook of its own to a
-temporary folder (in memory where the system has one) and parsed there by its own
-python-calamine call in a thread of its own, while this thread inflates the next part.
+temporary folder (private to the user, in memory where the system has one, removed once the
+parts are parsed) and parsed there by its own python-calamine call in a thread of its own,
+while this thread inflates the next part.
 At a million rows on two cores the parse takes 2.7 s instead of 3.7 s (3.3 s instead of
 3.9 s with the texts as 1.1 million shared strings, which every part parses again).
 
