@@ -71,8 +71,7 @@ _SPLIT_FAILURES = (
     EOFError,
     LookupError,  # a member or relationship not there
     ValueError,
-    RuntimeError,
-    NotImplementedError,
+    RuntimeError,  # with NotImplementedError: a compression zipfile cannot read
     zipfile.BadZipFile,
     zlib.error,
     ElementTree.ParseError,
