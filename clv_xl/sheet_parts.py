@@ -71,7 +71,7 @@ _SPLIT_FAILURES = (
     EOFError,
     LookupError,  # a member or relationship not there
     ValueError,
-    RuntimeError,  # with NotImplementedError: a compression zipfile cannot read
+    RuntimeError,  # also: a compression method zipfile cannot read
     zipfile.BadZipFile,
     zlib.error,
     ElementTree.ParseError,
