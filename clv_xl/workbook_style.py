@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ INTEGER = "#,##0"
 DECIMAL = "#,##0.00"
 RATIO = '0.00"x"'
 DATE = "yyyy-mm-dd"
+LINE_HEIGHT = 15  # points: one line of text in the default 11-point font
 TEXT = "@"
 
 #: Symbols for the common currency codes; any other code is shown as the code itself.
@@ -132,20 +134,39 @@ def write_about_sheet(
     rows: Iterable[tuple[str, Any]],
     sheet_name: str = "About",
     index: int | None = None,
+    value_width: float | None = None,
 ) -> Worksheet:
     """Add a sheet (at ``index``; default last): ``title`` in A1, label/value rows from row 3.
 
-    Dates get the DATE format; columns are sized to their contents.
+    Dates get the DATE format; columns are sized to their contents (the values' column to
+    ``value_width`` when given), and values longer than their column wrap, in rows made
+    tall enough (printed, text running over into the next column is cut off).
     """
     ws = wb.create_sheet(sheet_name, index)
     TITLE.apply(ws.cell(row=1, column=1, value=title))
     for row, (label, value) in enumerate(rows, start=3):
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
+        ws.cell(row=row, column=1).alignment = Alignment(vertical="top")
         cell = ws.cell(row=row, column=2, value=value)
+        cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
         if isinstance(value, (dt.date, dt.datetime)):
             cell.number_format = DATE
     autosize(ws)
+    if value_width is not None:
+        ws.column_dimensions["B"].width = value_width
+    _fit_wrapped_rows(ws, "B")
     return ws
+
+
+def _fit_wrapped_rows(ws: Worksheet, column: str) -> None:
+    """Heights for the rows whose text in ``column`` wraps, which openpyxl cannot measure: a
+    line per column width of characters (a column's width counts characters)."""
+    width = ws.column_dimensions[column].width
+    for cell in ws[column]:
+        if isinstance(cell.value, str):
+            lines = sum(math.ceil(len(line) / width) or 1 for line in cell.value.splitlines())
+            if lines > 1:
+                ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
 
 
 def autosize(ws: Worksheet, min_width: float = 8, max_width: float = 80) -> None:

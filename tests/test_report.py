@@ -107,7 +107,15 @@ class TestStructure:
         wb = openpyxl.load_workbook(report)
         for name in ("Summary", "Segments", "Customers", "Cohorts"):
             assert wb[name].freeze_panes, name
-            assert wb[name].page_setup.orientation == "landscape", name
+        for ws in wb.worksheets:  # landscape, one page wide
+            assert ws.page_setup.orientation == "landscape", ws.title
+            assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+        about = wb["About"]
+        assert all(cell.alignment.wrap_text for cell in about["B"][2:] if cell.value)
+        width = about.column_dimensions["B"].width
+        for cell in about["B"][2:]:  # a long definition gets a row tall enough for its lines
+            if isinstance(cell.value, str) and len(cell.value) > width:
+                assert about.row_dimensions[cell.row].height >= 30, cell.value
         assert wb.properties.title and wb.properties.creator.startswith("clv_xl")
 
     def test_data_quality_lists_the_excluded_row(self, report, analysis):

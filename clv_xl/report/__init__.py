@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from .. import __version__, fastsheet
+from .. import workbook_style as style
 from ..analysis import Analysis
 from ..destination import check_output
 from ..fastsheet import LargeTable
@@ -47,6 +48,8 @@ def build(
     progress("Data quality and About sheets")
     quality.write(wb, analysis, fmt)
     about.write(wb, analysis, generated_at)
+    for ws in wb.worksheets:  # as the templates print
+        style.fit_width_on_print(ws)
     wb.properties.title = "Customer lifetime value report"
     wb.properties.subject = f"CLV and retention as of {analysis.as_of:%Y-%m-%d}"
     wb.properties.creator = f"clv_xl {__version__}"

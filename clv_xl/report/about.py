@@ -74,6 +74,4 @@ def write(wb: Workbook, analysis: Analysis, generated_at: dt.datetime) -> Worksh
         ("", ""),
         *((f"Definition: {term}", text) for term, text in DEFINITIONS),
     ]  # fmt: skip
-    ws = style.write_about_sheet(wb, "About this report", rows, sheet_name=SHEET)
-    ws.column_dimensions["B"].width = 110
-    return ws
+    return style.write_about_sheet(wb, "About this report", rows, sheet_name=SHEET, value_width=110)

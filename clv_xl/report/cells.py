@@ -91,10 +91,9 @@ def add_table(
 def lay_out(
     ws: Worksheet, widths: dict[int, float], default_width: float = 16, freeze: str | None = None
 ) -> None:
-    """Column widths (1-based column -> width; others ``default_width`` up to the last used),
-    frozen panes, and printing landscape one page wide."""
+    """Column widths (1-based column -> width; others ``default_width`` up to the last used)
+    and frozen panes."""
     for column in range(1, max([ws.max_column, *widths]) + 1):
         ws.column_dimensions[get_column_letter(column)].width = widths.get(column, default_width)
     if freeze:
         ws.freeze_panes = freeze
-    style.fit_width_on_print(ws)
