@@ -87,8 +87,9 @@ def parser() -> argparse.ArgumentParser:
                              "next to the orders)")  # fmt: skip
     report.add_argument("--sheet", help="the worksheet holding the orders")
     report.add_argument("--margin", type=_fraction,
-                        help="gross margin as a fraction or percentage (0.3 or 30%%); default: "
-                             f"from the cost column, else {DEFAULT_MARGIN:.0%}")  # fmt: skip
+                        help="gross margin as a fraction or percentage (0.3 or 30%%); "
+                             "default: from the cost column, else "
+                             f"{DEFAULT_MARGIN * 100:.0f}%%")  # fmt: skip
     report.add_argument(
         "--discount-rate",
         type=_fraction,

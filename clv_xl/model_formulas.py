@@ -192,14 +192,15 @@ def _a_is_one(a, **_):
 
 @model_formula(
     rules=(*HISTORY, Rule(_a_is_one, DIV0, "a = 1 divides by zero (a - 1) in the formula")),
-    t=Arg("Horizon: the time ahead to count purchases in, in the time unit of T", DURATION),
+    # Not "t": VBA ignores case, so t and T would be one name in the classic add-in.
+    horizon=Arg("The time ahead to count purchases in, in the time unit of T", DURATION),
     frequency=FREQUENCY,
     recency=RECENCY,
     T=AGE,
     **BG_NBD,
 )
-def expected_purchases(t, frequency, recency, T, r, alpha, a, b):  # noqa: N803
-    """Expected purchases of a customer in the next t time units, under the BG/NBD model.
+def expected_purchases(horizon, frequency, recency, T, r, alpha, a, b):  # noqa: N803
+    """Expected purchases of a customer in the next t = horizon time units, under BG/NBD.
 
     E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
     2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] x P(alive): Fader, Hardie & Lee (2005) eq. 10,
@@ -209,7 +210,7 @@ def expected_purchases(t, frequency, recency, T, r, alpha, a, b):  # noqa: N803
         BetaGeo,
         {"r": r, "alpha": alpha, "a": a, "b": b},
         lambda model, rows: model.expected_purchases(
-            t[rows], frequency[rows], recency[rows], T[rows]
+            horizon[rows], frequency[rows], recency[rows], T[rows]
         ),
     )
 

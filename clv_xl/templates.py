@@ -62,6 +62,7 @@ from .workbook_style import (
     currency_format,
     fit_width_on_print,
     save_reproducibly,
+    show_axes,
     write_about_sheet,
     write_header,
     write_heading,
@@ -478,8 +479,7 @@ def _write_sensitivity(ws: Worksheet) -> None:
     chart.title = "CLV (EUR) by monthly churn and gross margin"
     chart.x_axis.title = "Churn per month"
     chart.y_axis.title = "CLV (EUR)"
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
+    show_axes(chart)
     chart.height, chart.width = 9, 16
     data = Reference(
         ws, min_col=2, max_col=1 + len(SENSITIVITY_MARGIN), min_row=header, max_row=last_row
@@ -745,8 +745,10 @@ FUNCTIONS_FIRST_ROW = 5
 RESULT, EXPECTED, CHECK_HEADING = "Result (add-in)", "Expected (Python library)", "Check"
 #: Largest difference between the add-in's result and the library's value that still passes.
 TOLERANCE = "1E-9"
-#: Largest relative difference between a fit's estimates and the library's that still passes.
-FIT_TOLERANCE = "1E-6"
+#: Largest relative difference between a fit's estimates and the library's that still passes:
+#: the standard errors come from a numerical Hessian, whose sixth digit differs from one
+#: processor to another.
+FIT_TOLERANCE = "1E-4"
 MODELS_HEADING = "Buy-till-you-die models: fit to the data on the left, then predict"
 
 

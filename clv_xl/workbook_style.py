@@ -15,15 +15,18 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl.cell.cell import Cell
+from openpyxl.chart._chart import ChartBase
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
+
+AnyChart = TypeVar("AnyChart", bound=ChartBase)
 
 # Number formats -------------------------------------------------------------------------
 PERCENT = "0.0%"
@@ -190,6 +193,18 @@ def fit_width_on_print(ws: Worksheet) -> None:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+# Charts ---------------------------------------------------------------------------------
+def show_axes(chart: AnyChart) -> AnyChart:
+    """Make both axes visible in Excel.
+
+    openpyxl 3.1 writes axes without ``<c:delete val="0"/>`` unless ``delete`` is set,
+    and Excel then hides them (LibreOffice draws them anyway).
+    """
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    return chart
 
 
 # Saving ---------------------------------------------------------------------------------

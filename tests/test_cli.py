@@ -189,3 +189,25 @@ def test_the_report_must_be_an_xlsx_file(name, tmp_path, capsys):
     assert main(["report", str(SAMPLE), "-o", str(tmp_path / name), "--force"]) == 2
     assert "clv-xl: " in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["report"],
+        ["addin"],
+        ["addin", "build"],
+        ["addin", "install"],
+        ["addin", "remove"],
+        ["templates"],
+        ["templates", "build"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "clv_xl.cli", *command, "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: clv-xl")
+    assert "Traceback" not in done.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import zipfile
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from excel_rules import chart_axis_problems
 from libreoffice import error_cells, recalculate
 
 from clv_xl.analysis import analyze
@@ -282,3 +284,18 @@ def test_data_quality_lists_unread_cells_and_every_column(tmp_path):
     assert ("non-numeric cost", 20, "3, 6, 9, 12, 15") in rows
     assert ("not used", "weight", None) in rows and ("segment", "channel", None) in rows
     assert ("cost", "cost", None) in rows
+
+
+def test_every_chart_shows_its_axes_in_excel(report, tmp_path):
+    with zipfile.ZipFile(report) as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) >= 5
+        hidden = tmp_path / "hidden.xlsx"  # a planted defect: one axis without delete="0"
+        with zipfile.ZipFile(hidden, "w") as copy:
+            for item in archive.infolist():
+                data = archive.read(item)
+                if item.filename == charts[0]:
+                    data = re.sub(rb'<(\w+:)?delete val="0"\s*/>', b"", data, count=1)
+                copy.writestr(item, data)
+    assert chart_axis_problems(report) == []
+    assert len(chart_axis_problems(hidden)) == 1

@@ -52,7 +52,7 @@ def write(
             continue
         top = anchor
         _curve_data(ws, top, data_column, title, curves, number_format)
-        chart = LineChart()
+        chart = style.show_axes(LineChart())
         chart.title = title
         chart.x_axis.title = "Months since first order"
         chart.y_axis.number_format = number_format
@@ -69,7 +69,7 @@ def write(
 
 def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title: str) -> BarChart:
     header, last = place
-    chart = BarChart()
+    chart = style.show_axes(BarChart())
     chart.type = "bar"
     chart.title = title
     chart.width, chart.height = CHART_WIDTH, CHART_HEIGHT

@@ -46,7 +46,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     row = _frame(ws, row + 2, caption, p.holdout, fmt)
     top = row + 2
     _frame(ws, top, "Cumulative repeat purchases, actual vs model", p.tracking, fmt)
-    chart = LineChart()
+    chart = style.show_axes(LineChart())
     chart.title = "Cumulative repeat purchases: actual vs model (calibration, then holdout)"
     chart.x_axis.title = "Week"
     chart.y_axis.title = "Repeat purchases"
