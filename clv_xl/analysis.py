@@ -1,35 +1,26 @@
 """From orders to customers, segments, cohorts and retention (pandas, vectorised).
 
-Definitions (the report's About sheet repeats them):
+Definitions (the report's About sheet repeats them; the CLV framework is
+:mod:`clv_xl.valuation`, the lifetimes :mod:`clv_xl.survival`):
 
 * A customer is *active* when their last order lies within the churn window
-  (default 365 days) before the analysis date; otherwise churned, on the day
-  the window ran out after their last order.
-* Monthly churn of a group = customers lost / customer-months active, both over
-  the 12 months up to the analysis date (a customer is active in a month from
-  their first order until they are lost).
-* ARPU = revenue in those 12 months / customer-months active: monthly revenue
-  per active customer.
-* CLV = ARPU x gross margin / monthly churn (seed 003); discounted CLV sums the
-  same margins month by month at the monthly discount rate with retention
-  1 - churn, first month now (so it tends to the CLV as the rate goes to 0).
+  (default 365 days) before the analysis date; otherwise lost, the loss dated at
+  their last order.
 * Revenue is net of refunds; an order is a purchase with an amount of 0 or more
   (a refund is not an order); AOV = order value / orders. Refunds of customers
   with no order make no customer and are kept aside (``unmatched_refunds``).
+* A customer whose orders were refunded in full (refunds, revenue 0 or less) is *fully refunded*:
+  no value to date and none expected (the model's forecasts for them are set to 0).
 
-The models (`prediction.predict`) are fitted in a second thread while the customer
-summary, cohorts and revenue retention are made (`second_thread`; at a million order rows
-on two cores the analysis took 1.25 s instead of 1.3 s with the models after them, and
-1.45 s with the model check after the models too).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -38,22 +29,42 @@ from . import formulas
 from .errors import InputError
 from .orders import Orders
 from .params import DEFAULT_MARGIN, Params
-from .prediction import CUSTOMER_COLUMNS as PREDICTED
 from .prediction import Prediction, predict
-from .second_thread import second_thread
+from .survival import Lifetime
+from .valuation import (
+    BEHAVIOUR_NOTE,
+    Blend,
+    Valuation,
+    discounted_clv,
+    group_lifetime,
+    value_customers,
+)
 
 ALL = "All customers"
 DAYS_PER_YEAR = 365.25
 MONTHS_PER_YEAR = 12
 DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
-ACTIVITY_MONTHS = 12  # churn and ARPU are measured over the last 12 months
 VALUE_TIERS = ("Top 20%", "Middle 60%", "Bottom 20%")
+PROFITABILITY = ("Profitable", "Unprofitable", "Fully refunded")
+#: Orders per year is shown only for customers known this long (a rate from a few weeks
+#: would annualise noise).
+MIN_MONTHS_FOR_RATE = 3
+#: P(alive) below this for an active customer, or above the next for a lost one, is named.
+UNLIKELY_ALIVE, LIKELY_ALIVE = 0.05, 0.5
+#: The model's per-customer forecasts, in revenue (margin 1) and in margin.
+PREDICTED_REVENUE = {"predicted_clv_12m": "predicted_revenue_12m",
+                     "predicted_clv_36m": "predicted_revenue_36m"}  # fmt: skip
+MODEL_COLUMNS = ("prob_alive", "expected_purchases_12m", "expected_spend")
 
 #: Customers columns summed per segment (repeat_customers and active_customers are flags).
 SEGMENT_SUMS = (
     "orders", "order_value", "revenue", "margin", "repeat_customers", "active_customers",
-    "lost_12m", "months_active_12m", "revenue_12m",
+    "remaining_revenue", "predicted_revenue_36m",
 )  # fmt: skip
+#: Segment-column names that say where a customer came from (the channel).
+CHANNEL_WORDS = re.compile(r"channel|kanaal|source|bron|medium|campaign|campagne", re.I)
+#: Dimensions defined by behaviour after acquisition: no new-customer CLV.
+BEHAVIOUR_DIMENSIONS = ("Value tier", "RFM group", "Profitability")
 
 #: Named RFM groups, first match wins: (name, minimum R, maximum R, minimum F, maximum F).
 RFM_GROUPS = (
@@ -92,6 +103,7 @@ class Analysis:
     cohort_revenue: pd.DataFrame
     revenue_retention: pd.DataFrame
     prediction: Prediction  # BG/NBD + Gamma-Gamma forecasts, or why there are none
+    valuation: Valuation  # the base's lifetime curves and the loss-detection gap
     #: Refund rows of customers with no order (row, amount): in no figure, listed on
     #: the Data quality sheet.
     unmatched_refunds: pd.DataFrame
@@ -135,28 +147,27 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         margin_amount=_line_margins(lines, params, margin),
     )
     rate = monthly_rate(params.annual_discount_rate)
-    with second_thread(len(lines)) as beside:  # the models are fitted meanwhile (see predict)
-        predicting = beside.submit(
-            predict,
-            lines.copy(deep=False),  # a frame of its own: pandas frames are not shared safely
-            as_of,
-            margin=margin,
-            monthly_discount_rate=rate,
+    customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
+    if customers.empty:
+        raise InputError(
+            f"None of the {orders.rows_used:,} usable rows is an order: they are all "
+            "refunds (negative amounts), so there are no customers to analyse."
         )
-        customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
-        if customers.empty:
-            raise InputError(
-                f"None of the {orders.rows_used:,} usable rows is an order: they are all "
-                "refunds (negative amounts), so there are no customers to analyse."
-            )
-        unmatched = ~lines["customer"].isin(customers.index).to_numpy()
-        cohort_retention = cohort_matrix(lines, customers, as_of, "share")
-        cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
-        retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
-        predicted = predicting.result()
-    customers = customers.join(predicted.customers.reindex(columns=list(PREDICTED)))
+    unmatched = ~lines["customer"].isin(customers.index).to_numpy()
+    channel = channel_dimension(orders.segments)
+    valuation = value_customers(
+        lines, customers, pd.Timestamp(as_of), params.churn_window_days,
+        customers[channel] if channel else None,
+    )  # fmt: skip
+    cohort_retention = cohort_matrix(lines, customers, as_of, "share")
+    cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
+    retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
+    # The model forecasts revenue (margin 1); margins are applied here, as for the formula.
+    predicted = predict(lines, as_of, margin=1.0, monthly_discount_rate=rate)
+    customers = customers.assign(remaining_revenue=valuation.remaining_revenue)
+    customers = _with_forecasts(customers, predicted, margin)
     by_data = source == "cost data"
-    segments = segment_table(customers, orders.segments, margin, by_data, params)
+    segments = segment_table(customers, orders.segments, margin, by_data, params, valuation)
     return Analysis(
         params=dataclasses.replace(params, as_of=as_of),
         as_of=as_of,
@@ -171,6 +182,7 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         cohort_revenue=cohort_revenue,
         revenue_retention=retention,
         prediction=predicted,
+        valuation=valuation,
         unmatched_refunds=lines.loc[unmatched, ["row", "amount"]].reset_index(drop=True),
     )
 
@@ -237,10 +249,11 @@ def customer_summary(
     c["tenure_months"] = days_known / DAYS_PER_MONTH
     c["recency_days"] = (end - c["last_order"]).dt.days
     c["aov"] = c["order_value"] / c["orders"]
-    c["orders_per_year"] = c["orders"] / np.maximum(days_known, DAYS_PER_MONTH) * DAYS_PER_YEAR
+    c["orders_per_year"] = (c["orders"] / days_known * DAYS_PER_YEAR).where(
+        c["tenure_months"] >= MIN_MONTHS_FOR_RATE
+    )
     c["active"] = c["recency_days"] <= churn_window_days
-    c["historical_clv"] = c["margin"]
-    c = c.join(_activity(lines, c, end, churn_window_days))
+    c["margin_to_date"] = c["margin"]
     c["value_tier"] = _value_tiers(c["revenue"])
     c["r_score"] = _score(-c["recency_days"])
     c["f_score"] = _score(c["orders"])
@@ -253,9 +266,9 @@ def customer_summary(
     firsts = pd.Series(months.astype("datetime64[ns]"))
     c["cohort_month"] = firsts.dt.strftime("%Y-%m").array.take(month_of)
     c["cohort_year"] = firsts.dt.year.astype(str).array.take(month_of)
-    c["profitability"] = _labels(
-        ("Profitable", "Unprofitable"), np.where(c["margin"] > 0, 0, 1), c.index
-    )
+    refunded = (c["refunds"] > 0) & (c["revenue"] <= 0)
+    profitability = np.select([refunded, c["margin"] <= 0], [2, 1], 0)
+    c["profitability"] = _labels(PROFITABILITY, profitability, c.index)
     for dimension in segments:
         c[dimension] = first_lines[dimension].reindex(c.index).astype(str)
     c.index = pd.Index(c.index.astype(str), name="customer")
@@ -272,37 +285,26 @@ def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: i
     return distinct + np.bincount(customer[~with_id], minlength=n_customers)
 
 
-def _activity(
-    lines: pd.DataFrame, c: pd.DataFrame, end: pd.Timestamp, churn_window_days: int
-) -> pd.DataFrame:
-    """Per customer over the last 12 months: months active, lost or not, revenue.
-
-    ``c`` is indexed by (some of) the customer categories of ``lines``.
-    """
-    after_end = end + pd.Timedelta(days=1)
-    # Month k of the 12 runs from bounds[k] up to (not including) bounds[k + 1].
-    bounds = np.array(
-        [after_end - pd.DateOffset(months=k) for k in range(ACTIVITY_MONTHS, -1, -1)],
-        dtype="datetime64[ns]",
-    )
-    first_order = c["first_order"].to_numpy()
-    lost_on = (c["last_order"] + pd.Timedelta(days=churn_window_days + 1)).to_numpy()
-    months_active = np.zeros(len(c), dtype=np.int64)
-    # Active in a month: bought before its end and still active on one of its days (a
-    # customer is active up to the day before ``lost_on``); lost in the window likewise.
-    for start, stop in pairwise(bounds):
-        months_active += (first_order < stop) & (lost_on > start)
-    lost = (lost_on > bounds[0]) & (lost_on < bounds[-1])
-    recent = lines["amount"].where(lines["date"] >= bounds[0], 0.0)
-    revenue_12m = recent.groupby(lines["customer"], observed=False).sum()  # every customer
-    return pd.DataFrame(
-        {
-            "months_active_12m": months_active,
-            "lost_12m": lost.astype("int64"),
-            "revenue_12m": revenue_12m.to_numpy()[c.index.codes],
-        },
-        index=c.index,
-    )
+def _with_forecasts(customers: pd.DataFrame, predicted: Prediction, margin: float) -> pd.DataFrame:
+    """The model's forecasts joined per customer: revenue (margin 1) and margin at ``margin``;
+    0 for fully refunded customers; and where status and model disagree, a note."""
+    forecasts = predicted.customers.reindex(customers.index)
+    refunded = (customers["profitability"] == PROFITABILITY[2]).to_numpy()
+    c = customers.join(forecasts[list(MODEL_COLUMNS)])
+    for clv, revenue in PREDICTED_REVENUE.items():
+        values = forecasts[clv].mask(refunded, 0.0)
+        c[revenue] = values
+        c[clv] = values * margin
+    c.loc[refunded, ["expected_purchases_12m", "remaining_revenue"]] = 0.0
+    alive = c["prob_alive"]
+    c["status_note"] = _labels(
+        ("", "Overdue: active by the churn window, unlikely alive by the model",
+         "Lapsed by the churn window, likely alive by the model"),
+        np.select([c["active"] & (alive < UNLIKELY_ALIVE), ~c["active"] & (alive > LIKELY_ALIVE)],
+                  [1, 2], 0),
+        c.index,
+    )  # fmt: skip
+    return c
 
 
 def _value_tiers(revenue: pd.Series) -> pd.Series:
@@ -354,8 +356,10 @@ def segment_table(
     margin: float,
     margins_from_data: bool,
     params: Params,
+    valuation: Valuation,
 ) -> pd.DataFrame:
-    """Metrics per segment of every dimension, the whole base first."""
+    """Metrics per segment of every dimension, the whole base first (columns: see the
+    Segments sheet; the CLV framework: :mod:`clv_xl.valuation`)."""
     whole = customers.assign(
         _all=ALL, repeat_customers=customers["orders"] > 1, active_customers=customers["active"]
     )
@@ -367,22 +371,62 @@ def segment_table(
     total_revenue = customers["revenue"].sum()
     table["share_customers"] = table["customers"] / total_customers
     table["share_revenue"] = table["revenue"] / total_revenue if total_revenue else np.nan
-    table["margin_rate"] = (
-        _ratio(table["margin"], table["revenue"]) if margins_from_data else margin
-    )
-    if margins_from_data:  # a segment without revenue falls back to the base's margin
-        table["margin_rate"] = table["margin_rate"].fillna(margin)
-    table["monthly_churn"] = _ratio(table["lost_12m"], table["months_active_12m"])
-    table["arpu"] = _ratio(table["revenue_12m"], table["months_active_12m"])
-    churn = table["monthly_churn"].where(table["monthly_churn"] > 0)
-    arpu = table["arpu"].clip(lower=0)
-    table["lifetime_months"] = 1.0 / churn
-    table["clv"] = arpu * table["margin_rate"] / churn
+    data_rate = _ratio(table["margin"], table["revenue"]).fillna(margin)
+    # Each segment's margin = the overall margin + its spread (both inputs in the workbook).
+    table["margin_spread"] = data_rate - margin if margins_from_data else 0.0
+    table["margin_rate"] = margin + table["margin_spread"]
+    columns = segment_dimensions(segments)
+    lifetimes = [_lifetime(valuation, customers, columns, d, s) for d, s in zip(
+        table["dimension"], table["segment"], strict=True)]  # fmt: skip
+    table["lifetime_months"] = [lt.lifetime_months if lt else np.nan for lt in lifetimes]
+    table["monthly_churn"] = 1.0 / table["lifetime_months"]
+    table["arpu"] = [lt.revenue_per_month if lt else np.nan for lt in lifetimes]
+    table["lifetime_revenue"] = table["arpu"] * table["lifetime_months"]
+    table["clv"] = table["lifetime_revenue"] * table["margin_rate"]
     rate = monthly_rate(params.annual_discount_rate)
-    table["clv_discounted"] = arpu * table["margin_rate"] * (1 + rate) / (rate + churn)
-    table["clv_index"] = table["clv"] / table["clv"].iloc[0] * 100
+    table["clv_discounted"] = discounted_clv(
+        table["arpu"], table["margin_rate"], table["monthly_churn"], rate
+    )
+    table["clv_note"] = [_note(lt) for lt in lifetimes]
+    per_customer = table["customers"]
+    table["margin_to_date"] = table["revenue"] / per_customer * table["margin_rate"]
+    table["remaining_revenue"] = table["remaining_revenue"] / per_customer
+    table["remaining_margin"] = table["remaining_revenue"] * table["margin_rate"]
+    table["lifetime_margin"] = table["margin_to_date"] + table["remaining_margin"]
+    table["model_revenue_36m"] = table["predicted_revenue_36m"] / per_customer
+    table["model_margin_36m"] = table["model_revenue_36m"] * table["margin_rate"]
+    table["model_lifetime_margin"] = table["margin_to_date"] + table["model_margin_36m"]
+    table["lifetime_index"] = table["lifetime_margin"] / table["lifetime_margin"].iloc[0]
     table["small"] = table["customers"] < params.min_segment_customers
     return table
+
+
+def channel_dimension(segments: tuple[str, ...]) -> str | None:
+    """The segment column that says where customers came from: the first whose name says
+    channel or source, else the first segment column; None without segment columns."""
+    return next((c for c in segments if CHANNEL_WORDS.search(c)), segments[0] if segments else None)
+
+
+def _lifetime(
+    valuation: Valuation,
+    customers: pd.DataFrame,
+    columns: dict[str, str],
+    dimension: str,
+    segment: str,
+) -> Lifetime | Blend | None:
+    """The segment's lifetime curves; None for a dimension defined by behaviour."""
+    if dimension == ALL:
+        return valuation.base
+    if dimension in BEHAVIOUR_DIMENSIONS:
+        return None
+    members = (customers[columns[dimension]].astype(str) == segment).to_numpy()
+    return group_lifetime(valuation, members)
+
+
+def _note(lifetime: Lifetime | Blend | None) -> str:
+    if lifetime is None:
+        return BEHAVIOUR_NOTE
+    return lifetime.reason or lifetime.tail_note
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -390,20 +434,19 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 
 
 def _segment_metrics(customers: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
-    """Per value of ``column``: customers, the SEGMENT_SUMS and the mean predictions."""
+    """Per value of ``column``: customers, the SEGMENT_SUMS and the mean P(alive)."""
     groups = customers.groupby(column, sort=True, dropna=False)
     table = pd.concat(
         [
             groups.size().rename("customers"),
-            groups[list(SEGMENT_SUMS)].sum(),
-            groups[list(PREDICTED)].mean(),
+            groups[list(SEGMENT_SUMS)].sum(min_count=1),
+            groups[["prob_alive"]].mean(),
         ],
         axis=1,
     )
     table["aov"] = table["order_value"] / table["orders"]
     table["orders_per_customer"] = table["orders"] / table["customers"]
     table["repeat_rate"] = table["repeat_customers"] / table["customers"]
-    table["historical_clv"] = table["margin"] / table["customers"]
     table.index = table.index.astype(str)
     table = table.rename_axis("segment").reset_index()
     table.insert(0, "dimension", label)

@@ -15,14 +15,11 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from . import __version__
 from .errors import ClvError
 from .params import DEFAULT_MARGIN, Params
-
-if TYPE_CHECKING:
-    from .analysis import Analysis
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -113,6 +110,8 @@ def parser() -> argparse.ArgumentParser:
         help="segments smaller than this are marked small (default %(default)s)",
     )
     report.add_argument("--currency", default=Params.currency, help="currency code or symbol")
+    report.add_argument("--cac", type=Path, metavar="FILE",
+                        help="CSV of channel, CAC (cost per new customer)")  # fmt: skip
     for field in ("customer", "date", "amount", "order-id", "cost", "margin", "quantity"):
         report.add_argument(
             f"--{field}-col",
@@ -168,8 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .cac import read_cac
     from .destination import default_report_name
     from .headers import ColumnMap
+    from .headline import summary_table
     from .pipeline import run_report
 
     params = Params(
@@ -179,6 +180,7 @@ def _report(args: argparse.Namespace) -> int:
         annual_discount_rate=args.discount_rate,
         min_segment_customers=args.min_segment_customers,
         currency=args.currency,
+        cac=read_cac(args.cac) if args.cac else (),
     )
     columns = ColumnMap(
         customer=args.customer_col,
@@ -207,35 +209,6 @@ def _report(args: argparse.Namespace) -> int:
         print(summary_table(report.analysis))
     print(report.path)
     return EXIT_OK
-
-
-def summary_table(analysis: Analysis) -> str:
-    """A short plain-text table of the headline figures and the largest segments."""
-    o, cur = analysis.overall, analysis.params.currency
-
-    def money(x: float) -> str:
-        return "n/a" if x != x else f"{cur} {x:,.0f}"
-
-    lines = [
-        f"Orders as of {analysis.as_of:%Y-%m-%d}: {analysis.orders.rows_used:,} rows used, "
-        f"{analysis.orders.rows_excluded:,} excluded (see the Data quality sheet).",
-        f"{'Customers':<28}{int(o['customers']):>14,}",
-        f"{'Revenue':<28}{money(o['revenue']):>14}",
-        f"{'Churn (per month)':<28}{o['monthly_churn']:>14.2%}",
-        f"{'CLV (per customer)':<28}{money(o['clv']):>14}",
-        f"{'Predicted CLV, 36 months':<28}{money(o['predicted_clv_36m']):>14}"
-        + ("" if analysis.prediction.fitted else f"  ({analysis.prediction.reason})"),
-        f"{'Margin ' + '(' + analysis.margin_source + ')':<28}{analysis.margin:>14.1%}",
-        "",
-        f"{'Segment':<34}{'Customers':>10}{'CLV':>14}{'Index':>8}",
-    ]
-    table = analysis.segments
-    for dimension in analysis.dimensions[1:3]:
-        for _, row in table[table["dimension"] == dimension].iterrows():
-            name = f"{dimension}: {row['segment']}"[:33]
-            index = "" if row["clv_index"] != row["clv_index"] else f"{row['clv_index']:.0f}"
-            lines.append(f"{name:<34}{int(row['customers']):>10,}{money(row['clv']):>14}{index:>8}")
-    return "\n".join(lines)
 
 
 def _addin(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -16,7 +17,8 @@ class Params:
 
     ``margin`` is a gross-margin fraction; ``None`` means "from the cost column
     when the orders have one, else the assumed DEFAULT_MARGIN". The analysis
-    date defaults to the last order date.
+    date defaults to the last order date. ``cac``: (channel, acquisition cost per
+    customer) pairs, "All customers" for the whole base (:mod:`clv_xl.cac`).
     """
 
     as_of: dt.date | None = None
@@ -25,6 +27,7 @@ class Params:
     annual_discount_rate: float = 0.10
     min_segment_customers: int = 30
     currency: str = "EUR"
+    cac: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.margin is not None and not -1.0 <= self.margin <= 1.0:
@@ -45,5 +48,10 @@ class Params:
                 "The minimum segment size must be at least 1 customer; "
                 f"got {self.min_segment_customers}."
             )
+        for channel, cost in self.cac:
+            if not (math.isfinite(cost) and cost >= 0):
+                raise InputError(
+                    f"The CAC of {channel!r} must be an amount of 0 or more; got {cost}."
+                )
         if not self.currency.strip():
             raise InputError("The currency must not be blank (for example EUR).")

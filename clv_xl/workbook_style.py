@@ -30,6 +30,7 @@ AnyChart = TypeVar("AnyChart", bound=ChartBase)
 
 # Number formats -------------------------------------------------------------------------
 PERCENT = "0.0%"
+PERCENTAGE_POINTS = "+0.0%;-0.0%;0.0%"  # a difference of two percentages, signed
 MONTHS = '#,##0.0 "months"'
 DAYS = '#,##0 "days"'
 INTEGER = "#,##0"
@@ -37,6 +38,7 @@ DECIMAL = "#,##0.00"
 RATIO = '0.00"x"'
 DATE = "yyyy-mm-dd"
 LINE_HEIGHT = 15  # points: one line of text in the default 11-point font
+WRAPPED = Alignment(wrap_text=True, vertical="top")
 TEXT = "@"
 
 #: Symbols for the common currency codes; any other code is shown as the code itself.
@@ -187,12 +189,50 @@ def autosize(ws: Worksheet, min_width: float = 8, max_width: float = 80) -> None
         ws.column_dimensions[get_column_letter(column)].width = width
 
 
+#: Printing: A4 landscape; a sheet is spread over as many pages across as keep its text at
+#: this share of its size or more (11 pt text prints at 8.8 pt or larger).
+PAPER_A4 = 9
+MIN_PRINT_SCALE = 0.8
+PRINTABLE_WIDTH_CM = 29.7 - 2 * 0.7 * 2.54  # A4 landscape less Excel's default 0.7" margins
+
+
+def column_width_cm(width: float) -> float:
+    """A column's printed width: Excel's width in characters is about 7 px each plus 5 px
+    of padding, at 96 px an inch."""
+    return (width * 7 + 5) / 96 * 2.54
+
+
+def pages_across(ws: Worksheet, default_width: float = 8.43) -> int:
+    """Pages across that print the used columns at MIN_PRINT_SCALE or larger."""
+    total = sum(
+        column_width_cm(ws.column_dimensions[get_column_letter(c)].width or default_width)
+        for c in range(1, ws.max_column + 1)
+    )
+    return max(1, math.ceil(MIN_PRINT_SCALE * total / PRINTABLE_WIDTH_CM))
+
+
 def fit_width_on_print(ws: Worksheet) -> None:
-    """Print the sheet landscape, as wide as one page (as many pages down as needed)."""
+    """Print the sheet landscape on A4, as few pages across as keep the text readable (as
+    many pages down as needed)."""
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.paperSize = PAPER_A4
+    ws.page_setup.fitToWidth = pages_across(ws)
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def print_titles(
+    ws: Worksheet, title: str, rows: str | None = None, columns: str | None = None
+) -> None:
+    """Header (``title``) and footer (sheet name, page x of y) on every printed page, and
+    ``rows`` (e.g. "1:1") and ``columns`` (e.g. "A:A") repeated on every page."""
+    ws.oddHeader.center.text = title
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.right.text = "Page &P of &N"
+    if rows:
+        ws.print_title_rows = rows
+    if columns:
+        ws.print_title_cols = columns
 
 
 # Charts ---------------------------------------------------------------------------------

@@ -67,15 +67,13 @@ class TestCustomers:
 
     def test_margin_is_the_assumed_30_pct_of_revenue(self, analysis):
         assert analysis.margin_source == "assumption"
-        assert analysis.customers.loc["C", "historical_clv"] == pytest.approx(0.3 * 50)
+        assert analysis.customers.loc["C", "margin_to_date"] == pytest.approx(0.3 * 50)
 
     def test_activity(self, analysis):
         c = analysis.customers
         assert c["active"].to_dict() == {"A": True, "B": False, "C": True, "D": False}
         assert c.loc["A", "recency_days"] == (AS_OF - dt.date(2024, 3, 1)).days
         assert c.loc["D", "recency_days"] == 366  # one day past the 365-day window
-        assert c["months_active_12m"].to_dict() == {"A": 12, "B": 2, "C": 2, "D": 12}
-        assert c["lost_12m"].to_dict() == {"A": 0, "B": 1, "C": 0, "D": 1}
 
     def test_value_tiers_split_one_two_one(self, analysis):
         assert analysis.customers["value_tier"].to_dict() == {
@@ -108,16 +106,11 @@ class TestWholeBase:
         assert o["aov"] == pytest.approx(580 / 6)  # order value before the refund
         assert o["repeat_rate"] == pytest.approx(0.25)
 
-    def test_churn_arpu_and_clv(self, analysis):
+    def test_four_customers_give_no_clv_but_a_sentence(self, analysis):
         o = analysis.overall
-        assert o["monthly_churn"] == pytest.approx(2 / 28)  # 2 lost over 28 customer-months
-        assert o["arpu"] == pytest.approx(200 / 28)  # revenue in 2024 over the same months
-        assert o["lifetime_months"] == pytest.approx(14)
-        assert o["clv"] == pytest.approx(200 / 28 * 0.3 / (2 / 28))  # = 30
-        i = (1.1) ** (1 / 12) - 1
-        m = 200 / 28 * 0.3
-        assert o["clv_discounted"] == pytest.approx(m * (1 + i) / (i + 2 / 28))
-        assert o["historical_clv"] == pytest.approx(0.3 * 550 / 4)
+        assert np.isnan(o["clv"]) and np.isnan(o["lifetime_months"])
+        assert "Fewer than 5 customers" in o["clv_note"]
+        assert o["margin_to_date"] == pytest.approx(0.3 * 550 / 4)
 
     def test_monthly_rate(self):
         assert monthly_rate(0.1) == pytest.approx(1.1 ** (1 / 12) - 1)
@@ -131,31 +124,39 @@ class TestSegments:
             "Profitability",
         ]  # fmt: skip
 
-    def test_no_churn_seen_means_no_clv_rather_than_infinity(self, analysis):
-        web = segment(analysis, "channel", "Web")
-        assert (
-            web["monthly_churn"] == 0 and np.isnan(web["clv"]) and np.isnan(web["lifetime_months"])
-        )
+    def test_behaviour_segments_have_no_new_customer_clv(self, analysis):
+        tiers = analysis.segments[analysis.segments["dimension"] == "Value tier"]
+        assert tiers["clv"].isna().all()
+        assert tiers["clv_note"].str.contains("by what they did after acquisition").all()
 
     def test_store(self, analysis):
         store = segment(analysis, "channel", "Store")
-        assert store["customers"] == 2 and store["monthly_churn"] == pytest.approx(2 / 14)
+        assert store["customers"] == 2
         assert store["share_customers"] == pytest.approx(0.5)
         assert store["share_revenue"] == pytest.approx(200 / 550)
-        assert store["clv"] == 0  # no revenue in the last 12 months
+        assert store["margin_to_date"] == pytest.approx(0.3 * 200 / 2)
+        assert np.isnan(store["clv"]) and "Fewer than 5" in store["clv_note"]
 
     def test_small_segments_are_marked_not_hidden(self, analysis):
         assert analysis.segments["small"].all()  # every segment is under 30 customers
         assert len(analysis.segments) > 6
 
-    def test_clv_index_is_relative_to_the_whole_base(self, analysis):
-        store = segment(analysis, "channel", "Store")
-        assert store["clv_index"] == pytest.approx(0)
-        assert analysis.overall["clv_index"] == pytest.approx(100)
-
     def test_profitability(self, analysis):
-        prof = segment(analysis, "Profitability", "Unprofitable")
-        assert prof["customers"] == 1  # D: a free order, no margin
+        assert analysis.customers["profitability"].to_dict() == {
+            "A": "Profitable", "B": "Profitable", "C": "Profitable",
+            "D": "Unprofitable",  # a free order: no margin, nothing refunded
+        }  # fmt: skip
+
+    def test_a_customer_refunded_in_full_is_labelled_and_expects_nothing(self, fixture_orders):
+        refunded = pd.DataFrame(
+            {"customer": ["E", "E"], "date": pd.to_datetime(["2024-05-01", "2024-05-09"]),
+             "amount": [60.0, -60.0], "channel": ["Web", "Web"]}
+        )  # fmt: skip
+        a = analyze(load_orders(pd.concat([fixture_orders, refunded]), as_of=AS_OF),
+                    Params(as_of=AS_OF))  # fmt: skip
+        e = a.customers.loc["E"]
+        assert e["profitability"] == "Fully refunded" and e["revenue"] == 0
+        assert e["remaining_revenue"] == 0
 
 
 class TestCohortsAndRetention:
@@ -202,7 +203,8 @@ class TestMargins:
         orders = fixture_orders.assign(cost=fixture_orders["amount"] * 0.6)
         a = analyze(load_orders(orders, as_of=AS_OF), Params(as_of=AS_OF, margin=0.5))
         assert a.margin_source == "your setting" and not a.segment_margins_from_data
-        assert a.overall["clv"] == pytest.approx(formulas.clv(200 / 28, 0.5, 2 / 28))
+        assert (a.segments["margin_rate"] == 0.5).all()
+        assert a.overall["margin_to_date"] == pytest.approx(0.5 * 550 / 4)
 
 
 def test_analysis_date_defaults_to_the_last_order(fixture_orders):
@@ -279,16 +281,13 @@ def test_a_refund_with_its_order_id_reduces_revenue():
     assert a.customers.loc["A", "revenue"] == 0 and a.customers.loc["A", "orders"] == 1
 
 
-def test_a_customer_lost_on_the_first_of_a_month_is_not_active_in_it():
-    # Last order 2023-12-31 with a 31-day window: lost on 2024-02-01 (the first day with more
-    # than 31 days since the order), so active in January only.
+def test_a_customer_is_active_up_to_the_last_day_of_the_window():
     lines = pd.DataFrame(
-        {"customer": ["A", "B"], "date": pd.to_datetime(["2023-12-31", "2024-12-31"]),
+        {"customer": ["A", "B"], "date": pd.to_datetime(["2024-11-30", "2024-11-29"]),
          "amount": [10.0, 10.0]}
     )  # fmt: skip
     a = analyze(load_orders(lines, as_of=AS_OF), Params(as_of=AS_OF, churn_window_days=31))
-    assert a.customers.loc["A", "months_active_12m"] == 1
-    assert a.customers.loc["A", "lost_12m"] == 1
+    assert a.customers["active"].to_dict() == {"A": True, "B": False}
 
 
 def test_a_year_without_buyers_has_blank_revenue_retention():

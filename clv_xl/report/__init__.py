@@ -20,8 +20,15 @@ from .. import workbook_style as style
 from ..analysis import Analysis
 from ..destination import check_output
 from ..fastsheet import LargeTable
-from . import about, charts, cohorts, customers, model, quality, segments, summary
+from . import about, cac, charts, cohorts, customers, model, quality, segments, summary
 from .cells import formats
+
+#: Rows and columns printed on every page, per sheet.
+REPEATED = {
+    segments.SHEET: (None, "A:A"),
+    cohorts.SHEET: (None, "A:B"),
+    customers.SHEET: ("1:1", "A:A"),
+}
 
 #: Called with the name of each step as it starts (sheets, saving, the large tables).
 Progress = Callable[[str], None]
@@ -37,6 +44,8 @@ def build(
     summary.write(wb, analysis, fmt)
     progress("Segments sheet")
     places = segments.write(wb, analysis, fmt)
+    progress("CAC sheet")
+    cac.write(wb, analysis, fmt, places)
     progress("Cohorts sheet")
     cohorts.write(wb, analysis, fmt)
     progress("Customers sheet (header)")
@@ -48,8 +57,10 @@ def build(
     progress("Data quality and About sheets")
     quality.write(wb, analysis, fmt)
     about.write(wb, analysis, generated_at)
+    title = f"Customer lifetime value report, as of {analysis.as_of:%d %b %Y}"
     for ws in wb.worksheets:  # as the templates print
         style.fit_width_on_print(ws)
+        style.print_titles(ws, title, *REPEATED.get(ws.title, (None, None)))
     wb.properties.title = "Customer lifetime value report"
     wb.properties.subject = f"CLV and retention as of {analysis.as_of:%Y-%m-%d}"
     wb.properties.creator = f"clv_xl {__version__}"

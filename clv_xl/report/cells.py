@@ -19,10 +19,12 @@ from ..fastsheet import fit_cell
 
 def formats(currency: str) -> dict[str, str]:
     """Number format per kind of figure."""
-    money = style.currency_format(style.currency_symbol(currency))
+    symbol = style.currency_symbol(currency)
     return {
-        "money": money,
+        "money": style.currency_format(symbol),
+        "money0": style.currency_format(symbol, decimals=0),
         "percent": style.PERCENT,
+        "points": style.PERCENTAGE_POINTS,
         "months": style.MONTHS,
         "days": style.DAYS,
         "count": style.INTEGER,

@@ -24,16 +24,18 @@ def write(
     style.TITLE.apply(put(ws, 1, 1, "Charts"))
     seg = wb[segments.SHEET]
     anchor = 3
-    dimensions = [*analysis.orders.segments, "Value tier", "RFM group"]
-    for dimension in dimensions:
+    currency = analysis.params.currency
+    bars = [
+        (d, "clv", f"CLV of a new customer by {d.lower()} ({currency})")
+        for d in analysis.orders.segments
+    ]
+    bars += [(d, "lifetime_margin", f"Expected lifetime margin per customer by {d.lower()} "
+              f"({currency})") for d in ("Value tier", "RFM group")]  # fmt: skip
+    for dimension, field, title in bars:
         if dimension not in places:
             continue
-        chart = _bar(
-            seg,
-            places[dimension],
-            [segments.column_index(analysis, "clv")],
-            f"CLV per customer by {dimension.lower()} ({analysis.params.currency})",
-        )
+        chart = _bar(seg, places[dimension], [segments.column_index(analysis, field)], title)
+        chart.y_axis.number_format = fmt["money0"]
         ws.add_chart(chart, f"A{anchor}")
         anchor += ROWS_PER_CHART
     shares = [segments.column_index(analysis, f) for f in ("share_customers", "share_revenue")]
@@ -42,11 +44,11 @@ def write(
     ws.add_chart(chart, f"A{anchor}")
     anchor += ROWS_PER_CHART
     data_column = 14  # the curves' data sit to the right of the charts
-    for title, curves, number_format in (
+    for title, curves, number_format, bounded in (
         ("Retention: share of customers buying, by months since first order",
-         analysis.retention_curves, fmt["percent"]),
-        (f"Cumulative revenue per customer by months since first order "
-         f"({analysis.params.currency})", analysis.revenue_curves, fmt["money"]),
+         analysis.retention_curves, fmt["percent"], True),
+        (f"Cumulative revenue per customer by months since first order ({currency})",
+         analysis.revenue_curves, fmt["money0"], False),
     ):  # fmt: skip
         if curves.empty:
             continue
@@ -55,11 +57,15 @@ def write(
         chart = style.show_axes(LineChart())
         chart.title = title
         chart.x_axis.title = "Months since first order"
-        chart.y_axis.number_format = number_format
+        chart.y_axis.number_format = "0%" if bounded else number_format
+        if bounded:  # a share: 0% to 100%
+            chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
         chart.width, chart.height = CHART_WIDTH, CHART_HEIGHT
         data = Reference(ws, min_col=data_column + 1, max_col=data_column + len(curves.columns),
                          min_row=top + 1, max_row=top + 1 + len(curves))  # fmt: skip
         chart.add_data(data, titles_from_data=True)
+        for series in chart.series:
+            series.smooth = False  # straight lines between the months measured
         months = Reference(ws, min_col=data_column, min_row=top + 2, max_row=top + 1 + len(curves))
         chart.set_categories(months)
         ws.add_chart(chart, f"A{anchor}")
@@ -68,6 +74,7 @@ def write(
 
 
 def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title: str) -> BarChart:
+    """Horizontal bars of a Segments table, its first row on top (the rows are sorted)."""
     header, last = place
     chart = style.show_axes(BarChart())
     chart.type = "bar"
@@ -77,6 +84,10 @@ def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title
         data = Reference(seg, min_col=column, min_row=header, max_row=last)
         chart.add_data(data, titles_from_data=True)
     chart.set_categories(Reference(seg, min_col=1, min_row=header + 1, max_row=last))
+    # openpyxl's x axis holds the categories, also for horizontal bars: first row on top,
+    # and the value axis at the bottom.
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.y_axis.crosses = "max"
     if len(value_columns) == 1:
         chart.legend = None  # the title says what the bars are
     return chart

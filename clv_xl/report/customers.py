@@ -23,11 +23,13 @@ COLUMNS = (
     ("Refunds", "refunds", "money"),
     ("Gross margin (amount)", "margin", "money"),
     ("AOV (per order)", "aov", "money"),
-    ("Orders per year", "orders_per_year", "decimal"),
+    ("Orders per year (customers known 3+ months)", "orders_per_year", "decimal"),
     ("Tenure (months since first order)", "tenure_months", "months"),
     ("Recency (days since last order)", "recency_days", "count"),
     ("Status", "status", "text"),
-    ("Historical CLV (margin to date)", "historical_clv", "money"),
+    ("Status vs model", "status_note", "text"),
+    ("Gross margin to date", "margin_to_date", "money"),
+    ("Expected remaining revenue (formula)", "remaining_revenue", "money"),
     ("Value tier", "value_tier", "text"),
     ("R score (1-5)", "r_score", "score"),
     ("F score (1-5)", "f_score", "score"),
@@ -46,7 +48,7 @@ COLUMNS = (
 def table_frame(analysis: Analysis) -> pd.DataFrame:
     """The customers as the sheet shows them, in column order."""
     c = analysis.customers.reset_index()
-    c["status"] = c["active"].map({True: "Active", False: "Churned"})
+    c["status"] = c["active"].map({True: "Active", False: "Lost"})
     fields = [field for _, field, _ in COLUMNS] + list(analysis.orders.segments)
     return c[fields]
 

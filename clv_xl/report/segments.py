@@ -14,9 +14,18 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
-from ..analysis import Analysis
+from ..analysis import ALL, Analysis
 from .cells import add_table, formula, lay_out, put
-from .summary import CLV, DISCOUNTED_CLV, LIFETIME
+from .summary import (
+    CHURN,
+    CLV,
+    DISCOUNTED_CLV,
+    LIFETIME_INDEX,
+    LIFETIME_MARGIN,
+    MARGIN_TO_DATE,
+    REMAINING,
+    SEGMENT_MARGIN,
+)
 
 SHEET = "Segments"
 HEADER_HEIGHT = 48  # points: three lines of a wrapped header
@@ -33,52 +42,83 @@ class Column:
     field: str
     kind: str
     live: Callable[[dict[str, str]], str] | None = None
+    role: style.CellStyle | None = None
 
 
 def columns(analysis: Analysis) -> list[Column]:
-    def margin_cell(cells: dict[str, str]) -> str:
-        return "=Margin"
+    """The Segments tables' columns: inputs (the margin spread), values and live formulas."""
+
+    def margin_rate(c: dict[str, str]) -> str:
+        return SEGMENT_MARGIN.format(spread=c["margin_spread"])
+
+    def clv(c: dict[str, str]) -> str:
+        return CLV.format(churn=c["monthly_churn"], arpu=c["arpu"], margin=c["margin_rate"])
+
+    def discounted(c: dict[str, str]) -> str:
+        return DISCOUNTED_CLV.format(
+            churn=c["monthly_churn"], arpu=c["arpu"], margin=c["margin_rate"]
+        )
+
+    def to_date(c: dict[str, str]) -> str:
+        return MARGIN_TO_DATE.format(
+            revenue=c["revenue"], customers=c["customers"], margin=c["margin_rate"]
+        )
 
     return [
         Column("Segment", "segment", "text"),
         Column("Customers", "customers", "count"),
         Column("Share of customers (%)", "share_customers", "percent"),
-        Column("Orders", "orders", "count"),
-        Column("Revenue", "revenue", "money"),
+        Column("Revenue (net of refunds)", "revenue", "money0"),
         Column("Share of revenue (%)", "share_revenue", "percent"),
-        Column("Gross margin (amount)", "margin", "money"),
-        Column(
-            "Gross margin (% of revenue)",
-            "margin_rate",
-            "percent",
-            None if analysis.segment_margins_from_data else margin_cell,
-        ),
+        Column("Margin vs overall (percentage points, input)", "margin_spread", "points",
+               role=style.INPUT),
+        Column("Gross margin (% of revenue)", "margin_rate", "percent", margin_rate),
         Column("AOV (per order)", "aov", "money"),
-        Column("Orders per customer", "orders_per_customer", "decimal"),
         Column("Repeat purchase rate (%)", "repeat_rate", "percent"),
         Column("Active customers", "active_customers", "count"),
-        Column("Churn (% per month)", "monthly_churn", "percent"),
-        Column("Average lifetime (months)", "lifetime_months", "months",
-               lambda c: LIFETIME.format(churn=c["monthly_churn"])),
-        Column("ARPU (per active customer per month)", "arpu", "money"),
-        Column("CLV (per customer)", "clv", "money",
-               lambda c: CLV.format(churn=c["monthly_churn"], arpu=c["arpu"],
-                                    margin=c["margin_rate"])),
-        Column("Discounted CLV (per customer)", "clv_discounted", "money",
-               lambda c: DISCOUNTED_CLV.format(churn=c["monthly_churn"], arpu=c["arpu"],
-                                               margin=c["margin_rate"])),
-        Column("Historical CLV (margin to date per customer)", "historical_clv", "money"),
-        Column("CLV index (vs all customers)", "clv_index", "percent",
-               lambda c: f'=IF(AND(ISNUMBER({c["clv"]}),ISNUMBER(CLV)),{c["clv"]}/CLV,"")'),
+        Column("Expected lifetime (months)", "lifetime_months", "months"),
+        Column("Monthly churn (% per month) = 1 / lifetime", "monthly_churn", "percent",
+               lambda c: CHURN.format(lifetime=c["lifetime_months"])),
+        Column("Revenue per active customer per month", "arpu", "money"),
+        Column("CLV of a new customer", "clv", "money0", clv),
+        Column("Discounted CLV of a new customer", "clv_discounted", "money0", discounted),
+        Column("Gross margin to date per customer", "margin_to_date", "money", to_date),
+        Column("Expected remaining revenue per customer (formula)", "remaining_revenue",
+               "money"),
+        Column("Expected remaining margin per customer (formula)", "remaining_margin", "money",
+               lambda c: REMAINING.format(revenue=c["remaining_revenue"],
+                                          margin=c["margin_rate"])),
+        Column("Expected lifetime margin per customer (formula)", "lifetime_margin", "money0",
+               lambda c: LIFETIME_MARGIN.format(to_date=c["margin_to_date"],
+                                                remaining=c["remaining_margin"])),
+        Column("Lifetime margin index (% of all customers)", "lifetime_index", "percent",
+               lambda c: LIFETIME_INDEX.format(value=c["lifetime_margin"])),
         Column("P(alive) (model, average)", "prob_alive", "percent"),
-        Column("Expected purchases next 12 months (model, per customer)",
-               "expected_purchases_12m", "decimal"),
-        Column("Predicted CLV 12 months (model, discounted, per customer)",
-               "predicted_clv_12m", "money"),
-        Column("Predicted CLV 36 months (model, discounted, per customer)",
-               "predicted_clv_36m", "money"),
-        Column("Reliability", "small", "text"),
+        Column("Expected revenue per customer, next 36 months (model, discounted)",
+               "model_revenue_36m", "money"),
+        Column("Expected margin per customer, next 36 months (model, discounted)",
+               "model_margin_36m", "money",
+               lambda c: REMAINING.format(revenue=c["model_revenue_36m"],
+                                          margin=c["margin_rate"])),
+        Column("Expected lifetime margin per customer (model)", "model_lifetime_margin",
+               "money0", lambda c: LIFETIME_MARGIN.format(to_date=c["margin_to_date"],
+                                                          remaining=c["model_margin_36m"])),
+        Column("Notes", "notes", "text"),
     ]  # fmt: skip
+
+
+def ordered(analysis: Analysis, dimension: str) -> pd.DataFrame:
+    """A dimension's rows as the sheet and the charts show them: by value, largest first
+    (new-customer CLV, or the lifetime margin where a segment has none); years in order."""
+    part = analysis.segments[analysis.segments["dimension"] == dimension]
+    if dimension == "Acquisition year":
+        return part
+    key = part["clv"].where(part["clv"].notna(), part["lifetime_margin"])
+    return (
+        part.assign(_key=key)
+        .sort_values("_key", ascending=False, kind="stable")
+        .drop(columns="_key")
+    )
 
 
 def table_name(dimension: str) -> str:
@@ -96,9 +136,10 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
     ws = wb.create_sheet(SHEET)
     style.TITLE.apply(put(ws, 1, 1, "Segments: customers, value and retention per segment"))
     note = (
-        f"Amounts in {analysis.params.currency}. CLV, lifetime and discounted CLV are live "
-        "formulas on the Summary inputs. Segments with fewer than "
-        f"{analysis.params.min_segment_customers} customers are marked small: treat with care."
+        f"Amounts in {analysis.params.currency}. Every margin-based figure is a live formula "
+        "on the Summary inputs and each segment's margin spread (the input column). Segments "
+        f"with fewer than {analysis.params.min_segment_customers} customers are marked small: "
+        "treat with care."
     )
     style.NOTE.apply(put(ws, 2, 1, note))
     cols = columns(analysis)
@@ -106,7 +147,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
     used_names: set[str] = set()
     places: dict[str, tuple[int, int]] = {}
     for dimension in analysis.dimensions:
-        part = analysis.segments[analysis.segments["dimension"] == dimension]
+        part = ordered(analysis, dimension)
         style.SECTION.apply(put(ws, row, 1, dimension))
         name = table_name(dimension)
         while name in used_names:
@@ -134,20 +175,28 @@ def _table(
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     ws.row_dimensions[top].height = HEADER_HEIGHT
     letters = {c.field: get_column_letter(i) for i, c in enumerate(cols, start=1)}
-    small_text = f"small (< {analysis.params.min_segment_customers} customers)"
+    small_text = f"Small (< {analysis.params.min_segment_customers} customers)."
     for offset, (_, segment) in enumerate(part.iterrows(), start=1):
         row = top + offset
         cells = {field: f"{letter}{row}" for field, letter in letters.items()}
+        whole_base = segment["dimension"] == ALL
         for index, col in enumerate(cols, start=1):
-            if col.live is not None:
+            if col.field == "margin_spread" and whole_base:
+                continue  # the whole base's margin is the Summary's input itself
+            if col.field == "margin_rate" and whole_base:
+                formula(ws, row, index, "=Margin", fmt[col.kind])
+            elif col.live is not None:
                 formula(ws, row, index, col.live(cells), fmt[col.kind])
-            elif col.field == "small":
-                put(ws, row, index, small_text if segment["small"] else "")
+            elif col.field == "notes":
+                notes = [segment["clv_note"], small_text if segment["small"] else ""]
+                put(ws, row, index, " ".join(n for n in notes if n))
             else:
-                put(ws, row, index, segment[col.field], fmt[col.kind])
+                cell = put(ws, row, index, segment[col.field], fmt[col.kind])
+                if col.role is not None:
+                    col.role.apply(cell, fmt[col.kind])
     bottom = top + len(part)
     add_table(ws, name, [c.header for c in cols], top, bottom, "TableStyleMedium2")
-    clv = letters["clv"]
+    clv = letters["lifetime_margin"]
     ws.conditional_formatting.add(
         f"{clv}{top + 1}:{clv}{bottom}",
         ColorScaleRule(start_type="min", start_color="F8696B", mid_type="percentile",

@@ -1,7 +1,9 @@
-"""The Summary sheet: assumptions (inputs), one calculation, headline results.
+"""The Summary sheet: the executive summary, inputs, parameters, headline results, the CLV
+bridge and a sensitivity table.
 
-Every CLV figure is a live formula on the assumption cells, through workbook
-defined names, so changing the margin or the discount rate updates them all.
+Every figure that depends on an input is a live formula on the input cells, through
+workbook defined names, so changing the margin or the discount rate updates them all. The
+formulas' shapes have one home here; the Segments and CAC sheets use the same per row.
 """
 
 from __future__ import annotations
@@ -9,23 +11,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import MONTHS_PER_YEAR, Analysis
+from ..headline import executive_summary
 from .cells import formula, lay_out, put
 
 SHEET = "Summary"
 
-#: Live formulas, one home each; the segment tables use the same shapes per row.
-LIFETIME = '=IF({churn},1/{churn},"")'
-CLV = '=IF({churn},{arpu}*{margin}/{churn},"")'
+#: Live formulas, one home each (the CLV framework: clv_xl.valuation).
+CHURN = '=IF(ISNUMBER({lifetime}),1/{lifetime},"")'
+CLV = '=IF(ISNUMBER({churn}),{arpu}*{margin}/{churn},"")'
 DISCOUNTED_CLV = (
-    '=IF({churn},{arpu}*{margin}*(1+MonthlyDiscountRate)/(MonthlyDiscountRate+{churn}),"")'
+    "=IF(ISNUMBER({churn}),"
+    '{arpu}*{margin}*(1+MonthlyDiscountRate)/(MonthlyDiscountRate+{churn}),"")'
 )
+MARGIN_TO_DATE = "={revenue}/{customers}*{margin}"
+REMAINING = '=IF(ISNUMBER({revenue}),{revenue}*{margin},"")'
+LIFETIME_MARGIN = '=IF(ISNUMBER({remaining}),{to_date}+{remaining},"")'
+SEGMENT_MARGIN = "=Margin+{spread}"
+LIFETIME_INDEX = (
+    '=IF(AND(ISNUMBER({value}),ISNUMBER(BridgeLifetimeFormula)),{value}/BridgeLifetimeFormula,"")'
+)
+LTV_CAC = '=IF(AND(ISNUMBER({cac}),ISNUMBER({clv})),IF({cac}>0,{clv}/{cac},""),"")'
+PAYBACK = '=IF(AND(ISNUMBER({cac}),ISNUMBER({arpu})),{cac}/({arpu}*{margin}),"")'
 MONTHLY_DISCOUNT = "=(1+DiscountRate)^(1/MonthsPerYear)-1"
+#: The sensitivity grid: steps either side of the base case, in units of the step inputs.
+SENSITIVITY_STEPS = (-2, -1, 0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -40,8 +56,10 @@ class Line:
 
 
 def assumption_lines(analysis: Analysis) -> list[Line]:
+    """The inputs: change them here and every figure follows."""
     margin_note = {
-        "cost data": "From the orders' cost column (revenue-weighted); segments use their own.",
+        "cost data": "From the orders' cost column (revenue-weighted); each segment adds its "
+        "own spread (Segments sheet).",
         "your setting": "As you set it (overrides any cost data).",
         "assumption": "Assumed: the orders have no cost or margin column. Change it here.",
     }[analysis.margin_source]
@@ -50,50 +68,85 @@ def assumption_lines(analysis: Analysis) -> list[Line]:
         Line("Margin", "Gross margin (% of revenue)", analysis.margin, "percent", margin_note),
         Line("DiscountRate", "Discount rate (% per year)", p.annual_discount_rate, "percent",
              "Cost of capital used to discount future margins."),
+    ]  # fmt: skip
+
+
+def parameter_lines(analysis: Analysis) -> list[Line]:
+    """What the analysis was run with: shown, not inputs (a rerun changes them)."""
+    p, q = analysis.params, analysis.orders
+    return [
         Line("ChurnWindowDays", "Churn window (days without an order)", p.churn_window_days,
-             "days", "A customer with no order for this long counts as lost. Rerun to change."),
-        Line("AnalysisDate", "Analysis date", analysis.as_of, "date",
-             "Figures are as of this date. Rerun to change."),
+             "days", "A customer with no order for this long is lost. Rerun to change."),
+        Line("LossDetectionDays", "Loss detection for lifetimes (days without an order)",
+             analysis.valuation.detection_days, "days",
+             "The churn window, or the 99th percentile of gaps between orders where the "
+             "window is shorter (so long gaps are not taken for losses)."),
+        Line("AnalysisDate", "Analysis date", analysis.as_of, "date", "Rerun to change."),
+        Line("FirstOrderDate", "First order in the data", q.lines["date"].min().date(), "date"),
+        Line("LastOrderDate", "Last order in the data", q.lines["date"].max().date(), "date"),
         Line("MonthsPerYear", "Months per year", MONTHS_PER_YEAR, "count", "Constant."),
     ]  # fmt: skip
 
 
 def result_lines(analysis: Analysis) -> list[Line]:
+    """The headline results for all customers (live where an input enters)."""
     o = analysis.overall
-    churn, arpu = "ChurnRate", "ARPU"
     last_year = analysis.revenue_retention.iloc[-1] if len(analysis.revenue_retention) else None
     q = analysis.orders
+    refunds = int((q.lines["amount"] < 0).sum())
     return [
         Line("Customers", "Customers (with an order)", o["customers"], "count"),
-        Line("Orders", "Orders", o["orders"], "count"),
-        Line("Revenue", "Revenue (net of refunds)", o["revenue"], "money"),
-        Line("AOV", "Average order value (per order)", o["aov"], "money"),
+        Line("Orders", "Orders (purchases; several rows of one order id count once)",
+             o["orders"], "count"),
+        Line("RefundRows", "Refund rows (negative amounts: lower revenue, not orders)",
+             refunds, "count"),
+        Line("Revenue", "Revenue (net of refunds)", o["revenue"], "money0"),
+        Line("AOV", "Average order value (per order, before refunds)", o["aov"], "money"),
         Line("RepeatRate", "Repeat purchase rate (% of customers with 2+ orders)",
              o["repeat_rate"], "percent"),
         Line("ActiveCustomers", "Active customers (ordered within the churn window)",
              o["active_customers"], "count"),
-        Line(churn, "Churn rate (% per month, last 12 months)", o["monthly_churn"], "percent"),
-        Line("CustomerLifetime", "Average customer lifetime (months) = 1 / churn",
-             LIFETIME.format(churn=churn), "months"),
-        Line(arpu, "ARPU (revenue per active customer per month)", o["arpu"], "money"),
-        Line("CLV", "CLV (per customer) = ARPU x margin / churn",
-             CLV.format(churn=churn, arpu=arpu, margin="Margin"), "money"),
-        Line("DiscountedCLV", "Discounted CLV (per customer, monthly discounting)",
-             DISCOUNTED_CLV.format(churn=churn, arpu=arpu, margin="Margin"), "money"),
-        Line("HistoricalCLV", "Historical CLV (margin to date per customer)",
-             o["historical_clv"], "money"),
-        Line("PredictedCLV36", "Predicted CLV, next 36 months (model, discounted, per customer)",
-             o["predicted_clv_36m"], "money",
+        Line("CustomerLifetime", "Expected lifetime (months, first to last order; survival)",
+             o["lifetime_months"], "months", o["clv_note"]),
+        Line("ChurnRate", "Monthly churn (% per month) = 1 / lifetime",
+             CHURN.format(lifetime="CustomerLifetime"), "percent"),
+        Line("ARPU", "Revenue per active customer per month", o["arpu"], "money"),
+        Line("CLV", "CLV of a new customer (margin over its lifetime) = revenue per month x "
+             "margin / churn", CLV.format(churn="ChurnRate", arpu="ARPU", margin="Margin"),
+             "money0", "The planning number: compare it with CAC (CAC sheet)."),
+        Line("DiscountedCLV", "Discounted CLV of a new customer (first month now)",
+             DISCOUNTED_CLV.format(churn="ChurnRate", arpu="ARPU", margin="Margin"), "money0"),
+        Line("RemainingRevenue", "Expected remaining revenue per customer (formula)",
+             o["remaining_revenue"], "money"),
+        Line("ModelRevenue36", "Expected revenue per customer, next 36 months (model, "
+             "discounted)", o["model_revenue_36m"], "money",
              "See the Model sheet." if analysis.prediction.fitted
              else f"No model: {analysis.prediction.reason}"),
+        Line("CustomerEquity", "Customer equity: expected remaining margin of today's "
+             "customers (formula)",
+             '=IF(ISNUMBER(RemainingRevenue),RemainingRevenue*Customers*Margin,"")', "money0"),
         Line("NRR", "Net revenue retention (%, last 12 months vs the 12 before)",
              None if last_year is None else last_year["nrr"], "percent"),
         Line("GRR", "Gross revenue retention (%, last 12 months vs the 12 before)",
              None if last_year is None else last_year["grr"], "percent"),
         Line("RowsRead", "Order rows read", q.rows_read, "count"),
-        Line("RowsUsed", "Order rows used", q.rows_used, "count"),
+        Line("RowsUsed", "Order rows used (orders and refunds)", q.rows_used, "count"),
         Line("RowsExcluded", "Order rows excluded (see Data quality)", q.rows_excluded, "count"),
     ]  # fmt: skip
+
+
+#: The CLV bridge, per customer: (name stem, label, formula-based, model-based).
+BRIDGE = (
+    ("ToDate", "Gross margin to date",
+     MARGIN_TO_DATE.format(revenue="Revenue", customers="Customers", margin="Margin"),
+     MARGIN_TO_DATE.format(revenue="Revenue", customers="Customers", margin="Margin")),
+    ("Remaining", "+ Expected remaining margin",
+     REMAINING.format(revenue="RemainingRevenue", margin="Margin"),
+     REMAINING.format(revenue="ModelRevenue36", margin="Margin")),
+    ("Lifetime", "= Expected lifetime margin",
+     LIFETIME_MARGIN.format(to_date="BridgeToDateFormula", remaining="BridgeRemainingFormula"),
+     LIFETIME_MARGIN.format(to_date="BridgeToDateModel", remaining="BridgeRemainingModel")),
+)  # fmt: skip
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
@@ -104,19 +157,28 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         put(ws, 2, 1, "Blue cells on yellow are inputs; green cells are results. "
                       f"Amounts in {analysis.params.currency}.")
     )  # fmt: skip
-    row = _block(wb, ws, 4, "Assumptions (inputs)", assumption_lines(analysis), style.INPUT, fmt)
+    style.SECTION.apply(put(ws, 4, 1, "Executive summary (at the inputs as delivered)"))
+    row = 4
+    for sentence in executive_summary(analysis):
+        row += 1
+        put(ws, row, 1, sentence).alignment = style.WRAPPED
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+        ws.row_dimensions[row].height = style.LINE_HEIGHT * (1 + len(sentence) // 150)
+    row = _block(wb, ws, row + 2, "Assumptions (inputs)", assumption_lines(analysis),
+                 style.INPUT, fmt)  # fmt: skip
+    row = _block(wb, ws, row + 1, "Parameters (rerun to change)", parameter_lines(analysis),
+                 style.CALCULATION, fmt)  # fmt: skip
     row = _block(
-        wb,
-        ws,
-        row + 1,
-        "Calculation",
+        wb, ws, row + 1, "Calculation",
         [Line("MonthlyDiscountRate", "Discount rate (% per month) = (1 + yearly)^(1/12) - 1",
               MONTHLY_DISCOUNT, "percent")],
-        style.CALCULATION,
-        fmt,
+        style.CALCULATION, fmt,
     )  # fmt: skip
-    _block(wb, ws, row + 1, "Results: all customers", result_lines(analysis), style.OUTPUT, fmt)
-    lay_out(ws, {1: 58, 2: 18, 3: 80}, freeze="A4")
+    row = _block(wb, ws, row + 1, "Results: all customers", result_lines(analysis),
+                 style.OUTPUT, fmt)  # fmt: skip
+    row = _bridge(wb, ws, row + 1, analysis, fmt)
+    _sensitivity(wb, ws, row + 1, fmt)
+    lay_out(ws, {1: 62, 2: 18, 3: 18, 4: 14, 5: 14, 6: 14}, freeze="A4")
     return ws
 
 
@@ -141,6 +203,64 @@ def _block(
         if line.note:
             style.NOTE.apply(put(ws, row, 3, line.note))
         if line.name:
-            ref = f"'{SHEET}'!$B${row}"
-            wb.defined_names[line.name] = DefinedName(line.name, attr_text=ref)
+            _name(wb, line.name, row, 2)
     return row + 1
+
+
+def _bridge(wb: Workbook, ws: Worksheet, row: int, analysis: Analysis, fmt: dict[str, str]) -> int:
+    """Margin to date + expected remaining = expected lifetime, per customer, both ways."""
+    style.SECTION.apply(put(ws, row, 1, "CLV bridge (per customer, undiscounted)"))
+    style.write_header(
+        ws, row + 1, ["", "Formula (survival)", "Model (next 36 months, discounted)"]
+    )
+    for offset, (stem, label, by_formula, by_model) in enumerate(BRIDGE, start=row + 2):
+        put(ws, offset, 1, label)
+        for column, (text, kind) in enumerate(((by_formula, "Formula"), (by_model, "Model")), 2):
+            style.OUTPUT.apply(formula(ws, offset, column, text), fmt["money"])
+            _name(wb, f"Bridge{stem}{kind}", offset, column)
+    note_row = row + 2 + len(BRIDGE)
+    note = (
+        "Plan with the CLV of a new customer: it counts a customer's whole expected lifetime "
+        "from the first order, so it is what acquiring one is worth. The bridge values "
+        "today's customers: the formula side adds their whole expected remaining lifetime "
+        "(averaged over every customer ever acquired it comes to the CLV); the model side "
+        "adds only the next 36 months, discounted, so it is lower."
+    )
+    put(ws, note_row, 1, note).alignment = style.WRAPPED
+    ws.merge_cells(start_row=note_row, start_column=1, end_row=note_row, end_column=3)
+    ws.row_dimensions[note_row].height = style.LINE_HEIGHT * 4
+    return note_row + 1
+
+
+def _sensitivity(wb: Workbook, ws: Worksheet, row: int, fmt: dict[str, str]) -> int:
+    """CLV of a new customer over churn (rows) and margin (columns), live on the inputs."""
+    steps = [
+        Line("MarginStep", "Margin step (percentage points)", 0.05, "percent"),
+        Line("ChurnStep", "Churn step (% of the monthly churn)", 0.25, "percent"),
+    ]
+    row = _block(wb, ws, row, "Sensitivity: CLV of a new customer by churn and margin",
+                 steps, style.INPUT, fmt)  # fmt: skip
+    top = row
+    put(ws, top, 1, "Steps (columns: margin; rows: churn)")
+    put(ws, top + 1, 1, "Monthly churn (% per month)  \\  Gross margin (%)")
+    first = 3
+    for k, step in enumerate(SENSITIVITY_STEPS):
+        column = get_column_letter(first + k)
+        style.CALCULATION.apply(put(ws, top, first + k, step), fmt["count"])
+        style.HEADER.apply(
+            formula(ws, top + 1, first + k, f"=Margin+{column}{top}*MarginStep"), fmt["percent"]
+        )
+    for r, step in enumerate(SENSITIVITY_STEPS, start=top + 2):
+        style.CALCULATION.apply(put(ws, r, 2, step), fmt["count"])
+        churn = f'=IF(ISNUMBER(ChurnRate),ChurnRate*(1+B{r}*ChurnStep),"")'
+        style.HEADER.apply(formula(ws, r, 1, churn), fmt["percent"])
+        for k in range(len(SENSITIVITY_STEPS)):
+            column = get_column_letter(first + k)
+            text = CLV.format(churn=f"$A{r}", arpu="ARPU", margin=f"{column}${top + 1}")
+            style.OUTPUT.apply(formula(ws, r, first + k, text), fmt["money0"])
+    return top + 2 + len(SENSITIVITY_STEPS)
+
+
+def _name(wb: Workbook, name: str, row: int, column: int) -> None:
+    ref = f"'{SHEET}'!${get_column_letter(column)}${row}"
+    wb.defined_names[name] = DefinedName(name, attr_text=ref)
