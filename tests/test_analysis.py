@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_xl import formulas
 from clv_xl.analysis import analyze, monthly_rate
 from clv_xl.orders import load_orders
 from clv_xl.params import Params

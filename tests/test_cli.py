@@ -79,7 +79,7 @@ def test_a_report_and_its_summary(tmp_path, capsys):
     )
     printed = capsys.readouterr()
     assert printed.out.strip().splitlines()[-1] == str(out)
-    assert "CLV (per customer)" in printed.out and "Reading orders..." in printed.err
+    assert "CLV of a new customer" in printed.out and "Reading orders..." in printed.err
     assert digest(orders) == before
     wb = openpyxl.load_workbook(out)
     sheet, ref = next(iter(wb.defined_names["Margin"].destinations))

@@ -18,7 +18,10 @@ from clv_xl.cli import main as cli
 from clv_xl.errors import InputError
 
 SAMPLE = Path(__file__).parents[1] / "templates" / "sample_orders.xlsx"
-FIGURES = ("Customers", "Orders", "Revenue", "AOV", "RepeatRate", "ChurnRate", "ARPU", "Margin")
+FIGURES = (
+    "Customers", "Orders", "Revenue", "AOV", "RepeatRate", "CustomerLifetime", "ARPU", "Margin",
+    "RemainingRevenue",
+)  # fmt: skip
 
 
 def js(value):

@@ -20,10 +20,15 @@ from clv_xl.report import segments as segments_sheet
 from clv_xl.report import write_report
 from clv_xl.sample import sample_orders
 
-SHEETS = ["Summary", "Segments", "Cohorts", "Customers", "Charts", "Model", "Data quality", "About"]
+SHEETS = [
+    "Summary", "Segments", "CAC", "Cohorts", "Customers", "Charts", "Model", "Data quality",
+    "About",
+]  # fmt: skip
 NAMES = {
     "Customers", "Orders", "Revenue", "AOV", "RepeatRate", "ChurnRate", "CustomerLifetime",
     "ARPU", "Margin", "DiscountRate", "CLV", "RowsRead", "RowsUsed", "RowsExcluded",
+    "RemainingRevenue", "ModelRevenue", "CustomerEquity", "BridgeToDateFormula",
+    "BridgeRemainingFormula", "BridgeLifetimeFormula", "BridgeLifetimeModel",
 }  # fmt: skip
 EVIL = '=HYPERLINK("http://example.com","click")'
 
@@ -91,7 +96,7 @@ class TestStructure:
             for row in ws.iter_rows():
                 for cell in row:
                     if cell.data_type == "f":
-                        assert ws.title in ("Summary", "Segments"), cell.coordinate
+                        assert ws.title in ("Summary", "Segments", "CAC"), cell.coordinate
                         assert "HYPERLINK" not in cell.value
 
     def test_formulas_hold_no_hard_coded_numbers(self, report):
@@ -109,9 +114,14 @@ class TestStructure:
         wb = openpyxl.load_workbook(report)
         for name in ("Summary", "Segments", "Customers", "Cohorts"):
             assert wb[name].freeze_panes, name
-        for ws in wb.worksheets:  # landscape, one page wide
+        for ws in wb.worksheets:  # landscape A4, header and footer, readable
             assert ws.page_setup.orientation == "landscape", ws.title
-            assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.page_setup.paperSize == 9 and ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.page_setup.fitToWidth >= 1 and ws.page_setup.fitToHeight == 0
+            assert ws.oddHeader.center.text and "&P" in ws.oddFooter.right.text, ws.title
+        assert wb["Segments"].page_setup.fitToWidth >= 2  # 25 columns do not fit one page
+        assert wb["Customers"].print_title_rows == "$1:$1"
+        assert wb["Segments"].print_title_cols == "$A:$A"
         about = wb["About"]
         assert all(cell.alignment.wrap_text for cell in about["B"][2:] if cell.value)
         width = about.column_dimensions["B"].width
@@ -132,7 +142,8 @@ class TestStructure:
         labels = {row[0].value: row[1].value for row in ws.iter_rows(min_row=3) if row[0].value}
         assert labels["Tool"].startswith("clv_xl ")
         assert labels["Analysis date"].date() == analysis.as_of
-        assert "Definition: CLV" in labels and "Generated at" in labels
+        assert "Definition: CLV of a new customer" in labels and "Generated at" in labels
+        assert "Definition: CLV bridge" in labels and "Loss detection" in labels
 
 
 class TestRecalculated:
@@ -150,7 +161,13 @@ class TestRecalculated:
             "DiscountedCLV": o["clv_discounted"], "RowsRead": analysis.orders.rows_read,
             "RowsExcluded": analysis.orders.rows_excluded,
             "MonthlyDiscountRate": analysis.monthly_discount_rate,
-            "PredictedCLV36": analysis.customers["predicted_clv_36m"].mean(),
+            "ModelRevenue": analysis.customers["predicted_revenue_36m"].mean(),
+            "BridgeToDateFormula": analysis.customers["margin"].mean(),
+            "BridgeRemainingFormula": analysis.customers["remaining_revenue"].mean()
+            * analysis.margin,
+            "BridgeLifetimeModel": analysis.customers["margin"].mean()
+            + analysis.customers["predicted_clv_36m"].mean(),
+            "CustomerEquity": analysis.customers["remaining_revenue"].sum() * analysis.margin,
         }  # fmt: skip
         for name, value in expected.items():
             assert named_value(recalculated, name) == pytest.approx(value, rel=1e-9), name
@@ -161,7 +178,7 @@ class TestRecalculated:
         cols = segments_sheet.columns(analysis)
         checked = 0
         for dimension in analysis.dimensions:
-            part = analysis.segments[analysis.segments["dimension"] == dimension]
+            part = segments_sheet.ordered(analysis, dimension)
             header_row = next(
                 r for r in range(1, formulas_wb.max_row + 1)
                 if formulas_wb.cell(r, 1).value == dimension
@@ -172,7 +189,7 @@ class TestRecalculated:
                         continue
                     assert formulas_wb.cell(header_row + offset, index).data_type == "f"
                     got = values_ws.cell(header_row + offset, index).value
-                    want = seg[col.field] / (100 if col.field == "clv_index" else 1)
+                    want = seg[col.field]
                     if np.isnan(want):
                         assert got in (None, ""), (dimension, seg["segment"], col.field)
                     else:
@@ -189,6 +206,7 @@ class TestRecalculated:
         values = recalculate(changed, tmp_path / "out")
         o = analysis.overall
         assert named_value(values, "CLV") == pytest.approx(o["arpu"] * 0.5 / o["monthly_churn"])
+        assert named_value(values, "CLV") == pytest.approx(o["lifetime_revenue"] * 0.5)
 
 
 def test_an_existing_report_is_not_overwritten(report, analysis):
@@ -222,6 +240,8 @@ def test_the_customers_sheet_holds_every_customer_and_value(report, analysis):
         for g, w in zip(got, want, strict=True):
             if isinstance(w, pd.Timestamp):
                 assert g == w.to_pydatetime()
+            elif isinstance(w, float) and np.isnan(w):
+                assert g is None
             elif isinstance(w, float | int) and not isinstance(w, bool):
                 assert g == pytest.approx(w, rel=1e-12)
             else:
@@ -245,12 +265,12 @@ class TestModelSheet:
         assert "Cumulative repeat purchases, actual vs model" in cells
         assert len(ws._charts) == 1
 
-    def test_segments_show_the_mean_predicted_clv(self, analysis):
+    def test_segments_show_the_mean_predicted_revenue(self, analysis):
         c = analysis.customers
-        by_tier = c.groupby("value_tier")["predicted_clv_12m"].mean()
+        by_tier = c.groupby("value_tier")["predicted_revenue_36m"].mean()
         seg = analysis.segments[analysis.segments["dimension"] == "Value tier"]
         for _, row in seg.iterrows():
-            assert row["predicted_clv_12m"] == pytest.approx(by_tier[row["segment"]])
+            assert row["model_revenue_36m"] == pytest.approx(by_tier[row["segment"]])
 
     def test_too_thin_to_fit_says_so_and_keeps_the_simple_clv(self, tmp_path):
         orders = pd.DataFrame(

@@ -37,7 +37,7 @@ SEGMENT_MARGIN = "=Margin+{spread}"
 LIFETIME_INDEX = (
     '=IF(AND(ISNUMBER({value}),ISNUMBER(BridgeLifetimeFormula)),{value}/BridgeLifetimeFormula,"")'
 )
-LTV_CAC = '=IF(AND(ISNUMBER({cac}),ISNUMBER({clv})),IF({cac}>0,{clv}/{cac},""),"")'
+LTV_CAC = '=IF(AND(ISNUMBER({cac}),ISNUMBER({clv})),IFERROR({clv}/{cac},""),"")'
 PAYBACK = '=IF(AND(ISNUMBER({cac}),ISNUMBER({arpu})),{cac}/({arpu}*{margin}),"")'
 MONTHLY_DISCOUNT = "=(1+DiscountRate)^(1/MonthsPerYear)-1"
 #: The sensitivity grid: steps either side of the base case, in units of the step inputs.
@@ -118,7 +118,7 @@ def result_lines(analysis: Analysis) -> list[Line]:
              DISCOUNTED_CLV.format(churn="ChurnRate", arpu="ARPU", margin="Margin"), "money0"),
         Line("RemainingRevenue", "Expected remaining revenue per customer (formula)",
              o["remaining_revenue"], "money"),
-        Line("ModelRevenue36", "Expected revenue per customer, next 36 months (model, "
+        Line("ModelRevenue", "Expected revenue per customer, next 36 months (model, "
              "discounted)", o["model_revenue_36m"], "money",
              "See the Model sheet." if analysis.prediction.fitted
              else f"No model: {analysis.prediction.reason}"),
@@ -142,7 +142,7 @@ BRIDGE = (
      MARGIN_TO_DATE.format(revenue="Revenue", customers="Customers", margin="Margin")),
     ("Remaining", "+ Expected remaining margin",
      REMAINING.format(revenue="RemainingRevenue", margin="Margin"),
-     REMAINING.format(revenue="ModelRevenue36", margin="Margin")),
+     REMAINING.format(revenue="ModelRevenue", margin="Margin")),
     ("Lifetime", "= Expected lifetime margin",
      LIFETIME_MARGIN.format(to_date="BridgeToDateFormula", remaining="BridgeRemainingFormula"),
      LIFETIME_MARGIN.format(to_date="BridgeToDateModel", remaining="BridgeRemainingModel")),
