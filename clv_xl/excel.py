@@ -8,6 +8,7 @@ The orders sheet is only read, never written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import xlwings as xw
 
+from .cac import cac_from_rows
 from .destination import default_report_name, free_path
 from .errors import ClvError, InputError
 from .headers import ColumnMap, has_orders_header
@@ -25,6 +27,7 @@ from .settings import SHEET as SETTINGS_SHEET
 from .settings import settings_from_rows
 
 ORDERS_SHEET_NAMES = ("orders", "bestellingen")
+CAC_SHEET = "CAC"
 TITLE = "CLV report"
 
 
@@ -80,13 +83,18 @@ def report_folder(book: xw.Book) -> Path:
 def segment_report(book: xw.Book, output_dir: Path | None = None) -> Path:
     """Write the segment report of the orders in ``book``; return the report's path.
 
-    Settings come from the optional Settings sheet; the report is named
+    Settings come from the optional Settings sheet, acquisition costs from the optional CAC
+    sheet (channel and CAC columns under a header row); the report is named
     ``<workbook> - CLV report <date>.xlsx`` and never replaces a file.
     """
     found = find_orders(book)
     params, segments = Params(), None
-    if SETTINGS_SHEET in [s.name for s in book.sheets]:
+    sheets = [s.name for s in book.sheets]
+    if SETTINGS_SHEET in sheets:
         params, segments = settings_from_rows(_from_a1(book.sheets[SETTINGS_SHEET])[0])
+    if CAC_SHEET in sheets:
+        rows = _from_a1(book.sheets[CAC_SHEET])[0]
+        params = dataclasses.replace(params, cac=cac_from_rows(rows, f"the {CAC_SHEET} sheet"))
     orders = orders_from_grid(
         found.grid,
         workbook=book.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -12,6 +13,7 @@ import pytest
 from excel_rules import chart_axis_problems
 from libreoffice import error_cells, recalculate
 
+from clv_xl import formulas
 from clv_xl.analysis import analyze
 from clv_xl.errors import InputError
 from clv_xl.orders import load_orders
@@ -30,6 +32,7 @@ NAMES = {
     "RemainingRevenue", "ModelRevenue", "CustomerEquity", "BridgeToDateFormula",
     "BridgeRemainingFormula", "BridgeLifetimeFormula", "BridgeLifetimeModel",
 }  # fmt: skip
+SAMPLE_FILE = Path(__file__).parents[1] / "templates" / "sample_orders.xlsx"
 EVIL = '=HYPERLINK("http://example.com","click")'
 
 
@@ -319,3 +322,133 @@ def test_every_chart_shows_its_axes_in_excel(report, tmp_path):
                 copy.writestr(item, data)
     assert chart_axis_problems(report) == []
     assert len(chart_axis_problems(hidden)) == 1
+
+
+def segment_rows(wb, analysis) -> dict[tuple[str, str], int]:
+    """(dimension, segment) -> its row on the Segments sheet, found by the section titles."""
+    ws = wb["Segments"]
+    rows = {}
+    for dimension in analysis.dimensions:
+        header = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == dimension) + 1
+        for offset, name in enumerate(segments_sheet.ordered(analysis, dimension)["segment"], 1):
+            assert ws.cell(header + offset, 1).value == name
+            rows[dimension, name] = header + offset
+    return rows
+
+
+class TestLiveInputs:
+    """Each input changed in the workbook, recalculated by LibreOffice: every dependent
+    figure moves and equals the library's formulas on Python's values."""
+
+    MARGIN, SPREAD, RATE, CAC = 0.5, 0.1, 0.2, 100.0
+
+    @pytest.fixture(scope="class")
+    def changed(self, report, analysis, tmp_path_factory):
+        wb = openpyxl.load_workbook(report)
+        for name, value in (("Margin", self.MARGIN), ("DiscountRate", self.RATE)):
+            sheet, ref = next(iter(wb.defined_names[name].destinations))
+            wb[sheet][ref.replace("$", "")].value = value
+        rows = segment_rows(wb, analysis)
+        spread = segments_sheet.column_index(analysis, "margin_spread")
+        wb["Segments"].cell(rows["Channel", "Webshop"], spread).value = self.SPREAD
+        cac = wb["CAC"]
+        (webshop,) = [r for r in range(5, cac.max_row + 1) if cac.cell(r, 1).value == "Webshop"]
+        cac.cell(webshop, 3).value = self.CAC
+        path = tmp_path_factory.mktemp("changed") / "changed.xlsx"
+        wb.save(path)
+        return recalculate(path, tmp_path_factory.mktemp("changed-out")), rows, webshop
+
+    def expected_margin(self, analysis, dimension, segment):
+        if dimension == "All customers":
+            return self.MARGIN
+        row = analysis.segments.set_index(["dimension", "segment"]).loc[(dimension, segment)]
+        spread = (
+            self.SPREAD if (dimension, segment) == ("Channel", "Webshop") else row["margin_spread"]
+        )
+        return self.MARGIN + spread
+
+    def test_every_segment_figure_follows(self, changed, analysis):
+        values, rows, _ = changed
+        ws = values["Segments"]
+        i = (1 + self.RATE) ** (1 / 12) - 1
+        column = {f: segments_sheet.column_index(analysis, f) for f in (
+            "margin_rate", "clv", "clv_discounted", "margin_to_date", "remaining_margin",
+            "lifetime_margin", "model_margin_36m", "model_lifetime_margin")}  # fmt: skip
+        for (dimension, segment), r in rows.items():
+            seg = analysis.segments.set_index(["dimension", "segment"]).loc[(dimension, segment)]
+            m = self.expected_margin(analysis, dimension, segment)
+            got = {f: ws.cell(r, c).value for f, c in column.items()}
+            assert got["margin_rate"] == pytest.approx(m)
+            to_date = seg["revenue"] / seg["customers"] * m
+            assert got["margin_to_date"] == pytest.approx(to_date)
+            assert got["remaining_margin"] == pytest.approx(seg["remaining_revenue"] * m)
+            assert got["lifetime_margin"] == pytest.approx(to_date + seg["remaining_revenue"] * m)
+            assert got["lifetime_margin"] >= got["margin_to_date"]  # the bridge adds up
+            assert got["model_margin_36m"] == pytest.approx(seg["model_revenue_36m"] * m)
+            if np.isnan(seg["clv"]):
+                assert got["clv"] in (None, "") and got["clv_discounted"] in (None, "")
+                continue
+            churn = 1 / seg["lifetime_months"]
+            assert got["clv"] == pytest.approx(formulas.clv(seg["arpu"], m, churn))
+            assert got["clv_discounted"] == pytest.approx(
+                formulas.clv_discounted(seg["arpu"] * m, 1 - churn, i, timing="begin")
+            )
+
+    def test_ltv_cac_and_payback_follow(self, changed, analysis):
+        values, rows, webshop = changed
+        seg = analysis.segments.set_index(["dimension", "segment"]).loc[("Channel", "Webshop")]
+        m = self.MARGIN + self.SPREAD
+        clv = seg["arpu"] * m * seg["lifetime_months"]
+        cac = values["CAC"]
+        assert cac.cell(webshop, 4).value == pytest.approx(clv)
+        assert cac.cell(webshop, 5).value == pytest.approx(formulas.ltv_cac(clv, self.CAC))
+        assert cac.cell(webshop, 6).value == pytest.approx(
+            formulas.cac_payback(self.CAC, seg["arpu"], m)
+        )
+        others = [cac.cell(r, 5).value for r in range(5, cac.max_row + 1) if r != webshop]
+        assert others and all(v in (None, "") for v in others)  # no CAC, no ratio
+
+    def test_the_summary_follows(self, changed, analysis):
+        values, _, _ = changed
+        o = analysis.overall
+        assert named_value(values, "CLV") == pytest.approx(o["lifetime_revenue"] * self.MARGIN)
+        assert named_value(values, "BridgeLifetimeFormula") == pytest.approx(
+            (o["revenue"] / o["customers"] + o["remaining_revenue"]) * self.MARGIN
+        )
+        assert error_cells(values) == []
+
+
+def test_cac_from_the_command_line_reaches_the_cac_sheet(tmp_path):
+    from clv_xl.cli import main
+
+    cac = tmp_path / "cac.csv"
+    cac.write_text("Channel;CAC\nWebshop;120,50\n\nAll customers;90\n")
+    out = tmp_path / "r.xlsx"
+    assert main(["report", str(SAMPLE_FILE), "-o", str(out), "-q", "--cac", str(cac)]) == 0
+    ws = openpyxl.load_workbook(out)["CAC"]
+    given = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(5, ws.max_row + 1)}
+    assert given["Webshop"] == 120.5 and given["All customers"] == 90
+    assert given["Newsletter"] is None
+    cac.write_text("Channel,CAC\nWebshop,lots\n")
+    assert main(["report", str(SAMPLE_FILE), "-o", str(tmp_path / "x.xlsx"), "-q",
+                 "--cac", str(cac)]) == 2  # fmt: skip
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_status_and_model_disagreements_are_named(analysis):
+    c = analysis.customers
+    assert analysis.prediction.fitted
+    overdue = c["active"] & (c["prob_alive"] < 0.05)
+    lapsed = ~c["active"] & (c["prob_alive"] > 0.5)
+    assert (c["status_note"].str.startswith("Overdue") == overdue).all()
+    assert (c["status_note"].str.startswith("Lapsed") == lapsed).all()
+    assert (c.loc[~overdue & ~lapsed, "status_note"] == "").all()
+
+
+def test_rates_are_not_annualised_from_short_tenures(analysis):
+    c = analysis.customers
+    short = c["tenure_months"] < 3
+    assert short.any() and c.loc[short, "orders_per_year"].isna().all()
+    long = c[~short]
+    expected = long["orders"] / (long["tenure_months"] * 365.25 / 12) * 365.25
+    assert long["orders_per_year"].to_numpy() == pytest.approx(expected.to_numpy())
