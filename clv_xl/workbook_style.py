@@ -159,15 +159,15 @@ def write_about_sheet(
     autosize(ws)
     if value_width is not None:
         ws.column_dimensions["B"].width = value_width
-    _fit_wrapped_rows(ws, "B")
+    fit_wrapped_rows(ws, "B")
     return ws
 
 
-def _fit_wrapped_rows(ws: Worksheet, column: str) -> None:
+def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
     """Heights for the rows whose text in ``column`` wraps, which openpyxl cannot measure: a
     line per column width of characters (a column's width counts characters)."""
     width = ws.column_dimensions[column].width
-    for cell in ws[column]:
+    for cell in ws[column][first_row - 1 :]:
         if isinstance(cell.value, str):
             lines = sum(math.ceil(len(line) / width) or 1 for line in cell.value.splitlines())
             if lines > 1:
@@ -189,36 +189,39 @@ def autosize(ws: Worksheet, min_width: float = 8, max_width: float = 80) -> None
         ws.column_dimensions[get_column_letter(column)].width = width
 
 
-#: Printing: A4 landscape; a sheet is spread over as many pages across as keep its text at
-#: this share of its size or more (11 pt text prints at 8.8 pt or larger).
+#: Printing: A4 landscape at a fixed scale that keeps 11 pt text at 8.8 pt or larger; a
+#: wider sheet runs on over more pages across (Excel and LibreOffice both honour a scale,
+#: while "fit to N pages wide" is read differently by them).
 PAPER_A4 = 9
 MIN_PRINT_SCALE = 0.8
-PRINTABLE_WIDTH_CM = 29.7 - 2 * 0.7 * 2.54  # A4 landscape less Excel's default 0.7" margins
+PRINTABLE_WIDTH_CM = 29.7 - 2 * 0.75 * 2.54  # A4 landscape less the default 0.75" margins
+PRINT_SLACK = 0.95  # printed columns come out a few per cent wider than the estimate
 
 
 def column_width_cm(width: float) -> float:
-    """A column's printed width: Excel's width in characters is about 7 px each plus 5 px
-    of padding, at 96 px an inch."""
+    """A column's printed width: Excel's width in characters is 7 px each (Calibri 11's
+    digit) plus 5 px of padding, at 96 px an inch."""
     return (width * 7 + 5) / 96 * 2.54
 
 
-def pages_across(ws: Worksheet, default_width: float = 8.43) -> int:
-    """Pages across that print the used columns at MIN_PRINT_SCALE or larger."""
+def print_scale(ws: Worksheet, default_width: float = 8.43) -> int:
+    """The print scale in percent: 100 where the used columns fit across one page, else
+    what fits them on one page down to MIN_PRINT_SCALE, else MIN_PRINT_SCALE (more pages
+    across)."""
     total = sum(
         column_width_cm(ws.column_dimensions[get_column_letter(c)].width or default_width)
         for c in range(1, ws.max_column + 1)
     )
-    return max(1, math.ceil(MIN_PRINT_SCALE * total / PRINTABLE_WIDTH_CM))
+    fitting = PRINT_SLACK * PRINTABLE_WIDTH_CM / total if total else 1.0
+    return math.floor(100 * min(1.0, max(MIN_PRINT_SCALE, fitting)))
 
 
 def fit_width_on_print(ws: Worksheet) -> None:
-    """Print the sheet landscape on A4, as few pages across as keep the text readable (as
-    many pages down as needed)."""
+    """Print the sheet landscape on A4 at :func:`print_scale`."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = PAPER_A4
-    ws.page_setup.fitToWidth = pages_across(ws)
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.scale = print_scale(ws)
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
 
 
 def print_titles(

@@ -28,7 +28,7 @@ from .summary import (
 )
 
 SHEET = "Segments"
-HEADER_HEIGHT = 48  # points: three lines of a wrapped header
+HEADER_HEIGHT = 64  # points: four lines of a wrapped header
 
 
 @dataclass(frozen=True)

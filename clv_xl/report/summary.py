@@ -22,6 +22,7 @@ from ..headline import executive_summary
 from .cells import formula, lay_out, put
 
 SHEET = "Summary"
+SENSITIVITY = "Sensitivity"
 
 #: Live formulas, one home each (the CLV framework: clv_xl.valuation).
 CHURN = '=IF(ISNUMBER({lifetime}),1/{lifetime},"")'
@@ -111,8 +112,8 @@ def result_lines(analysis: Analysis) -> list[Line]:
         Line("ChurnRate", "Monthly churn (% per month) = 1 / lifetime",
              CHURN.format(lifetime="CustomerLifetime"), "percent"),
         Line("ARPU", "Revenue per active customer per month", o["arpu"], "money"),
-        Line("CLV", "CLV of a new customer (margin over its lifetime) = revenue per month x "
-             "margin / churn", CLV.format(churn="ChurnRate", arpu="ARPU", margin="Margin"),
+        Line("CLV", "CLV of a new customer = revenue per month x margin / churn",
+             CLV.format(churn="ChurnRate", arpu="ARPU", margin="Margin"),
              "money0", "The planning number: compare it with CAC (CAC sheet)."),
         Line("DiscountedCLV", "Discounted CLV of a new customer (first month now)",
              DISCOUNTED_CLV.format(churn="ChurnRate", arpu="ARPU", margin="Margin"), "money0"),
@@ -176,9 +177,13 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     )  # fmt: skip
     row = _block(wb, ws, row + 1, "Results: all customers", result_lines(analysis),
                  style.OUTPUT, fmt)  # fmt: skip
-    row = _bridge(wb, ws, row + 1, analysis, fmt)
-    _sensitivity(wb, ws, row + 1, fmt)
-    lay_out(ws, {1: 62, 2: 18, 3: 18, 4: 14, 5: 14, 6: 14}, freeze="A4")
+    _bridge(wb, ws, row + 1, analysis, fmt)
+    for cell in ws["C"]:  # the notes wrap in their column rather than run off the page
+        if isinstance(cell.value, str) and not cell.value.startswith("=") and cell.row > 4:
+            cell.alignment = style.WRAPPED
+    lay_out(ws, {1: 62, 2: 18, 3: 60}, freeze="A4")
+    style.fit_wrapped_rows(ws, "C", first_row=5)
+    _sensitivity(wb, fmt)
     return ws
 
 
@@ -203,7 +208,7 @@ def _block(
         if line.note:
             style.NOTE.apply(put(ws, row, 3, line.note))
         if line.name:
-            _name(wb, line.name, row, 2)
+            _name(wb, line.name, row, 2, ws.title)
     return row + 1
 
 
@@ -213,6 +218,9 @@ def _bridge(wb: Workbook, ws: Worksheet, row: int, analysis: Analysis, fmt: dict
     style.write_header(
         ws, row + 1, ["", "Formula (survival)", "Model (next 36 months, discounted)"]
     )
+    for cell in ws[row + 1]:
+        cell.alignment = style.WRAPPED
+    ws.row_dimensions[row + 1].height = 2 * style.LINE_HEIGHT
     for offset, (stem, label, by_formula, by_model) in enumerate(BRIDGE, start=row + 2):
         put(ws, offset, 1, label)
         for column, (text, kind) in enumerate(((by_formula, "Formula"), (by_model, "Model")), 2):
@@ -232,14 +240,19 @@ def _bridge(wb: Workbook, ws: Worksheet, row: int, analysis: Analysis, fmt: dict
     return note_row + 1
 
 
-def _sensitivity(wb: Workbook, ws: Worksheet, row: int, fmt: dict[str, str]) -> int:
-    """CLV of a new customer over churn (rows) and margin (columns), live on the inputs."""
+def _sensitivity(wb: Workbook, fmt: dict[str, str]) -> Worksheet:
+    """The Sensitivity sheet: CLV of a new customer over churn (rows) and margin (columns),
+    live on the Summary's inputs."""
+    ws = wb.create_sheet(SENSITIVITY)
+    style.TITLE.apply(put(ws, 1, 1, "Sensitivity: CLV of a new customer by churn and margin"))
+    style.NOTE.apply(put(ws, 2, 1, "Around the Summary's figures: change the steps (inputs) "
+                                   "or the Summary's inputs and the table follows."))  # fmt: skip
+    row = 4
     steps = [
         Line("MarginStep", "Margin step (percentage points)", 0.05, "percent"),
         Line("ChurnStep", "Churn step (% of the monthly churn)", 0.25, "percent"),
     ]
-    row = _block(wb, ws, row, "Sensitivity: CLV of a new customer by churn and margin",
-                 steps, style.INPUT, fmt)  # fmt: skip
+    row = _block(wb, ws, row, "Steps (inputs)", steps, style.INPUT, fmt)
     top = row
     put(ws, top, 1, "Steps (columns: margin; rows: churn)")
     put(ws, top + 1, 1, "Monthly churn (% per month)  \\  Gross margin (%)")
@@ -258,9 +271,10 @@ def _sensitivity(wb: Workbook, ws: Worksheet, row: int, fmt: dict[str, str]) -> 
             column = get_column_letter(first + k)
             text = CLV.format(churn=f"$A{r}", arpu="ARPU", margin=f"{column}${top + 1}")
             style.OUTPUT.apply(formula(ws, r, first + k, text), fmt["money0"])
-    return top + 2 + len(SENSITIVITY_STEPS)
+    lay_out(ws, {1: 46, 2: 10}, default_width=14)
+    return ws
 
 
-def _name(wb: Workbook, name: str, row: int, column: int) -> None:
-    ref = f"'{SHEET}'!${get_column_letter(column)}${row}"
+def _name(wb: Workbook, name: str, row: int, column: int, sheet: str = SHEET) -> None:
+    ref = f"'{sheet}'!${get_column_letter(column)}${row}"
     wb.defined_names[name] = DefinedName(name, attr_text=ref)
