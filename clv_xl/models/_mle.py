@@ -176,19 +176,20 @@ def _run_from(
     bounds = [_LOG_BOUNDS] * len(theta0)
     # Without a gradient each of its finite differences costs len(theta) evaluations more.
     per_step = 1 if jacobian is not None else len(theta0) + 1
-    run = minimize(
-        objective,
-        theta0,
-        jac=jacobian,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={
-            "maxfun": EVALUATION_BUDGET // per_step,
-            "maxiter": EVALUATION_BUDGET,
-            "ftol": 1e-13,
-            "gtol": 1e-9,
-        },
-    )
+    with np.errstate(all="ignore"):  # finite differences next to an infinite objective
+        run = minimize(
+            objective,
+            theta0,
+            jac=jacobian,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={
+                "maxfun": EVALUATION_BUDGET // per_step,
+                "maxiter": EVALUATION_BUDGET,
+                "ftol": 1e-13,
+                "gtol": 1e-9,
+            },
+        )
     value = float(run.fun)
     projected = _projected_gradient(run, bounds)
     converged = np.isfinite(value) and (bool(run.success) or projected < GRADIENT_TOLERANCE)
