@@ -1,10 +1,13 @@
 """Predicted CLV per customer from the buy-till-you-die models, and the check of the model.
 
 The purchase model is BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy
-Way"), the spend model Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader & Hardie
-2013, note 025), both from :mod:`clv_xl.models`. Time is in weeks (7 days); a month is
-365.25/12 days. A purchase is a day with orders of amount 0 or more (refunds are not
-purchases), as in :func:`clv_xl.models.rfm_summary`.
+Way") or Pareto/NBD (Schmittlein, Morrison & Colombo 1987), whichever forecast the holdout
+better, or their no-drop-out limit (NBD, Poisson) when the data show no drop-out
+(:mod:`clv_xl.models.purchase_choice`); the spend model Gamma-Gamma (Fader, Hardie & Lee
+2005, "RFM and CLV"; Fader & Hardie 2013, note 025) or its limit, each customer's own mean
+spend (:mod:`clv_xl.models.spend_choice`); all from :mod:`clv_xl.models`. Time is in
+weeks (7 days); a month is 365.25/12 days. A purchase is a day with orders of amount 0 or
+more (refunds are not purchases), as in :func:`clv_xl.models.rfm_summary`.
 
 Per customer, with the models fitted on the whole history up to the analysis date:
 
@@ -16,39 +19,45 @@ Per customer, with the models fitted on the whole history up to the analysis dat
   horizons and the expected purchases from one :func:`clv_xl.models.clv.forecast_purchases`).
 
 The check (Fader & Hardie's calibration/holdout test): the last ``holdout_fraction`` of the
-span from the first purchase to the analysis date, in whole weeks, is held out; a second
-BG/NBD is fitted on the purchases before it (customers who first bought by the calibration
-end) and its forecast of each customer's repeat purchases in the holdout is compared with
-what they bought, by number of repeat purchases in the calibration period. The tracking
+span from the first purchase to the analysis date, in whole weeks, is held out; BG/NBD and
+Pareto/NBD (each with its limits) are fitted on the purchases before it (customers who
+first bought by the calibration end) and their forecasts of each customer's repeat
+purchases in the holdout are compared with what they bought, by number of repeat purchases
+in the calibration period. The family whose forecast is off by less, summed over those
+groups, is fitted to the whole history (``model_choice``); BG/NBD without a check. The tracking
 curve compares, week by week over the whole span, the cumulative repeat purchases of every
 customer with the calibration model's expectation for a customer acquired on their first
 purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
 
-The check runs in a second thread while the main models are fitted (`second_thread`): most
-of its time is numpy's sorting and array work.
+:func:`interval_by_group` gives an 80% interval of a group's mean predicted CLV from the
+parameters' covariance; :func:`forecast_verdict` says whether a group's forecast can be
+trusted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .models import BetaGeo, GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
-from .models.clv import forecast_purchases
-from .second_thread import second_thread
+from .models import GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
+from .models._mle import FittedModel
+from .models.clv import PurchaseModel, forecast_purchases
+from .models.purchase_choice import PurchaseFit, fit_purchases
+from .models.spend_choice import OwnMeanSpend, SpendFit, fit_spend
 
 TIME_UNIT = "weeks"
 WEEK_DAYS = int(days_per(TIME_UNIT))
 HORIZON_MONTHS = (12, 36)
 PURCHASES = "BG/NBD"
+PARETO = "Pareto/NBD"
+FAMILIES = (PURCHASES, PARETO)  # the first is the one fitted without a check
 SPEND = "Gamma-Gamma"
-CALIBRATION = "BG/NBD (calibration period)"
+CALIBRATION_SUFFIX = " (calibration period)"
+CALIBRATION = PURCHASES + CALIBRATION_SUFFIX
 CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
 TOP_FREQUENCY_GROUP = 7  # calibration repeat purchases 0..6 and "7+"
 ALL_GROUPS = "All"
@@ -79,10 +88,40 @@ HOLDOUT_COLUMNS = (
     "actual_per_customer",
     "predicted_per_customer",
 )
-#: The unit of each parameter: alpha is a time, gamma an amount of money.
-PARAMETER_UNITS = {"alpha": TIME_UNIT, "gamma": "currency"}
+CHOICE_COLUMNS = (
+    "family",
+    "model",
+    "holdout_actual",
+    "holdout_predicted",
+    "holdout_error",
+    "chosen",
+)
+#: The unit of each parameter: alpha, beta are times, gamma and mean_spend money, rate 1/time.
+PARAMETER_UNITS = {
+    "alpha": TIME_UNIT,
+    "beta": TIME_UNIT,
+    "gamma": "currency",
+    "mean_spend": "currency",
+    "rate": f"per {TIME_UNIT[:-1]}",
+}
+BUDGET_NOTE = (
+    "The fit used up its budget of likelihood evaluations before the maximum was pinned "
+    "down; its estimates are the best found."
+)
 
-Model = TypeVar("Model", BetaGeo, GammaGamma)
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    """What the forecasts were made from, for intervals and verdicts: the fitted models,
+    each customer's history (frequency, recency, T in weeks, monetary_value: m_x, with the
+    mean spend for repeat customers whose repeat purchases were all free), the margins and
+    the monthly discount rate."""
+
+    purchases: PurchaseModel  # a fitted BetaGeo, ParetoNBD, NBD or Poisson
+    spend: GammaGamma | OwnMeanSpend
+    history: pd.DataFrame
+    margins: np.ndarray
+    monthly_discount_rate: float
 
 
 @dataclass(frozen=True)
@@ -91,18 +130,26 @@ class Prediction:
 
     ``customers`` (index ``customer``): CUSTOMER_COLUMNS (see the module docstring).
     ``parameters``: one row per model parameter: model, parameter, estimate, std_error,
-    unit ("weeks" for alpha, "currency" for gamma, "" for the shapes).
+    unit ("weeks" for alpha and beta, "currency" for gamma and mean_spend, "per week" for
+    the Poisson rate, "" for the shapes).
     ``fit_summary``: one row per fitted model: customers used, log-likelihood, converged,
     at_boundary, iterations, warnings (sentences, "" when none).
     ``tracking``: one row per week (weeks end on the analysis date, counted back; the first
     may be partial): week (1, 2, ...), week_end, period ("calibration"/"holdout"), actual
-    and predicted cumulative repeat purchases of all customers.
+    and predicted cumulative repeat purchases of all customers, by the chosen family's
+    calibration model.
     ``holdout``: per calibration repeat-purchase group "0".."6", "7+", then "All":
     customers, actual and predicted repeat purchases in the holdout, and both per customer.
+    ``model_choice``: one row per purchase-model family (BG/NBD, Pareto/NBD): the model
+    kept for it in the calibration period (the family's own or a no-drop-out limit),
+    holdout_actual and holdout_predicted repeat purchases, holdout_error (sum over the
+    frequency groups of |actual - predicted|, over the actual total) and chosen.
+    ``purchase_model`` / ``spend_model`` name the models behind the forecasts, ``notes``
+    holds sentences for people about them (a limit used, why a family was chosen).
     When ``fitted`` is False, ``reason`` says why and every frame is empty; when
-    ``validation_reason`` is not "", the check could not be made and ``tracking`` and
-    ``holdout`` are empty. ``excluded_rows`` counts the order lines the models do not use,
-    by reason (refunds are not purchases).
+    ``validation_reason`` is not "", the check could not be made and ``tracking``,
+    ``holdout`` and ``model_choice`` are empty. ``excluded_rows`` counts the order lines
+    the models do not use, by reason (refunds are not purchases).
     """
 
     fitted: bool
@@ -118,6 +165,11 @@ class Prediction:
     holdout_weeks: int = 0
     time_unit: str = TIME_UNIT
     excluded_rows: dict[str, int] = field(default_factory=dict)
+    model_choice: pd.DataFrame = field(default_factory=lambda: _empty(CHOICE_COLUMNS))
+    purchase_model: str = ""
+    spend_model: str = ""
+    notes: tuple[str, ...] = ()
+    forecast_inputs: ForecastInputs | None = None
 
 
 @dataclass(frozen=True)
@@ -127,10 +179,13 @@ class _Check:
     reason: str
     calibration_end: dt.date | None = None
     holdout_weeks: int = 0
-    model: BetaGeo | None = None
+    fits: dict[str, PurchaseFit] = field(default_factory=dict)
+    family: str = PURCHASES
     customers: int = 0
     tracking: pd.DataFrame = field(default_factory=lambda: _empty(TRACKING_COLUMNS))
     holdout: pd.DataFrame = field(default_factory=lambda: _empty(HOLDOUT_COLUMNS))
+    choice: pd.DataFrame = field(default_factory=lambda: _empty(CHOICE_COLUMNS))
+    note: str = ""
 
 
 class _CannotFitError(Exception):
@@ -170,45 +225,43 @@ def predict(
             "amount": lines["amount"],
         }
     )
-    check_orders(coded)  # here, so that lines the models cannot use raise once, in this thread
-    with second_thread(len(lines)) as beside:  # see the module docstring
-        checking = beside.submit(
-            _calibration_check,
-            coded.copy(deep=False),  # a frame of its own: pandas frames are not shared safely
-            as_of,
-            holdout_fraction,
-            min_customers,
-            min_repeat_customers,
+    check_orders(coded)
+    history = rfm_summary(coded, TIME_UNIT, as_of)
+    history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
+    excluded = dict(history.attrs["excluded_rows"])
+    priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
+    try:
+        _require_data(history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}")
+        check = _calibration_check(
+            coded, as_of, holdout_fraction, min_customers, min_repeat_customers
         )
-        history = rfm_summary(coded, TIME_UNIT, as_of)
-        history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
-        excluded = dict(history.attrs["excluded_rows"])
-        priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
-        try:
-            purchases = _fitted_purchase_model(
-                history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}"
-            )
-            spend = _fitted(
-                GammaGamma(),
-                GammaGamma.fit,
-                history["frequency"].where(priced, 0.0),
-                history["monetary_value"],
-            )
-            average_spend = _mean_spend(spend)
-        except _CannotFitError as problem:
-            return _not_fitted(str(problem), as_of, excluded)
-        unpriced = (history["frequency"] > 0) & ~priced
-        monetary = history["monetary_value"].where(~unpriced, average_spend)
-        customers = _customer_forecasts(
-            history, monetary, purchases, spend, margin, monthly_discount_rate
-        )
-        check = checking.result()
+        purchases = _fitted_purchases(check.family, history)
+        spend = _fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])
+    except _CannotFitError as problem:
+        return _not_fitted(str(problem), as_of, excluded)
+    unpriced = (history["frequency"] > 0) & ~priced
+    monetary = history["monetary_value"].where(~unpriced, spend.model.mean_spend())
+    inputs = ForecastInputs(
+        purchases=purchases.model,
+        spend=spend.model,
+        history=history[["frequency", "recency", "T"]].assign(monetary_value=monetary),
+        margins=_margins(margin, history.index),
+        monthly_discount_rate=monthly_discount_rate,
+    )
+    customers = _customer_forecasts(inputs)
     fits = [
-        _Fit(PURCHASES, purchases, len(history)),
-        _Fit(SPEND, spend, int(priced.sum()), _unpriced_note(int(unpriced.sum()))),
+        _Fit(purchases.model.model_name, purchases.model, len(history), purchases.note),
+        _Fit(
+            SPEND if spend.model.model_name == SPEND else spend.model.model_name,
+            spend.model,
+            int(priced.sum()),
+            " ".join(filter(None, [spend.note, _unpriced_note(int(unpriced.sum()))])),
+        ),
     ]
-    if check.model is not None:
-        fits.append(_Fit(CALIBRATION, check.model, check.customers))
+    fits += [
+        _Fit(_calibration_label(fit), fit.model, check.customers, fit.note)
+        for fit in check.fits.values()
+    ]
     return Prediction(
         fitted=True,
         reason="",
@@ -222,6 +275,11 @@ def predict(
         calibration_end=check.calibration_end,
         holdout_weeks=check.holdout_weeks,
         excluded_rows=excluded,
+        model_choice=check.choice,
+        purchase_model=purchases.model.model_name,
+        spend_model=spend.model.model_name,
+        notes=tuple(filter(None, [check.note, purchases.note, spend.note])),
+        forecast_inputs=inputs,
     )
 
 
@@ -229,10 +287,10 @@ def predict(
 # Fitting
 
 
-def _fitted_purchase_model(
+def _require_data(
     history: pd.DataFrame, min_customers: int, min_repeat_customers: int, period: str
-) -> BetaGeo:
-    """BG/NBD on ``history`` once it has enough customers and repeat customers.
+) -> None:
+    """Enough customers and repeat customers for a purchase model.
 
     ``period`` completes "... bought <period>", e.g. "up to 2024-12-31".
     """
@@ -248,40 +306,44 @@ def _fitted_purchase_model(
             f"The purchase model needs at least {min_repeat_customers} repeat customers; "
             f"{repeaters} bought again {period}."
         )
-    return _fitted(BetaGeo(), BetaGeo.fit, history["frequency"], history["recency"], history["T"])
 
 
-def _fitted(model: Model, fit: Callable[..., Model], *columns: pd.Series) -> Model:
-    """``fit(model, *columns)``, accepted only when it converged inside the parameters' range
-    with standard errors (the model's warnings stay in the fit summary)."""
+def _fitted_purchases(family: str, history: pd.DataFrame) -> PurchaseFit:
+    """The family's model or its limit fitted to ``history`` (frequency, recency, T)."""
+    return _purchase_fits((family,), history)[family]
+
+
+def _purchase_fits(families: tuple[str, ...], history: pd.DataFrame) -> dict[str, PurchaseFit]:
+    """Each family with its limits (:func:`fit_purchases`), a budget note where one ran out."""
     try:
-        fit(model, *columns)
+        fits = fit_purchases(families, history["frequency"], history["recency"], history["T"])
     except NotFittedError as error:
         raise _CannotFitError(str(error)) from None
-    convergence = model.convergence
-    assert convergence is not None
-    name = model.model_name
-    if not convergence.converged:
-        raise _CannotFitError(f"The {name} fit did not converge ({convergence.message}).")
-    if convergence.at_boundary:
-        raise _CannotFitError(
-            f"The {name} fit ended at the edge of its parameter range, as when the data show "
-            "no drop-out or too little variation, so its forecasts would not be reliable."
-        )
-    if any(np.isnan(se) for se in model.standard_errors.values()):
-        raise _CannotFitError(
-            f"The {name} likelihood is flat at its maximum, so the data do not determine "
-            "the model's parameters."
-        )
-    return model
+    return {family: _with_budget_note(fit) for family, fit in fits.items()}
 
 
-def _mean_spend(spend: GammaGamma) -> float:
-    """The population mean spend per purchase; a fit without one cannot forecast spend."""
+def _with_budget_note(fit: PurchaseFit) -> PurchaseFit:
+    convergence = fit.model.convergence
+    if convergence is None or convergence.converged:
+        return fit
+    note = " ".join(filter(None, [fit.note, BUDGET_NOTE]))
+    return PurchaseFit(model=fit.model, family=fit.family, note=note, candidates=fit.candidates)
+
+
+def _fitted_spend(frequency: pd.Series, monetary_value: pd.Series) -> SpendFit:
+    """Gamma-Gamma or its limit (:func:`fit_spend`)."""
     try:
-        return spend.mean_spend()
+        return fit_spend(frequency, monetary_value)
     except NotFittedError as error:
         raise _CannotFitError(str(error)) from None
+
+
+def _calibration_label(fit: PurchaseFit) -> str:
+    """ "BG/NBD (calibration period)", or for a limit "NBD (...) (calibration period, limit
+    of BG/NBD)"."""
+    if not fit.at_limit:
+        return fit.family + CALIBRATION_SUFFIX
+    return f"{fit.model.model_name}{CALIBRATION_SUFFIX[:-1]}, limit of {fit.family})"
 
 
 def _unpriced_note(customers: int) -> str:
@@ -293,33 +355,38 @@ def _unpriced_note(customers: int) -> str:
     )
 
 
-def _customer_forecasts(
-    history: pd.DataFrame,
-    monetary: pd.Series,
-    purchases: BetaGeo,
-    spend: GammaGamma,
-    margin: float | pd.Series,
-    monthly_discount_rate: float,
-) -> pd.DataFrame:
+def _customer_forecasts(inputs: ForecastInputs) -> pd.DataFrame:
     """The per-customer forecasts of the module docstring.
 
-    ``monetary`` is m_x, with the population mean E(Z) for repeat customers whose repeat
-    purchases were all free: E(Z | x, E(Z)) = E(Z), so they get the average spend.
+    ``inputs.history["monetary_value"]`` is m_x, with the population mean E(Z) for repeat
+    customers whose repeat purchases were all free: E(Z | x, E(Z)) = E(Z), so they get the
+    average spend.
     """
-    margins = _margins(margin, history.index)
+    history = inputs.history
     rfm = (history["frequency"], history["recency"], history["T"])
     purchase_forecast = forecast_purchases(
-        purchases, *rfm, periods=max(HORIZON_MONTHS), time_unit=TIME_UNIT, period_unit="months"
+        inputs.purchases,
+        *rfm,
+        periods=max(HORIZON_MONTHS),
+        time_unit=TIME_UNIT,
+        period_unit="months",
     )
-    spend_per_purchase = spend.expected_spend(history["frequency"], monetary)
-    discounted = purchase_forecast.discounted(HORIZON_MONTHS, monthly_discount_rate)
+    spend_per_purchase = inputs.spend.expected_spend(
+        history["frequency"], history["monetary_value"]
+    )
+    discounted = purchase_forecast.discounted(HORIZON_MONTHS, inputs.monthly_discount_rate)
     revenues = discounted * spend_per_purchase
     forecasts = pd.DataFrame(index=history.index)
     forecasts["prob_alive"] = purchase_forecast.probability_alive
     forecasts["expected_purchases_12m"] = purchase_forecast.expected_purchases(HORIZON_MONTHS[0])
     forecasts["expected_spend"] = spend_per_purchase
     for months, revenue in zip(HORIZON_MONTHS, revenues, strict=True):
-        forecasts[f"predicted_clv_{months}m"] = margins * revenue
+        forecasts[f"predicted_clv_{months}m"] = inputs.margins * revenue
+    if not np.isfinite(forecasts.to_numpy()).all():
+        raise _CannotFitError(
+            f"The {inputs.purchases.model_name} model gives no finite forecast for some "
+            "customers; their histories are too far from what it describes."
+        )
     return forecasts
 
 
@@ -347,7 +414,8 @@ def _calibration_check(
     min_customers: int,
     min_repeat_customers: int,
 ) -> _Check:
-    """Fit BG/NBD before the holdout and compare its forecasts with the holdout."""
+    """Fit each family before the holdout, compare their forecasts with the holdout and
+    choose the family that was off by less."""
     lines = _by_customer_and_day(lines)
     days = _purchase_days(lines, as_of)
     start = days["day"].min()
@@ -361,25 +429,69 @@ def _calibration_check(
     calibration_end = (pd.Timestamp(as_of) - pd.Timedelta(days=WEEK_DAYS * holdout_weeks)).date()
     history = rfm_summary(lines, TIME_UNIT, as_of, calibration_end)
     try:
-        model = _fitted_purchase_model(
+        _require_data(
             history,
             min_customers,
             min_repeat_customers,
             f"in the calibration period (up to {calibration_end:%Y-%m-%d})",
         )
+        fits = _purchase_fits(FAMILIES, history)
     except _CannotFitError as problem:
         return _Check(
             reason=str(problem), calibration_end=calibration_end, holdout_weeks=holdout_weeks
+        )
+    tables = {family: _holdout_table(history, fit.model) for family, fit in fits.items()}
+    errors = {family: _holdout_error(table) for family, table in tables.items()}
+    family = min(FAMILIES, key=lambda name: (errors[name], FAMILIES.index(name)))
+    total = {
+        family: table.set_index("frequency_group").loc[ALL_GROUPS]
+        for family, table in tables.items()
+    }
+    choice = pd.DataFrame(
+        {
+            "family": list(FAMILIES),
+            "model": [fits[name].model.model_name for name in FAMILIES],
+            "holdout_actual": [total[name]["actual"] for name in FAMILIES],
+            "holdout_predicted": [total[name]["predicted"] for name in FAMILIES],
+            "holdout_error": [errors[name] for name in FAMILIES],
+            "chosen": [name == family for name in FAMILIES],
+        },
+        columns=list(CHOICE_COLUMNS),
+    )
+    other = next(name for name in FAMILIES if name != family)
+    kept = fits[family].model.model_name
+    if kept == fits[other].model.model_name:
+        note = (
+            f"{family} and {other} both come to the {kept} model on these data; its forecast "
+            f"of the last {holdout_weeks} weeks was off by {errors[family]:.1%} of the repeat "
+            "purchases (summed over the groups by repeat purchases before)."
+        )
+    else:
+        note = (
+            f"{family} was chosen: its forecast of the last {holdout_weeks} weeks was off by "
+            f"{errors[family]:.1%} of the repeat purchases, against {errors[other]:.1%} for "
+            f"{other} (summed over the groups by repeat purchases before)."
         )
     return _Check(
         reason="",
         calibration_end=calibration_end,
         holdout_weeks=holdout_weeks,
-        model=model,
+        fits=fits,
+        family=family,
         customers=len(history),
-        tracking=_tracking_curve(days, model, as_of, calibration_end),
-        holdout=_holdout_table(history, model),
+        tracking=_tracking_curve(days, fits[family].model, as_of, calibration_end),
+        holdout=tables[family],
+        choice=choice,
+        note=note,
     )
+
+
+def _holdout_error(table: pd.DataFrame) -> float:
+    """sum over the frequency groups of |actual - predicted| / the actual total (inf: none)."""
+    groups = table[table["frequency_group"] != ALL_GROUPS]
+    actual = float(groups["actual"].sum())
+    miss = float((groups["actual"] - groups["predicted"]).abs().sum())
+    return miss / actual if actual > 0 else (0.0 if miss == 0 else np.inf)
 
 
 def _by_customer_and_day(lines: pd.DataFrame) -> pd.DataFrame:
@@ -420,7 +532,7 @@ def _purchase_days(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 
 def _tracking_curve(
-    days: pd.DataFrame, model: BetaGeo, as_of: dt.date, calibration_end: dt.date
+    days: pd.DataFrame, model: PurchaseModel, as_of: dt.date, calibration_end: dt.date
 ) -> pd.DataFrame:
     """Cumulative repeat purchases per week, actual and expected (FHL 2005, figure 1).
 
@@ -450,7 +562,7 @@ def _tracking_curve(
     )
 
 
-def _holdout_table(history: pd.DataFrame, model: BetaGeo) -> pd.DataFrame:
+def _holdout_table(history: pd.DataFrame, model: PurchaseModel) -> pd.DataFrame:
     """Holdout repeat purchases, actual and forecast, by calibration repeat purchases.
 
     ``history``: rfm_summary with a calibration end (frequency_holdout, duration_holdout).
@@ -486,7 +598,7 @@ class _Fit:
     """A fitted model as the tables show it: its label, customers used and extra notes."""
 
     label: str
-    model: BetaGeo | GammaGamma
+    model: FittedModel
     customers: int
     note: str = ""
 

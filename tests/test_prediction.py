@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from clv_xl.errors import InputError
-from clv_xl.models import BetaGeo, GammaGamma, ModelDataError
+from clv_xl.models import BetaGeo, GammaGamma, ModelDataError, ParetoNBD
 from clv_xl.models.rfm import NOT_PURCHASE
 from clv_xl.models.simulate import simulate_bg_nbd
 from clv_xl.orders import load_orders
@@ -160,11 +160,12 @@ def test_the_fits_are_the_models_fitted_to_the_customers_histories(
     purchases = BetaGeo().fit(*rfm)
     repeat = full_history[full_history["frequency"] > 0]
     spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
-    calibration = BetaGeo().fit(*(calibration_history[k] for k in ("frequency", "recency", "T")))
+    calibration_rfm = [calibration_history[k] for k in ("frequency", "recency", "T")]
     expected = {
         "BG/NBD": purchases,
         "Gamma-Gamma": spend,
-        "BG/NBD (calibration period)": calibration,
+        "BG/NBD (calibration period)": BetaGeo().fit(*calibration_rfm),
+        "Pareto/NBD (calibration period)": ParetoNBD().fit(*calibration_rfm),
     }
     summary = prediction.fit_summary.set_index("model")
     for name, model in expected.items():
@@ -176,6 +177,7 @@ def test_the_fits_are_the_models_fitted_to_the_customers_histories(
         "BG/NBD": len(full_history),
         "Gamma-Gamma": len(repeat),
         "BG/NBD (calibration period)": len(calibration_history),
+        "Pareto/NBD (calibration period)": len(calibration_history),
     }
     assert summary["converged"].all() and not summary["at_boundary"].any()
 
@@ -400,8 +402,10 @@ def test_no_purchases_at_all_is_not_fitted(lines: pd.DataFrame) -> None:
     assert prediction.excluded_rows == {NOT_PURCHASE: REFUNDS}
 
 
-def test_no_visible_drop_out_is_not_fitted() -> None:
-    """Every customer buys every week up to the analysis date: the fit runs to its edge."""
+def test_no_visible_drop_out_is_fitted_at_its_limit_and_said_so() -> None:
+    """Every customer buys every week up to the analysis date: no drop-out, one rate. The
+    forecast is the Poisson limit's, rate = repeat purchases / weeks since the first
+    purchase over all customers (computed here from the lines), with a plain sentence."""
     rng = np.random.default_rng(1)
     starts = rng.integers(30, 400, 200)
     customer = np.repeat([f"C{k}" for k in range(200)], starts // 7 + 1)
@@ -414,7 +418,18 @@ def test_no_visible_drop_out_is_not_fitted() -> None:
         }
     )
     prediction = predict(regular, AS_OF, margin=0.3, monthly_discount_rate=MONTHLY_RATE)
-    assert_not_fitted(prediction, "The BG/NBD")  # refused, whichever way the fit ends
+    assert prediction.fitted, prediction.reason
+    assert prediction.purchase_model.startswith("Poisson")
+    assert any("No drop-out is visible in the data" in note for note in prediction.notes)
+    summary = prediction.fit_summary.set_index("model")
+    assert "No drop-out is visible" in summary.loc[prediction.purchase_model, "warnings"]
+    rate = (starts // 7).sum() / (starts / 7).sum()  # repeat purchases per week
+    customers = prediction.customers
+    assert customers["prob_alive"].to_numpy() == pytest.approx(1.0)
+    assert customers["expected_purchases_12m"].to_numpy() == pytest.approx(rate * 12 * MONTH_WEEKS)
+    assert np.isfinite(customers.to_numpy()).all() and (customers["predicted_clv_36m"] > 0).all()
+    total = prediction.holdout.set_index("frequency_group").loc["All"]
+    assert total["predicted"] == pytest.approx(total["actual"], rel=0.15)
 
 
 def test_a_holdout_shorter_than_a_week_skips_the_check(lines: pd.DataFrame) -> None:

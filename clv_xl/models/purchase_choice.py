@@ -10,6 +10,8 @@ the parent's extra parameters gain less than one unit of log-likelihood each.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,26 +60,37 @@ class PurchaseFit:
         return self.model.model_name != self.family
 
 
-def fit_purchases(family: str, frequency: Any, recency: Any, T: Any) -> PurchaseFit:  # noqa: N803
-    """Fit ``family`` ("BG/NBD" or "Pareto/NBD"), NBD and Poisson; keep the lowest AIC."""
-    fitted: list[FittedModel] = []
-    for model in (FAMILIES[family](), NBD(), Poisson()):
+def fit_purchases(
+    families: Sequence[str],
+    frequency: Any,
+    recency: Any,
+    T: Any,  # noqa: N803
+) -> dict[str, PurchaseFit]:
+    """Fit each family ("BG/NBD", "Pareto/NBD"), NBD and Poisson once; per family, the one
+    of the family's model and the two limits with the lowest AIC."""
+    limits: list[FittedModel] = []
+    for model in (NBD(), Poisson()):
         try:
-            fitted.append(model.fit(frequency, recency, T))
+            limits.append(model.fit(frequency, recency, T))
         except NotFittedError:
             continue
-    if not fitted:
-        raise NotFittedError(
-            f"The {family} model and its limits cannot be fitted: no customer bought again."
+    chosen = {}
+    for family in families:
+        fitted = list(limits)
+        with contextlib.suppress(NotFittedError):
+            fitted.insert(0, FAMILIES[family]().fit(frequency, recency, T))
+        if not fitted:
+            raise NotFittedError(
+                f"The {family} model and its limits cannot be fitted: no customer bought again."
+            )
+        candidates = tuple(
+            Candidate(model.model_name, model.log_likelihood, len(model.parameter_names))
+            for model in fitted
         )
-    candidates = tuple(
-        Candidate(model.model_name, model.log_likelihood, len(model.parameter_names))
-        for model in fitted
-    )
-    best = min(range(len(fitted)), key=lambda i: candidates[i].aic)
-    model = fitted[best]
-    note = ""
-    if model.model_name != family:
-        rate = " and as buying at one common rate" if isinstance(model, Poisson) else ""
-        note = NO_DROP_OUT.format(rate=rate)
-    return PurchaseFit(model=model, family=family, note=note, candidates=candidates)
+        model = fitted[min(range(len(fitted)), key=lambda i: candidates[i].aic)]
+        note = ""
+        if model.model_name != family:
+            rate = " and as buying at one common rate" if isinstance(model, Poisson) else ""
+            note = NO_DROP_OUT.format(rate=rate)
+        chosen[family] = PurchaseFit(model=model, family=family, note=note, candidates=candidates)
+    return chosen
