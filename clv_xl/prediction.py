@@ -123,6 +123,17 @@ class ForecastInputs:
     margins: np.ndarray
     monthly_discount_rate: float
 
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ForecastInputs)
+            and (self.purchases, self.spend, self.monthly_discount_rate)
+            == (other.purchases, other.spend, other.monthly_discount_rate)
+            and self.history.equals(other.history)
+            and np.array_equal(self.margins, other.margins)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 @dataclass(frozen=True)
 class Prediction:

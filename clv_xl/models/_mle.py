@@ -294,7 +294,7 @@ class FittedModel:
     log_likelihood: float = math.nan
     convergence: Convergence | None = None
     #: Covariance of the log-parameters, ``parameter_names`` order (None: not fitted).
-    log_covariance: np.ndarray | None = None
+    log_covariance: np.ndarray | None = field(default=None, compare=False)
 
     @classmethod
     def from_params(cls, **params: float) -> Any:
