@@ -54,7 +54,9 @@ WEEK_DAYS = int(days_per(TIME_UNIT))
 HORIZON_MONTHS = (12, 36)
 PURCHASES = "BG/NBD"
 PARETO = "Pareto/NBD"
-FAMILIES = (PURCHASES, PARETO)  # the first is the one fitted without a check
+#: The families predict can compare; by default only BG/NBD, since the Pareto/NBD likelihood
+#: (hypergeometric, numerical gradient) costs seconds per thousand customers.
+FAMILIES = (PURCHASES, PARETO)
 SPEND = "Gamma-Gamma"
 CALIBRATION_SUFFIX = " (calibration period)"
 CALIBRATION = PURCHASES + CALIBRATION_SUFFIX
@@ -212,8 +214,13 @@ def predict(
     min_customers: int = 50,
     min_repeat_customers: int = 10,
     holdout_fraction: float = 1 / 3,
+    families: tuple[str, ...] = (PURCHASES,),
 ) -> Prediction:
     """Fit the models to ``lines`` (customer, date, amount) up to ``as_of`` and forecast.
+
+    ``families``: the purchase-model families (of FAMILIES) fitted in the calibration
+    period, each with its no-drop-out limits; the one whose holdout forecast is off by
+    less is fitted to the whole history (the first when there is no check).
 
     ``margin`` is a gross-margin fraction, for all customers or per customer (a Series
     indexed by customer). ``monthly_discount_rate`` discounts each month's value at its
@@ -223,6 +230,10 @@ def predict(
         raise InputError(
             "The holdout fraction must be between 0 and 1 (a third = 0.33); "
             f"got {holdout_fraction}."
+        )
+    if not families or any(family not in FAMILIES for family in families):
+        raise InputError(
+            f"The purchase-model families must be some of {', '.join(FAMILIES)}; got {families}."
         )
     # Integer customer codes (in sorted order of the names) make the grouping several times
     # faster than strings; the names come back on the results. A missing customer stays
@@ -244,7 +255,7 @@ def predict(
     try:
         _require_data(history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}")
         check = _calibration_check(
-            coded, as_of, holdout_fraction, min_customers, min_repeat_customers
+            coded, as_of, holdout_fraction, min_customers, min_repeat_customers, families
         )
         purchases = _fitted_purchases(check.family, history)
         spend = _fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])
@@ -424,6 +435,7 @@ def _calibration_check(
     holdout_fraction: float,
     min_customers: int,
     min_repeat_customers: int,
+    families: tuple[str, ...],
 ) -> _Check:
     """Fit each family before the holdout, compare their forecasts with the holdout and
     choose the family that was off by less."""
@@ -435,7 +447,8 @@ def _calibration_check(
     if holdout_weeks < 1:
         return _Check(
             reason=f"The purchases span only {span_days} days, too short to hold out whole weeks "
-            "for checking the model."
+            "for checking the model.",
+            family=families[0],
         )
     calibration_end = (pd.Timestamp(as_of) - pd.Timedelta(days=WEEK_DAYS * holdout_weeks)).date()
     history = rfm_summary(lines, TIME_UNIT, as_of, calibration_end)
@@ -446,43 +459,33 @@ def _calibration_check(
             min_repeat_customers,
             f"in the calibration period (up to {calibration_end:%Y-%m-%d})",
         )
-        fits = _purchase_fits(FAMILIES, history)
+        fits = _purchase_fits(families, history)
     except _CannotFitError as problem:
         return _Check(
-            reason=str(problem), calibration_end=calibration_end, holdout_weeks=holdout_weeks
+            reason=str(problem),
+            calibration_end=calibration_end,
+            holdout_weeks=holdout_weeks,
+            family=families[0],
         )
     tables = {family: _holdout_table(history, fit.model) for family, fit in fits.items()}
     errors = {family: _holdout_error(table) for family, table in tables.items()}
-    family = min(FAMILIES, key=lambda name: (errors[name], FAMILIES.index(name)))
+    family = min(families, key=lambda name: (errors[name], families.index(name)))
     total = {
         family: table.set_index("frequency_group").loc[ALL_GROUPS]
         for family, table in tables.items()
     }
     choice = pd.DataFrame(
         {
-            "family": list(FAMILIES),
-            "model": [fits[name].model.model_name for name in FAMILIES],
-            "holdout_actual": [total[name]["actual"] for name in FAMILIES],
-            "holdout_predicted": [total[name]["predicted"] for name in FAMILIES],
-            "holdout_error": [errors[name] for name in FAMILIES],
-            "chosen": [name == family for name in FAMILIES],
+            "family": list(families),
+            "model": [fits[name].model.model_name for name in families],
+            "holdout_actual": [total[name]["actual"] for name in families],
+            "holdout_predicted": [total[name]["predicted"] for name in families],
+            "holdout_error": [errors[name] for name in families],
+            "chosen": [name == family for name in families],
         },
         columns=list(CHOICE_COLUMNS),
     )
-    other = next(name for name in FAMILIES if name != family)
-    kept = fits[family].model.model_name
-    if kept == fits[other].model.model_name:
-        note = (
-            f"{family} and {other} both come to the {kept} model on these data; its forecast "
-            f"of the last {holdout_weeks} weeks was off by {errors[family]:.1%} of the repeat "
-            "purchases (summed over the groups by repeat purchases before)."
-        )
-    else:
-        note = (
-            f"{family} was chosen: its forecast of the last {holdout_weeks} weeks was off by "
-            f"{errors[family]:.1%} of the repeat purchases, against {errors[other]:.1%} for "
-            f"{other} (summed over the groups by repeat purchases before)."
-        )
+    note = _choice_note(family, fits, errors, holdout_weeks)
     return _Check(
         reason="",
         calibration_end=calibration_end,
@@ -495,6 +498,24 @@ def _calibration_check(
         choice=choice,
         note=note,
     )
+
+
+def _choice_note(
+    family: str, fits: dict[str, PurchaseFit], errors: dict[str, float], holdout_weeks: int
+) -> str:
+    """Which family forecast the holdout best, by how much, and against what."""
+    miss = (
+        f"its forecast of the last {holdout_weeks} weeks was off by {errors[family]:.1%} of "
+        "the repeat purchases (summed over the groups by repeat purchases before)"
+    )
+    others = [name for name in fits if name != family]
+    kept = fits[family].model.model_name
+    if not others:
+        return f"{kept} was checked against the holdout: {miss}."
+    if all(fits[name].model.model_name == kept for name in others):
+        return f"{', '.join([family, *others])} all come to the {kept} model on these data; {miss}."
+    against = ", ".join(f"{errors[name]:.1%} for {name}" for name in others)
+    return f"{family} was chosen: {miss}, against {against}."
 
 
 def _holdout_error(table: pd.DataFrame) -> float:

@@ -174,8 +174,6 @@ def _run_from(
     jacobian: Callable[[np.ndarray], np.ndarray] | None,
 ) -> _Run:
     bounds = [_LOG_BOUNDS] * len(theta0)
-    # Without a gradient each of its finite differences costs len(theta) evaluations more.
-    per_step = 1 if jacobian is not None else len(theta0) + 1
     with np.errstate(all="ignore"):  # finite differences next to an infinite objective
         run = minimize(
             objective,
@@ -184,7 +182,7 @@ def _run_from(
             method="L-BFGS-B",
             bounds=bounds,
             options={
-                "maxfun": EVALUATION_BUDGET // per_step,
+                "maxfun": EVALUATION_BUDGET,  # finite differences count too
                 "maxiter": EVALUATION_BUDGET,
                 "ftol": 1e-13,
                 "gtol": 1e-9,

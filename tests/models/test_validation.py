@@ -149,3 +149,23 @@ def test_gamma_gamma_gradient_matches_finite_differences() -> None:
     exact = row_gradient(tuple(params), data).sum(axis=0)
     numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-6)
     assert exact == pytest.approx(numeric, rel=1e-4)
+
+
+def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
+    """The log-likelihood keeps rising along p1 = p2 towards the edge: no maximum inside.
+    The likelihood is evaluated at most the budget per start (plus the Hessian's and the
+    limits' few), and the end point is reported, not an error."""
+    from clv_xl.models._mle import EVALUATION_BUDGET, maximise
+
+    calls = [0]
+
+    def ridge(params: np.ndarray) -> float:
+        calls[0] += 1
+        log_p = np.log(params)
+        return float(-1e4 * (log_p[0] - log_p[1]) ** 2 + 1e-3 * log_p[0])
+
+    starts = ((1.0, 2.0), (0.5, 0.3), (3.0, 1.0))
+    fit = maximise(ridge, ("p1", "p2"), starts, 1.0, "ridge")
+    hessian_and_limits = 1 + 2 * 2 + 4 + 2
+    assert calls[0] <= len(starts) * (EVALUATION_BUDGET + 30) + hessian_and_limits
+    assert np.isfinite(fit.log_likelihood)
