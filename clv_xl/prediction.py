@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ import pandas as pd
 from .errors import InputError
 from .models import GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
 from .models._mle import FittedModel
-from .models.clv import PurchaseModel, forecast_purchases
+from .models.clv import PurchaseForecast, PurchaseModel, forecast_purchases
 from .models.purchase_choice import PurchaseFit, fit_purchases
 from .models.spend_choice import OwnMeanSpend, SpendFit, fit_spend
 
@@ -384,21 +385,10 @@ def _customer_forecasts(inputs: ForecastInputs) -> pd.DataFrame:
     customers whose repeat purchases were all free: E(Z | x, E(Z)) = E(Z), so they get the
     average spend.
     """
-    history = inputs.history
-    rfm = (history["frequency"], history["recency"], history["T"])
-    purchase_forecast = forecast_purchases(
-        inputs.purchases,
-        *rfm,
-        periods=max(HORIZON_MONTHS),
-        time_unit=TIME_UNIT,
-        period_unit="months",
+    purchase_forecast, spend_per_purchase, revenues = _revenues(
+        inputs.purchases, inputs.spend, inputs.history, inputs.monthly_discount_rate
     )
-    spend_per_purchase = inputs.spend.expected_spend(
-        history["frequency"], history["monetary_value"]
-    )
-    discounted = purchase_forecast.discounted(HORIZON_MONTHS, inputs.monthly_discount_rate)
-    revenues = discounted * spend_per_purchase
-    forecasts = pd.DataFrame(index=history.index)
+    forecasts = pd.DataFrame(index=inputs.history.index)
     forecasts["prob_alive"] = purchase_forecast.probability_alive
     forecasts["expected_purchases_12m"] = purchase_forecast.expected_purchases(HORIZON_MONTHS[0])
     forecasts["expected_spend"] = spend_per_purchase
@@ -410,6 +400,28 @@ def _customer_forecasts(inputs: ForecastInputs) -> pd.DataFrame:
             "customers; their histories are too far from what it describes."
         )
     return forecasts
+
+
+def _revenues(
+    purchases: PurchaseModel,
+    spend: GammaGamma | OwnMeanSpend,
+    history: pd.DataFrame,
+    monthly_discount_rate: float,
+) -> tuple[PurchaseForecast, np.ndarray, np.ndarray]:
+    """The purchase forecast, E(Z) per customer and the discounted expected revenue over
+    each of HORIZON_MONTHS (rows) per customer (columns), before the margin."""
+    purchase_forecast = forecast_purchases(
+        purchases,
+        history["frequency"],
+        history["recency"],
+        history["T"],
+        periods=max(HORIZON_MONTHS),
+        time_unit=TIME_UNIT,
+        period_unit="months",
+    )
+    spend_per_purchase = spend.expected_spend(history["frequency"], history["monetary_value"])
+    discounted = purchase_forecast.discounted(HORIZON_MONTHS, monthly_discount_rate)
+    return purchase_forecast, spend_per_purchase, discounted * spend_per_purchase
 
 
 def _margins(margin: float | pd.Series, customers: pd.Index) -> np.ndarray:
@@ -619,6 +631,157 @@ def _holdout_table(history: pd.DataFrame, model: PurchaseModel) -> pd.DataFrame:
     table["actual_per_customer"] = table["actual"] / customers
     table["predicted_per_customer"] = table["predicted"] / customers
     return table.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Uncertainty and trust, per group of customers
+
+INTERVAL_COLUMNS = ("customers", "low", "mid", "high")
+#: Parameter draws behind an interval, and customers per group they are pushed through.
+DRAWS = 100
+SAMPLE_PER_GROUP = 100
+
+
+def interval_by_group(
+    prediction: Prediction,
+    groups: pd.Series,
+    level: float = 0.8,
+    *,
+    draws: int = DRAWS,
+    sample_per_group: int = SAMPLE_PER_GROUP,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per value of ``groups`` (a Series indexed by customer, e.g. each customer's channel):
+    the group's mean predicted CLV over 36 months per customer, with a ``level`` interval
+    from the uncertainty of the models' parameters.
+
+    Columns: ``customers`` (in the group), ``mid`` (the mean of ``predicted_clv_36m``),
+    ``low`` and ``high`` (mid plus the (1 - level)/2 and (1 + level)/2 quantiles of the
+    change of the group's mean CLV over ``draws`` parameter sets). The parameter sets are
+    drawn from the normal approximation of each model's log-parameters (their estimates
+    and the inverse Hessian): ``rng = np.random.default_rng(seed)``, first ``draws`` sets
+    of the purchase model's, then of the spend model's (rng.multivariate_normal); each is
+    pushed through the forecast of up to ``sample_per_group`` customers of each group (all
+    when fewer; a seeded random choice otherwise, from the same rng afterwards). Customers
+    without a group value are left out. low and high are NaN where a model's likelihood is
+    flat (no covariance). Empty, with these columns, when the prediction was not fitted.
+    """
+    inputs = prediction.forecast_inputs
+    if not 0 < level < 1:
+        raise InputError(f"The interval level must be between 0 and 1 (80% = 0.8); got {level}.")
+    if not prediction.fitted or inputs is None:
+        return _empty(INTERVAL_COLUMNS)
+    aligned = groups.reindex(inputs.history.index)
+    codes, labels = pd.factorize(aligned, sort=True)
+    clv = prediction.customers["predicted_clv_36m"].to_numpy()
+    grouped = codes >= 0
+    counts = np.bincount(codes[grouped], minlength=len(labels))
+    mid = np.bincount(codes[grouped], weights=clv[grouped], minlength=len(labels)) / counts
+    table = pd.DataFrame(
+        {"customers": counts, "low": np.nan, "mid": mid, "high": np.nan},
+        index=pd.Index(labels, name=groups.name),
+    )
+    rng = np.random.default_rng(seed)
+    models = [_parameter_draws(model, draws, rng) for model in (inputs.purchases, inputs.spend)]
+    if any(model is None for model in models):
+        return table
+    sample = _sample_per_group(codes, sample_per_group, rng)
+    history, margins, sample_codes = (
+        inputs.history.iloc[sample],
+        inputs.margins[sample],
+        codes[sample],
+    )
+    sample_counts = np.bincount(sample_codes, minlength=len(labels))
+
+    def group_means(purchases: PurchaseModel, spend: GammaGamma | OwnMeanSpend) -> np.ndarray:
+        _, _, revenues = _revenues(purchases, spend, history, inputs.monthly_discount_rate)
+        clv_36 = margins * revenues[HORIZON_MONTHS.index(36)]
+        return np.bincount(sample_codes, weights=clv_36, minlength=len(labels)) / sample_counts
+
+    point = group_means(inputs.purchases, inputs.spend)
+    shifts = np.array(
+        [group_means(purchases, spend) - point for purchases, spend in zip(*models, strict=True)]
+    )
+    table["low"] = mid + np.quantile(shifts, (1 - level) / 2, axis=0)
+    table["high"] = mid + np.quantile(shifts, (1 + level) / 2, axis=0)
+    return table
+
+
+def _parameter_draws(model: Any, draws: int, rng: np.random.Generator) -> list[Any] | None:
+    """``draws`` models with log-parameters from N(log estimates, covariance); None when
+    the covariance is not known."""
+    covariance = model.log_covariance
+    if covariance is None or not np.all(np.isfinite(covariance)):
+        return None
+    names = model.parameter_names
+    centre = np.log([model.params[name] for name in names])
+    drawn = np.exp(rng.multivariate_normal(centre, covariance, size=draws))
+    return [type(model).from_params(**dict(zip(names, row, strict=True))) for row in drawn]
+
+
+def _sample_per_group(codes: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of up to ``size`` customers of each group (codes >= 0), in order."""
+    order = rng.permutation(len(codes))
+    shuffled = codes[order]
+    keep = shuffled >= 0
+    rank = pd.Series(shuffled[keep]).groupby(shuffled[keep]).cumcount().to_numpy()
+    return np.sort(order[keep][rank < size])
+
+
+#: A segment's forecast is trusted with at least these (after Klaviyo's rule for predictive
+#: analytics: 500+ customers with orders, 180+ days of order history, recent orders).
+TRUST_CUSTOMERS = 500
+TRUST_REPEAT_CUSTOMERS = 50
+TRUST_HISTORY_DAYS = 180
+TRUST_RECENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a group's forecast can be trusted, and the sentence why."""
+
+    trustworthy: bool
+    reason: str
+
+
+def forecast_verdict(prediction: Prediction, customers: pd.Index) -> Verdict:
+    """The verdict on the forecast of the ``customers`` (names, as in prediction.customers).
+
+    Trustworthy when the group has at least TRUST_CUSTOMERS customers, TRUST_REPEAT_CUSTOMERS
+    of them repeat buyers, TRUST_HISTORY_DAYS days from its first purchase to the analysis
+    date and an order in the last TRUST_RECENT_DAYS days; the reason names each figure, and
+    what is missing when one falls short.
+    """
+    inputs = prediction.forecast_inputs
+    if not prediction.fitted or inputs is None:
+        return Verdict(False, f"No forecast: {prediction.reason}")
+    history = inputs.history.reindex(customers).dropna()
+    if history.empty:
+        return Verdict(False, "No forecast: none of these customers bought.")
+    count = len(history)
+    repeaters = int((history["frequency"] > 0).sum())
+    history_days = round(float(history["T"].max()) * WEEK_DAYS)
+    quiet_days = round(float((history["T"] - history["recency"]).min()) * WEEK_DAYS)
+    checks = [
+        (count >= TRUST_CUSTOMERS, f"{count:,} customers ({TRUST_CUSTOMERS} needed)"),
+        (
+            repeaters >= TRUST_REPEAT_CUSTOMERS,
+            f"{repeaters:,} repeat buyers ({TRUST_REPEAT_CUSTOMERS} needed)",
+        ),
+        (
+            history_days >= TRUST_HISTORY_DAYS,
+            f"{history_days:,} days of history ({TRUST_HISTORY_DAYS} needed)",
+        ),
+        (
+            quiet_days <= TRUST_RECENT_DAYS,
+            f"the last order {quiet_days:,} days before the analysis date "
+            f"(within {TRUST_RECENT_DAYS} needed)",
+        ),
+    ]
+    short = [text for ok, text in checks if not ok]
+    if short:
+        return Verdict(False, "Not trustworthy: " + ", ".join(short) + ".")
+    return Verdict(True, "Trustworthy: " + ", ".join(text for _, text in checks) + ".")
 
 
 # ----------------------------------------------------------------------------------------------
