@@ -14,7 +14,7 @@ subprocess on the same data file (``make .venv-lifetimes/bin/python``, or ``make
 PyMC-Marketing is not compared: it needs PyMC and a compiler toolchain for PyTensor, which
 this benchmark does not set up.
 
-    .venv/bin/python -m bench.models [--scale 1] [--lifetimes-python .venv-lifetimes/bin/python]
+    .venv/bin/python -m bench.models [--rows 1000000] [--lifetimes-python .venv-lifetimes/bin/python]
 
 Both run with OPENBLAS_NUM_THREADS=1 (inherited by the subprocess).
 """
@@ -102,15 +102,16 @@ def as_bg_nbd(model: object) -> dict[str, float]:
     return {"r": NEAR_ONE_RATE * rate, "alpha": NEAR_ONE_RATE, **NEAR_ZERO_DROP_OUT}
 
 
-def library(scale: int) -> dict[str, tuple[pd.DataFrame, dt.date]]:
-    """Every shape at ``scale`` times its customers (the 60-customer shape stays 60)."""
+def library(rows: int | None) -> dict[str, tuple[pd.DataFrame, dt.date]]:
+    """Every shape at its test size, or with about ``rows`` order rows (the customers scaled
+    by the rows per customer at the test size); the 60 customers and CDNOW as they are."""
     made = {}
     for name, make in shapes.SHAPES.items():
-        if name == "60 customers":
-            made[name] = (shapes.tiny(seed=1), shapes.AS_OF)
-            continue
-        default = make.__defaults__[0] if make.__defaults__ else 1000
-        made[name] = (make(customers=default * scale), shapes.AS_OF)
+        lines = shapes.tiny(seed=1) if name == "60 customers" else make()
+        if rows is not None and name != "60 customers":  # 60 customers stay 60
+            customers = lines["customer"].nunique()
+            lines = make(customers=max(1, round(rows * customers / len(lines))))
+        made[name] = (lines, shapes.AS_OF)
     made["CDNOW"] = (shapes.cdnow(CDNOW), dt.date(1998, 6, 30))
     return made
 
@@ -150,11 +151,48 @@ def errors(forecast: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--lifetimes-python", default=str(LIFETIMES_PYTHON))
     arguments = parser.parse_args(argv if argv is not None else [])
+    tables = [
+        "\n".join(run(library(size), arguments.lifetimes_python)) for size in (None, arguments.rows)
+    ]
+    body = f"""
+The shape library (`clv_xl.models.shapes`; CDNOW is the 2,357-customer sample), at its test
+sizes and at about {arguments.rows:,} order rows, calibrated on all but the last third of
+each span in whole weeks. clv_xl: the report's whole model step (`predict`: the fits, the
+holdout check, every customer's forecast) and the purchase fit alone (BG/NBD and its
+no-drop-out limits, kept by AIC), against lifetimes 0.11.3's BetaGeoFitter (own venv,
+subprocess, same data file). Log-likelihoods are one formula (FHL 2005 eq. 6, written in
+the benchmark) at each end point (a limit scored at a BG/NBD point next to it: b = 1e12,
+and r, alpha = 1e8 x rate, 1e8 for one rate). Holdout: mean absolute error of each
+customer's holdout purchases, and the error of the total. "speed-up" is lifetimes' fit
+time over clv_xl's. PyMC-Marketing is not compared (PyMC and PyTensor's compiler are not
+set up here).
+
+{HEADER}
+{tables[0]}
+
+At about {arguments.rows:,} order rows:
+
+{HEADER}
+{tables[1]}
+"""
+    print(write_section("models", "Buy-till-you-die models on the shape library", body))
+
+
+HEADER = (
+    "| shape | customers | order rows | clv_xl model step s | clv_xl model | clv_xl fit s "
+    "| LL clv_xl | MAE clv_xl | total clv_xl | lifetimes fit s | speed-up | LL lifetimes "
+    "| MAE lifetimes | total lifetimes |\n"
+    "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def run(made: dict[str, tuple[pd.DataFrame, dt.date]], lifetimes_python: str) -> list[str]:
+    """One table row per shape."""
     rows = []
-    for name, (lines, as_of) in library(arguments.scale).items():
+    for name, (lines, as_of) in made.items():
         start = time.perf_counter()
         predict(lines, as_of, margin=0.3, monthly_discount_rate=0.01)
         report_seconds = time.perf_counter() - start
@@ -168,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         our_mae, our_total = errors(forecast, actual)
         our_ll = bg_nbd_log_likelihood(as_bg_nbd(fit.model), f, r, age)
         with tempfile.TemporaryDirectory() as folder:
-            other = theirs(history, arguments.lifetimes_python, Path(folder))
+            other = theirs(history, lifetimes_python, Path(folder))
         if "error" in other:
             their = f"fails ({other['error']}) | | | | "
         else:
@@ -184,23 +222,7 @@ def main(argv: list[str] | None = None) -> None:
             f"| {our_total:+.1%} | {their} |"
         )
         print(rows[-1], flush=True)
-    body = f"""
-The shape library (`clv_xl.models.shapes`, {arguments.scale}x its test sizes; CDNOW is the
-2,357-customer sample), calibrated on all but the last third of each span in whole weeks.
-clv_xl: the report's whole model step (`predict`: both fits, the holdout check, every
-customer's forecast) and the purchase fit alone (BG/NBD and its no-drop-out limits, kept
-by AIC), against lifetimes 0.11.3's BetaGeoFitter (own venv, subprocess, same data file).
-Log-likelihoods are one formula (FHL 2005 eq. 6, written in the benchmark) at each end
-point (a limit scored at a BG/NBD point next to it: b = 1e12, and r, alpha = 1e8 x
-rate, 1e8 for one rate). Holdout: mean absolute error of each customer's holdout
-purchases, and the error of the total. "speed-up" is lifetimes' fit time over clv_xl's.
-PyMC-Marketing is not compared (PyMC and PyTensor's compiler are not set up here).
-
-| shape | customers | order rows | clv_xl model step s | clv_xl model | clv_xl fit s | LL clv_xl | MAE clv_xl | total clv_xl | lifetimes fit s | speed-up | LL lifetimes | MAE lifetimes | total lifetimes |
-|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-{chr(10).join(rows)}
-"""
-    print(write_section("models", "Buy-till-you-die models on the shape library", body))
+    return rows
 
 
 if __name__ == "__main__":

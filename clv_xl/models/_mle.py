@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
+from ._data import Compressed, Levels, mean_scale
 from ._errors import NotFittedError
 
 LOWER = 1e-6
@@ -323,6 +324,48 @@ class FittedModel:
 
 
 RowLogLikelihood = Callable[[tuple[float, ...], dict[str, Any]], np.ndarray]
+
+
+def closed_form(
+    params: dict[str, float],
+    standard_errors: dict[str, float],
+    log_likelihood: float,
+    log_covariance: np.ndarray,
+) -> MleFit:
+    """The record of an estimate computed by a formula, not by the optimiser."""
+    convergence = Convergence(
+        converged=True,
+        iterations=0,
+        message="closed form",
+        at_boundary=False,
+        warnings=(),
+        starts_tried=0,
+    )
+    return MleFit(params, standard_errors, log_likelihood, convergence, log_covariance)
+
+
+def fit_histories(
+    model: FittedModel,
+    row_log_likelihood: RowLogLikelihood,
+    row_gradient: RowLogLikelihood,
+    rows: Compressed,
+    starts: Sequence[Sequence[float]],
+) -> None:
+    """Fit ``model`` by :func:`fit_rows` to compressed histories (frequency, T and maybe
+    recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back."""
+    fit = fit_rows(
+        row_log_likelihood,
+        {name: Levels.of(column) for name, column in rows.values.items()},
+        rows.weights,
+        model.parameter_names,
+        starts,
+        model.model_name,
+        scale=mean_scale(rows.values["T"], rows.weights),
+        scaled_columns=tuple(name for name in ("recency", "T") if name in rows.values),
+        scaled_params=("alpha",),
+        row_gradient=row_gradient,
+    )
+    model._store(fit)
 
 
 def fit_rows(

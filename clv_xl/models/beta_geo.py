@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
-from ._data import Levels, compress, mean_scale, read_history
-from ._mle import Convergence, FittedModel, fit_rows
+from ._data import Levels, compress, read_history
+from ._mle import Convergence, FittedModel, fit_histories
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
 
@@ -100,21 +100,7 @@ class BetaGeo(FittedModel):
         """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
         columns = read_history(self.model_name, frequency, recency, T, weights)
         rows = compress(columns.values, columns.weights)
-        scale = mean_scale(rows.values["T"], rows.weights)
-        self._store(
-            fit_rows(
-                row_log_likelihood,
-                {name: Levels.of(column) for name, column in rows.values.items()},
-                rows.weights,
-                self.parameter_names,
-                _STARTS,
-                self.model_name,
-                scale=scale,
-                scaled_columns=("recency", "T"),
-                scaled_params=("alpha",),
-                row_gradient=row_gradient,
-            )
-        )
+        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
         if not (rows.values["frequency"] > 0).any():
             self.convergence = _without_repeat_purchases(self.convergence)
         return self

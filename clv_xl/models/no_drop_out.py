@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from ._data import Levels, compress, mean_scale, read_history
+from ._data import Levels, compress, read_history
 from ._errors import NotFittedError
-from ._mle import Convergence, FittedModel, MleFit, fit_rows
+from ._mle import FittedModel, closed_form, fit_histories
 
 _STARTS = ((1.0, 1.0), (0.3, 0.3), (5.0, 5.0))
 
@@ -57,20 +57,7 @@ class NBD(FittedModel):
         """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
         columns = read_history(self.model_name, frequency, recency, T, weights)
         rows = compress({k: columns.values[k] for k in ("frequency", "T")}, columns.weights)
-        self._store(
-            fit_rows(
-                row_log_likelihood,
-                {name: Levels.of(column) for name, column in rows.values.items()},
-                rows.weights,
-                self.parameter_names,
-                _STARTS,
-                self.model_name,
-                scale=mean_scale(rows.values["T"], rows.weights),
-                scaled_columns=("T",),
-                scaled_params=("alpha",),
-                row_gradient=row_gradient,
-            )
-        )
+        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
         return self
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
@@ -111,19 +98,11 @@ class Poisson(FittedModel):
             )
         rate = purchases / exposure
         self._store(
-            MleFit(
-                params={"rate": rate},
-                standard_errors={"rate": rate / np.sqrt(purchases)},
-                log_likelihood=purchases * np.log(rate) - rate * exposure,
-                convergence=Convergence(
-                    converged=True,
-                    iterations=0,
-                    message="closed form",
-                    at_boundary=False,
-                    warnings=(),
-                    starts_tried=0,
-                ),
-                log_covariance=np.array([[1 / purchases]]),
+            closed_form(
+                {"rate": rate},
+                {"rate": rate / np.sqrt(purchases)},
+                purchases * np.log(rate) - rate * exposure,
+                np.array([[1 / purchases]]),
             )
         )
         return self

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import NotFittedError
-from ._mle import Convergence, FittedModel, MleFit
+from ._mle import FittedModel, closed_form
 from .gamma_gamma import GammaGamma, read_spend
 
 OWN_MEAN_NOTE = (
@@ -52,19 +52,11 @@ class OwnMeanSpend(FittedModel):
         spread = float(np.sqrt(np.sum(w * (m - np.sum(w * m) / customers) ** 2) / customers))
         standard_error = spread / np.sqrt(customers)
         self._store(
-            MleFit(
-                params={"mean_spend": mean},
-                standard_errors={"mean_spend": standard_error},
-                log_likelihood=np.nan,
-                convergence=Convergence(
-                    converged=True,
-                    iterations=0,
-                    message="closed form",
-                    at_boundary=False,
-                    warnings=(),
-                    starts_tried=0,
-                ),
-                log_covariance=np.array([[(standard_error / mean) ** 2]]),
+            closed_form(
+                {"mean_spend": mean},
+                {"mean_spend": standard_error},
+                np.nan,
+                np.array([[(standard_error / mean) ** 2]]),
             )
         )
         return self
