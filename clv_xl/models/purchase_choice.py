@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._data import compress, read_history
 from ._errors import NotFittedError
 from ._mle import FittedModel
 from .beta_geo import BetaGeo
@@ -67,18 +68,24 @@ def fit_purchases(
     T: Any,  # noqa: N803
 ) -> dict[str, PurchaseFit]:
     """Fit each family ("BG/NBD", "Pareto/NBD"), NBD and Poisson once; per family, the one
-    of the family's model and the two limits with the lowest AIC."""
+    of the family's model and the two limits with the lowest AIC.
+
+    The histories are read and their identical rows counted once, for every fit.
+    """
+    columns = read_history("purchase", frequency, recency, T)
+    rows = compress(columns.values, columns.weights)
+    history = (*(rows.values[k] for k in ("frequency", "recency", "T")), rows.weights)
     limits: list[FittedModel] = []
     for model in (NBD(), Poisson()):
         try:
-            limits.append(model.fit(frequency, recency, T))
+            limits.append(model.fit(*history))
         except NotFittedError:
             continue
     chosen = {}
     for family in families:
         fitted = list(limits)
         with contextlib.suppress(NotFittedError):
-            fitted.insert(0, FAMILIES[family]().fit(frequency, recency, T))
+            fitted.insert(0, FAMILIES[family]().fit(*history))
         if not fitted:
             raise NotFittedError(
                 f"The {family} model and its limits cannot be fitted: no customer bought again."
