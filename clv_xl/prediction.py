@@ -639,7 +639,7 @@ def _holdout_table(history: pd.DataFrame, model: PurchaseModel) -> pd.DataFrame:
 INTERVAL_COLUMNS = ("customers", "low", "mid", "high")
 #: Parameter draws behind an interval, and customers per group they are pushed through.
 DRAWS = 100
-SAMPLE_PER_GROUP = 100
+SAMPLE_PER_GROUP = 60
 
 
 def interval_by_group(
