@@ -58,9 +58,7 @@ PARETO = "Pareto/NBD"
 #: The families predict can compare; by default only BG/NBD, since the Pareto/NBD likelihood
 #: (hypergeometric, numerical gradient) costs seconds per thousand customers.
 FAMILIES = (PURCHASES, PARETO)
-SPEND = "Gamma-Gamma"
 CALIBRATION_SUFFIX = " (calibration period)"
-CALIBRATION = PURCHASES + CALIBRATION_SUFFIX
 CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
 TOP_FREQUENCY_GROUP = 7  # calibration repeat purchases 0..6 and "7+"
 ALL_GROUPS = "All"
@@ -275,7 +273,7 @@ def predict(
     fits = [
         _Fit(purchases.model.model_name, purchases.model, len(history), purchases.note),
         _Fit(
-            SPEND if spend.model.model_name == SPEND else spend.model.model_name,
+            spend.model.model_name,
             spend.model,
             int(priced.sum()),
             " ".join(filter(None, [spend.note, _unpriced_note(int(unpriced.sum()))])),

@@ -18,6 +18,7 @@ import pytest
 from clv_xl.errors import InputError
 from clv_xl.models import BetaGeo, GammaGamma, ModelDataError
 from clv_xl.models.clv import predicted_clv
+from clv_xl.models.purchase_choice import fit_purchases
 from clv_xl.models.rfm import NOT_PURCHASE
 from clv_xl.models.simulate import simulate_bg_nbd
 from clv_xl.orders import load_orders
@@ -576,3 +577,36 @@ def test_no_verdict_without_a_model(lines: pd.DataFrame) -> None:
     )
     verdict = forecast_verdict(few, pd.Index(["C00001"]))
     assert not verdict.trustworthy and verdict.reason.startswith("No forecast: The purchase model")
+
+
+def test_bg_nbd_or_pareto_nbd_by_the_holdout_check() -> None:
+    """Both families fitted before the holdout; the one whose forecast of the holdout, by
+    calibration repeat purchases 0..6, 7+, misses less (recomputed here from the lines) is
+    fitted to the whole history, and the sheet's sentence says so."""
+    lines = simulated_lines(500, seed=8)
+    both = ("BG/NBD", "Pareto/NBD")
+    prediction = predict(lines, AS_OF, margin=0.3, monthly_discount_rate=0.01, families=both)
+    end = pd.Timestamp(prediction.calibration_end)
+    history = histories(lines, end)
+    history = history[history["first"] <= end]
+    duration = (END - end).days / 7
+    rfm = [history[k] for k in ("frequency", "recency", "T")]
+    errors = {}
+    for family, model in zip(both, fit_purchases(both, *rfm).values(), strict=True):
+        forecast = model.model.expected_purchases(duration, *rfm)
+        frame = pd.DataFrame(
+            {"group": history["frequency"].clip(upper=7), "miss": history["after"] - forecast}
+        )
+        errors[family] = frame.groupby("group")["miss"].sum().abs().sum() / history["after"].sum()
+    choice = prediction.model_choice.set_index("family")
+    assert choice["holdout_error"].to_dict() == pytest.approx(errors, rel=1e-6)
+    chosen = min(errors, key=errors.get)
+    assert choice["chosen"].to_dict() == {family: family == chosen for family in both}
+    assert prediction.purchase_model == choice.loc[chosen, "model"]
+    assert any(note.startswith(f"{chosen} was chosen") for note in prediction.notes)
+
+
+def test_an_unknown_family_is_named() -> None:
+    with pytest.raises(InputError, match="families must be some of BG/NBD, Pareto/NBD"):
+        predict(simulated_lines(100, seed=1), AS_OF, margin=0.3, monthly_discount_rate=0.01,
+                families=("BTYD",))  # fmt: skip
