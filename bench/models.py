@@ -1,30 +1,28 @@
-"""Benchmark: clv_xl.models against the ``lifetimes`` package on BG/NBD-simulated data.
+"""Benchmark: clv_xl's purchase models against ``lifetimes`` on the library of data shapes.
 
-For 2,500, 100,000 and 1,000,000 customers (ages uniform over a year, times in whole days,
-spend from the Gamma-Gamma model) it times the BG/NBD fit, compares the maximised
-log-likelihoods (both evaluated with the full, unscaled likelihood on the same data) and
-the predicted 12-month CLV of every customer (1% a month; a month is 365.25/12 days).
+For each shape of :mod:`clv_xl.models.shapes` (and the CDNOW sample), the last third of the
+span (whole weeks) is held out, as the report does. On the calibration histories (weeks)
+it times clv_xl's purchase fit (BG/NBD with its no-drop-out limits, the one kept by AIC:
+:func:`clv_xl.models.purchase_choice.fit_purchases`) and lifetimes' BetaGeoFitter, scores
+both end points with one log-likelihood written here (FHL 2005 eq. 6; a limit is scored at
+a point of BG/NBD next to it), and compares each model's holdout forecast with what the
+customers bought: mean absolute error per customer and the error of the total. It also
+times the report's whole model step (``prediction.predict``) per shape.
 
 lifetimes 0.11.3 needs numpy < 2 and pandas < 2, so it runs in its own virtualenv in a
-subprocess on the same data file. Set it up once, then run from the repository root:
+subprocess on the same data file (``make .venv-lifetimes/bin/python``, or ``make bench``).
+PyMC-Marketing is not compared: it needs PyMC and a compiler toolchain for PyTensor, which
+this benchmark does not set up.
 
-    python3 -m venv .venv-lifetimes      (or: make bench, which does this)
-    .venv-lifetimes/bin/pip install "numpy<2" "pandas<2" "scipy<1.12" \\
-        "setuptools<70" autograd dill lifetimes==0.11.3
-    .venv/bin/python -m bench.models [--sizes 2500 100000 1000000] \\
-        [--lifetimes-python .venv-lifetimes/bin/python]
+    .venv/bin/python -m bench.models [--rows 1000000] [--lifetimes-python .venv-lifetimes/bin/python]
 
-Both run with OPENBLAS_NUM_THREADS=1 (set here unless already set, and inherited by the
-lifetimes subprocess): on a busy 2-core machine OpenBLAS worker threads spinning after
-each small call slowed both fits several-fold and made the timings noise.
-
-lifetimes' CLV steps months of 30 days for daily data; the benchmark hands it a model
-whose ``predict`` stretches its steps to 365.25/12 days, so both compute the same sum.
+Both run with OPENBLAS_NUM_THREADS=1 (inherited by the subprocess).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -35,144 +33,196 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from scipy.special import betaln, gammaln
+
 from bench.common import write_section
-from clv_xl.models import BetaGeo, GammaGamma, predicted_clv
-from clv_xl.models.simulate import simulate_bg_nbd, simulate_spend
+from clv_xl.models import BetaGeo, rfm_summary, shapes
+from clv_xl.models.no_drop_out import NBD, Poisson
+from clv_xl.models.purchase_choice import fit_purchases
+from clv_xl.prediction import predict
 
-LIFETIMES_PYTHON = Path(__file__).parents[1] / ".venv-lifetimes" / "bin" / "python"
-
-TRUTH = {"r": 0.25, "alpha": 28.0, "a": 0.8, "b": 2.5}  # alpha in days (4 weeks)
-SPEND = {"p": 6.0, "q": 4.0, "gamma": 15.0}
-HORIZON_MONTHS = 12
-MONTHLY_DISCOUNT = 0.01
-DAYS_PER_MONTH = 365.25 / 12
+ROOT = Path(__file__).parents[1]
+LIFETIMES_PYTHON = ROOT / ".venv-lifetimes" / "bin" / "python"
+CDNOW = ROOT / "tests" / "data" / "cdnow" / "CDNOW_sample.txt"
+#: A point of BG/NBD next to each limit: p -> 0 (b huge), and one rate (r, alpha huge).
+NEAR_ZERO_DROP_OUT = {"a": 1.0, "b": 1e12}
+NEAR_ONE_RATE = 1e8
 
 LIFETIMES_SCRIPT = textwrap.dedent(
     """
     import json, sys, time
     import numpy as np, pandas as pd
-    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes import BetaGeoFitter
 
     data = np.load(sys.argv[1])
-    f, r, T, m = (pd.Series(data[k]) for k in ("frequency", "recency", "T", "monetary_value"))
+    f, r, T = (pd.Series(data[k]) for k in ("frequency", "recency", "T"))
     start = time.perf_counter()
-    bgf = BetaGeoFitter().fit(f, r, T)
-    fit_seconds = time.perf_counter() - start
-    log_params = np.log(bgf.params_[["r", "alpha", "a", "b"]].to_numpy())
-    weights = np.ones(len(f))
-    mean_nll = BetaGeoFitter._negative_log_likelihood(log_params, f.to_numpy(), r.to_numpy(),
-                                                      T.to_numpy(), weights, 0.0)
-    repeat = f > 0
-    ggf = GammaGammaFitter().fit(f[repeat], m[repeat])
-
-    class MonthsOf365_25Over12Days:
-        def predict(self, t, *history):
-            return bgf.predict(t * 365.25 / 12 / 30, *history)
-
-    start = time.perf_counter()
-    clv = ggf.customer_lifetime_value(MonthsOf365_25Over12Days(), f, r, T, m, time=12,
-                                      discount_rate=0.01, freq="D")
-    clv_seconds = time.perf_counter() - start
-    np.save(sys.argv[2], clv.to_numpy())
-    print(json.dumps({"fit_seconds": fit_seconds, "log_likelihood": -mean_nll * len(f),
-                      "params": bgf.params_.to_dict(), "clv_seconds": clv_seconds}))
+    try:
+        bgf = BetaGeoFitter().fit(f, r, T)
+    except Exception as error:
+        print(json.dumps({"error": type(error).__name__}))
+        sys.exit(0)
+    seconds = time.perf_counter() - start
+    forecast = bgf.conditional_expected_number_of_purchases_up_to_time(
+        pd.Series(data["duration"]), f, r, T)
+    np.save(sys.argv[2], np.asarray(forecast, dtype=float))
+    print(json.dumps({"fit_seconds": seconds, "params": bgf.params_.to_dict()}))
     """
 )
 
 
-def simulate(customers: int, seed: int) -> dict[str, np.ndarray]:
-    """Customers with ages of 1-365 whole days and purchase times rounded to days."""
-    ages = np.random.default_rng(seed).integers(1, 366, customers).astype(float)
-    history = simulate_bg_nbd(**TRUTH, T=ages, seed=seed)
-    frequency = history["frequency"].to_numpy()
-    return {
-        "frequency": frequency,
-        "recency": np.round(history["recency"].to_numpy()),
-        "T": ages,
-        "monetary_value": np.round(simulate_spend(**SPEND, frequency=frequency, seed=seed), 2),
-    }
+def bg_nbd_log_likelihood(
+    params: dict[str, float], f: np.ndarray, r: np.ndarray, age: np.ndarray
+) -> float:
+    """sum of log FHL (2005) eq. 6, written out here for scoring every end point alike."""
+    rr, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    common = gammaln(rr + f) - gammaln(rr) + rr * np.log(alpha)
+    alive = betaln(a, b + f) - betaln(a, b) - (rr + f) * np.log(alpha + age)
+    with np.errstate(divide="ignore"):
+        dropped = np.where(
+            f > 0,
+            betaln(a + 1, b + np.maximum(f, 1) - 1) - betaln(a, b) - (rr + f) * np.log(alpha + r),
+            -np.inf,
+        )
+    return float(np.sum(common + np.logaddexp(alive, dropped)))
 
 
-def ours(data: dict[str, np.ndarray]) -> dict:
-    history = (data["frequency"], data["recency"], data["T"])
-    start = time.perf_counter()
-    model = BetaGeo().fit(*history)
-    fit_seconds = time.perf_counter() - start
-    repeat = data["frequency"] > 0
-    spend = GammaGamma().fit(data["frequency"][repeat], data["monetary_value"][repeat])
-    start = time.perf_counter()
-    clv = predicted_clv(
-        model, spend, *history, data["monetary_value"], horizon=HORIZON_MONTHS,
-        discount_rate=MONTHLY_DISCOUNT, time_unit="days", horizon_unit="months",
-    )  # fmt: skip
-    clv_seconds = time.perf_counter() - start
-    return {
-        "fit_seconds": fit_seconds,
-        "log_likelihood": model.log_likelihood,
-        "params": model.params,
-        "clv_seconds": clv_seconds,
-        "clv": clv,
-    }
+def as_bg_nbd(model: object) -> dict[str, float]:
+    """BG/NBD parameters at (or next to) a fitted model."""
+    if isinstance(model, BetaGeo):
+        return dict(model.params)
+    if isinstance(model, NBD):
+        return {**model.params, **NEAR_ZERO_DROP_OUT}
+    assert isinstance(model, Poisson)
+    rate = model.params["rate"]
+    return {"r": NEAR_ONE_RATE * rate, "alpha": NEAR_ONE_RATE, **NEAR_ZERO_DROP_OUT}
 
 
-def theirs(data: dict[str, np.ndarray], python: str, folder: Path) -> dict:
-    data_file, clv_file = folder / "data.npz", folder / "clv.npy"
-    np.savez(data_file, **data)
-    script = folder / "run_lifetimes.py"
+def library(rows: int | None) -> dict[str, tuple[pd.DataFrame, dt.date]]:
+    """Every shape at its test size, or with about ``rows`` order rows (the customers scaled
+    by the rows per customer at the test size); the 60 customers and CDNOW as they are."""
+    made = {}
+    for name, make in shapes.SHAPES.items():
+        lines = shapes.tiny(seed=1) if name == "60 customers" else make()
+        if rows is not None and name != "60 customers":  # 60 customers stay 60
+            customers = lines["customer"].nunique()
+            lines = make(customers=max(1, round(rows * customers / len(lines))))
+        made[name] = (lines, shapes.AS_OF)
+    made["CDNOW"] = (shapes.cdnow(CDNOW), dt.date(1998, 6, 30))
+    return made
+
+
+def calibration(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Histories in weeks before the last third of the span (whole weeks), with the holdout."""
+    span = (pd.Timestamp(as_of) - lines["date"].min()).days
+    end = pd.Timestamp(as_of) - pd.Timedelta(days=7 * int(span / 3 // 7))
+    codes, _ = pd.factorize(lines["customer"], sort=True)
+    return rfm_summary(lines.assign(customer=codes), "weeks", as_of, end.date())
+
+
+def theirs(history: pd.DataFrame, python: str, folder: Path) -> dict:
+    data_file, forecast_file, script = folder / "d.npz", folder / "f.npy", folder / "run.py"
+    np.savez(
+        data_file,
+        frequency=history["frequency"].to_numpy(),
+        recency=history["recency"].to_numpy(),
+        T=history["T"].to_numpy(),
+        duration=history["duration_holdout"].to_numpy(),
+    )
     script.write_text(LIFETIMES_SCRIPT)
     output = subprocess.run(
-        [python, str(script), str(data_file), str(clv_file)],
+        [python, str(script), str(data_file), str(forecast_file)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     result = json.loads(output.stdout.strip().splitlines()[-1])
-    result["clv"] = np.load(clv_file)
+    if "error" not in result:
+        result["forecast"] = np.load(forecast_file)
     return result
+
+
+def errors(forecast: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
+    """Mean absolute error per customer, and the relative error of the total."""
+    return float(np.mean(np.abs(forecast - actual))), float(forecast.sum() / actual.sum() - 1)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2_500, 100_000, 1_000_000])
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--lifetimes-python", default=str(LIFETIMES_PYTHON))
     arguments = parser.parse_args(argv if argv is not None else [])
+    tables = [
+        "\n".join(run(library(size), arguments.lifetimes_python)) for size in (None, arguments.rows)
+    ]
+    body = f"""
+The shape library (`clv_xl.models.shapes`; CDNOW is the 2,357-customer sample), at its test
+sizes and at about {arguments.rows:,} order rows, calibrated on all but the last third of
+each span in whole weeks. clv_xl: the report's whole model step (`predict`: the fits, the
+holdout check, every customer's forecast) and the purchase fit alone (BG/NBD and its
+no-drop-out limits, kept by AIC), against lifetimes 0.11.3's BetaGeoFitter (own venv,
+subprocess, same data file). Log-likelihoods are one formula (FHL 2005 eq. 6, written in
+the benchmark) at each end point (a limit scored at a BG/NBD point next to it: b = 1e12,
+and r, alpha = 1e8 x rate, 1e8 for one rate). Holdout: mean absolute error of each
+customer's holdout purchases, and the error of the total. "speed-up" is lifetimes' fit
+time over clv_xl's. PyMC-Marketing is not compared (PyMC and PyTensor's compiler are not
+set up here).
+
+{HEADER}
+{tables[0]}
+
+At about {arguments.rows:,} order rows:
+
+{HEADER}
+{tables[1]}
+"""
+    print(write_section("models", "Buy-till-you-die models on the shape library", body))
+
+
+HEADER = (
+    "| shape | customers | order rows | clv_xl model step s | clv_xl model | clv_xl fit s "
+    "| LL clv_xl | MAE clv_xl | total clv_xl | lifetimes fit s | speed-up | LL lifetimes "
+    "| MAE lifetimes | total lifetimes |\n"
+    "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def run(made: dict[str, tuple[pd.DataFrame, dt.date]], lifetimes_python: str) -> list[str]:
+    """One table row per shape."""
     rows = []
-    for customers in arguments.sizes:
-        data = simulate(customers, seed=customers)
-        mine = ours(data)
+    for name, (lines, as_of) in made.items():
+        start = time.perf_counter()
+        predict(lines, as_of, margin=0.3, monthly_discount_rate=0.01)
+        report_seconds = time.perf_counter() - start
+        history = calibration(lines, as_of)
+        f, r, age = (history[k].to_numpy() for k in ("frequency", "recency", "T"))
+        actual = history["frequency_holdout"].to_numpy()
+        start = time.perf_counter()
+        (fit,) = fit_purchases(["BG/NBD"], f, r, age).values()
+        ours_seconds = time.perf_counter() - start
+        forecast = fit.model.expected_purchases(history["duration_holdout"], f, r, age)
+        our_mae, our_total = errors(forecast, actual)
+        our_ll = bg_nbd_log_likelihood(as_bg_nbd(fit.model), f, r, age)
         with tempfile.TemporaryDirectory() as folder:
-            other = theirs(data, arguments.lifetimes_python, Path(folder))
-        ll_diff = abs(mine["log_likelihood"] - other["log_likelihood"]) / abs(
-            other["log_likelihood"]
-        )
-        clv_diff = np.max(np.abs(mine["clv"] - other["clv"]) / np.maximum(other["clv"], 1e-12))
+            other = theirs(history, lifetimes_python, Path(folder))
+        if "error" in other:
+            their = f"fails ({other['error']}) | | | | "
+        else:
+            their_mae, their_total = errors(other["forecast"], actual)
+            their_ll = bg_nbd_log_likelihood(other["params"], f, r, age)
+            their = (
+                f"{other['fit_seconds']:.2f} | {other['fit_seconds'] / ours_seconds:.1f}x "
+                f"| {their_ll:.1f} | {their_mae:.3f} | {their_total:+.1%}"
+            )
         rows.append(
-            f"| {customers:,} | {mine['fit_seconds']:.2f} | {other['fit_seconds']:.2f} "
-            f"| {other['fit_seconds'] / mine['fit_seconds']:.1f}x "
-            f"| {mine['log_likelihood']:.4f} | {other['log_likelihood']:.4f} | {ll_diff:.1e} "
-            f"| {mine['clv_seconds']:.2f} | {other['clv_seconds']:.2f} | {clv_diff:.1e} |"
+            f"| {name} | {len(history):,} | {len(lines):,} | {report_seconds:.2f} "
+            f"| {fit.model.model_name} | {ours_seconds:.2f} | {our_ll:.1f} | {our_mae:.3f} "
+            f"| {our_total:+.1%} | {their} |"
         )
         print(rows[-1], flush=True)
-    body = f"""
-BG/NBD fit, its log-likelihood and the 12-month CLV of every customer (BG/NBD x
-Gamma-Gamma, 1% a month, month = 365.25/12 days), clv_xl against lifetimes 0.11.3 (in its
-own venv, `make bench` sets it up, in a subprocess on the same data file). Data simulated
-from BG/NBD (r 0.25, alpha 28 days, a 0.8, b 2.5), ages 1-365 whole days, spend from
-Gamma-Gamma (p 6, q 4, gamma 15). Both sides with OPENBLAS_NUM_THREADS=1. Targets: the same
-log-likelihood to 1e-6 relative, at least 5x faster at 100,000 customers, a
-1,000,000-customer fit under 5 s.
-
-| customers | clv_xl fit s | lifetimes fit s | speed-up | LL clv_xl | LL lifetimes | LL rel. diff | clv_xl CLV s | lifetimes CLV s | max CLV rel. diff |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-{chr(10).join(rows)}
-
-The clv_xl fit includes at least two starting points and the Hessian for standard errors;
-lifetimes fits from one start. Where the speed comes from: identical (frequency, recency,
-T) rows are fitted once with their count as weight (1,000,000 customers -> about 190,000
-distinct rows in whole days), and the BG/NBD gradient is exact.
-"""
-    print(write_section("models", "Buy-till-you-die models against lifetimes", body))
+    return rows
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .arguments import Arg, Bound, Formula, Grid, Rule, formula
-from .errors import DIV0, NUM, VALUE, ClvError, FormulaError
+from .errors import NUM, VALUE, ClvError, FormulaError
 from .models import BetaGeo, GammaGamma, ShiftedBetaGeo
 
 if TYPE_CHECKING:
@@ -186,12 +186,8 @@ def prob_alive(frequency, recency, T, r, alpha, a, b):  # noqa: N803
     )
 
 
-def _a_is_one(a, **_):
-    return a == 1
-
-
 @model_formula(
-    rules=(*HISTORY, Rule(_a_is_one, DIV0, "a = 1 divides by zero (a - 1) in the formula")),
+    rules=HISTORY,
     # Not "t": VBA ignores case, so t and T would be one name in the classic add-in.
     horizon=Arg("The time ahead to count purchases in, in the time unit of T", DURATION),
     frequency=FREQUENCY,
@@ -204,7 +200,8 @@ def expected_purchases(horizon, frequency, recency, T, r, alpha, a, b):  # noqa:
 
     E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
     2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] x P(alive): Fader, Hardie & Lee (2005) eq. 10,
-    as computed by :meth:`BetaGeo.expected_purchases`.
+    as computed by :meth:`BetaGeo.expected_purchases` (by the same expectation as an
+    integral over the drop-out probability where that form is not finite, as at a = 1).
     """
     return _each_model(
         BetaGeo,

@@ -1,10 +1,13 @@
 """Predicted CLV per customer from the buy-till-you-die models, and the check of the model.
 
 The purchase model is BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy
-Way"), the spend model Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader & Hardie
-2013, note 025), both from :mod:`clv_xl.models`. Time is in weeks (7 days); a month is
-365.25/12 days. A purchase is a day with orders of amount 0 or more (refunds are not
-purchases), as in :func:`clv_xl.models.rfm_summary`.
+Way") or Pareto/NBD (Schmittlein, Morrison & Colombo 1987), whichever forecast the holdout
+better, or their no-drop-out limit (NBD, Poisson) when the data show no drop-out
+(:mod:`clv_xl.models.purchase_choice`); the spend model Gamma-Gamma (Fader, Hardie & Lee
+2005, "RFM and CLV"; Fader & Hardie 2013, note 025) or its limit, each customer's own mean
+spend (:mod:`clv_xl.models.spend_choice`); all from :mod:`clv_xl.models`. Time is in
+weeks (7 days); a month is 365.25/12 days. A purchase is a day with orders of amount 0 or
+more (refunds are not purchases), as in :func:`clv_xl.models.rfm_summary`.
 
 Per customer, with the models fitted on the whole history up to the analysis date:
 
@@ -16,39 +19,46 @@ Per customer, with the models fitted on the whole history up to the analysis dat
   horizons and the expected purchases from one :func:`clv_xl.models.clv.forecast_purchases`).
 
 The check (Fader & Hardie's calibration/holdout test): the last ``holdout_fraction`` of the
-span from the first purchase to the analysis date, in whole weeks, is held out; a second
-BG/NBD is fitted on the purchases before it (customers who first bought by the calibration
-end) and its forecast of each customer's repeat purchases in the holdout is compared with
-what they bought, by number of repeat purchases in the calibration period. The tracking
+span from the first purchase to the analysis date, in whole weeks, is held out; BG/NBD and
+Pareto/NBD (each with its limits) are fitted on the purchases before it (customers who
+first bought by the calibration end) and their forecasts of each customer's repeat
+purchases in the holdout are compared with what they bought, by number of repeat purchases
+in the calibration period. The family whose forecast is off by less, summed over those
+groups, is fitted to the whole history (``model_choice``); BG/NBD without a check. The tracking
 curve compares, week by week over the whole span, the cumulative repeat purchases of every
 customer with the calibration model's expectation for a customer acquired on their first
 purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
 
-The check runs in a second thread while the main models are fitted (`second_thread`): most
-of its time is numpy's sorting and array work.
+:func:`interval_by_group` gives an 80% interval of a group's mean predicted CLV from the
+parameters' covariance; :func:`forecast_verdict` says whether a group's forecast can be
+trusted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .models import BetaGeo, GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
-from .models.clv import forecast_purchases
-from .second_thread import second_thread
+from .models import GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
+from .models._mle import FittedModel
+from .models.clv import PurchaseForecast, PurchaseModel, forecast_purchases
+from .models.purchase_choice import PurchaseFit, fit_purchases
+from .models.spend_choice import OwnMeanSpend, SpendFit, fit_spend
 
 TIME_UNIT = "weeks"
 WEEK_DAYS = int(days_per(TIME_UNIT))
 HORIZON_MONTHS = (12, 36)
 PURCHASES = "BG/NBD"
-SPEND = "Gamma-Gamma"
-CALIBRATION = "BG/NBD (calibration period)"
+PARETO = "Pareto/NBD"
+#: The families predict can compare; by default only BG/NBD, since the Pareto/NBD likelihood
+#: (hypergeometric, numerical gradient) costs seconds per thousand customers.
+FAMILIES = (PURCHASES, PARETO)
+CALIBRATION_SUFFIX = " (calibration period)"
 CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
 TOP_FREQUENCY_GROUP = 7  # calibration repeat purchases 0..6 and "7+"
 ALL_GROUPS = "All"
@@ -79,10 +89,51 @@ HOLDOUT_COLUMNS = (
     "actual_per_customer",
     "predicted_per_customer",
 )
-#: The unit of each parameter: alpha is a time, gamma an amount of money.
-PARAMETER_UNITS = {"alpha": TIME_UNIT, "gamma": "currency"}
+CHOICE_COLUMNS = (
+    "family",
+    "model",
+    "holdout_actual",
+    "holdout_predicted",
+    "holdout_error",
+    "chosen",
+)
+#: The unit of each parameter: alpha, beta are times, gamma and mean_spend money, rate 1/time.
+PARAMETER_UNITS = {
+    "alpha": TIME_UNIT,
+    "beta": TIME_UNIT,
+    "gamma": "currency",
+    "mean_spend": "currency",
+    "rate": f"per {TIME_UNIT[:-1]}",
+}
+BUDGET_NOTE = (
+    "The fit used up its budget of likelihood evaluations before the maximum was pinned "
+    "down; its estimates are the best found."
+)
 
-Model = TypeVar("Model", BetaGeo, GammaGamma)
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    """What the forecasts were made from, for intervals and verdicts: the fitted models,
+    each customer's history (frequency, recency, T in weeks, monetary_value: m_x, with the
+    mean spend for repeat customers whose repeat purchases were all free), the margins and
+    the monthly discount rate."""
+
+    purchases: PurchaseModel  # a fitted BetaGeo, ParetoNBD, NBD or Poisson
+    spend: GammaGamma | OwnMeanSpend
+    history: pd.DataFrame
+    margins: np.ndarray
+    monthly_discount_rate: float
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ForecastInputs)
+            and (self.purchases, self.spend, self.monthly_discount_rate)
+            == (other.purchases, other.spend, other.monthly_discount_rate)
+            and self.history.equals(other.history)
+            and np.array_equal(self.margins, other.margins)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -91,18 +142,26 @@ class Prediction:
 
     ``customers`` (index ``customer``): CUSTOMER_COLUMNS (see the module docstring).
     ``parameters``: one row per model parameter: model, parameter, estimate, std_error,
-    unit ("weeks" for alpha, "currency" for gamma, "" for the shapes).
+    unit ("weeks" for alpha and beta, "currency" for gamma and mean_spend, "per week" for
+    the Poisson rate, "" for the shapes).
     ``fit_summary``: one row per fitted model: customers used, log-likelihood, converged,
     at_boundary, iterations, warnings (sentences, "" when none).
     ``tracking``: one row per week (weeks end on the analysis date, counted back; the first
     may be partial): week (1, 2, ...), week_end, period ("calibration"/"holdout"), actual
-    and predicted cumulative repeat purchases of all customers.
+    and predicted cumulative repeat purchases of all customers, by the chosen family's
+    calibration model.
     ``holdout``: per calibration repeat-purchase group "0".."6", "7+", then "All":
     customers, actual and predicted repeat purchases in the holdout, and both per customer.
+    ``model_choice``: one row per purchase-model family (BG/NBD, Pareto/NBD): the model
+    kept for it in the calibration period (the family's own or a no-drop-out limit),
+    holdout_actual and holdout_predicted repeat purchases, holdout_error (sum over the
+    frequency groups of |actual - predicted|, over the actual total) and chosen.
+    ``purchase_model`` / ``spend_model`` name the models behind the forecasts, ``notes``
+    holds sentences for people about them (a limit used, why a family was chosen).
     When ``fitted`` is False, ``reason`` says why and every frame is empty; when
-    ``validation_reason`` is not "", the check could not be made and ``tracking`` and
-    ``holdout`` are empty. ``excluded_rows`` counts the order lines the models do not use,
-    by reason (refunds are not purchases).
+    ``validation_reason`` is not "", the check could not be made and ``tracking``,
+    ``holdout`` and ``model_choice`` are empty. ``excluded_rows`` counts the order lines
+    the models do not use, by reason (refunds are not purchases).
     """
 
     fitted: bool
@@ -118,6 +177,11 @@ class Prediction:
     holdout_weeks: int = 0
     time_unit: str = TIME_UNIT
     excluded_rows: dict[str, int] = field(default_factory=dict)
+    model_choice: pd.DataFrame = field(default_factory=lambda: _empty(CHOICE_COLUMNS))
+    purchase_model: str = ""
+    spend_model: str = ""
+    notes: tuple[str, ...] = ()
+    forecast_inputs: ForecastInputs | None = None
 
 
 @dataclass(frozen=True)
@@ -127,10 +191,13 @@ class _Check:
     reason: str
     calibration_end: dt.date | None = None
     holdout_weeks: int = 0
-    model: BetaGeo | None = None
+    fits: dict[str, PurchaseFit] = field(default_factory=dict)
+    family: str = PURCHASES
     customers: int = 0
     tracking: pd.DataFrame = field(default_factory=lambda: _empty(TRACKING_COLUMNS))
     holdout: pd.DataFrame = field(default_factory=lambda: _empty(HOLDOUT_COLUMNS))
+    choice: pd.DataFrame = field(default_factory=lambda: _empty(CHOICE_COLUMNS))
+    note: str = ""
 
 
 class _CannotFitError(Exception):
@@ -146,8 +213,13 @@ def predict(
     min_customers: int = 50,
     min_repeat_customers: int = 10,
     holdout_fraction: float = 1 / 3,
+    families: tuple[str, ...] = (PURCHASES,),
 ) -> Prediction:
     """Fit the models to ``lines`` (customer, date, amount) up to ``as_of`` and forecast.
+
+    ``families``: the purchase-model families (of FAMILIES) fitted in the calibration
+    period, each with its no-drop-out limits; the one whose holdout forecast is off by
+    less is fitted to the whole history (the first when there is no check).
 
     ``margin`` is a gross-margin fraction, for all customers or per customer (a Series
     indexed by customer). ``monthly_discount_rate`` discounts each month's value at its
@@ -157,6 +229,10 @@ def predict(
         raise InputError(
             "The holdout fraction must be between 0 and 1 (a third = 0.33); "
             f"got {holdout_fraction}."
+        )
+    if not families or any(family not in FAMILIES for family in families):
+        raise InputError(
+            f"The purchase-model families must be some of {', '.join(FAMILIES)}; got {families}."
         )
     # Integer customer codes (in sorted order of the names) make the grouping several times
     # faster than strings; the names come back on the results. A missing customer stays
@@ -170,45 +246,43 @@ def predict(
             "amount": lines["amount"],
         }
     )
-    check_orders(coded)  # here, so that lines the models cannot use raise once, in this thread
-    with second_thread(len(lines)) as beside:  # see the module docstring
-        checking = beside.submit(
-            _calibration_check,
-            coded.copy(deep=False),  # a frame of its own: pandas frames are not shared safely
-            as_of,
-            holdout_fraction,
-            min_customers,
-            min_repeat_customers,
+    check_orders(coded)
+    history = rfm_summary(coded, TIME_UNIT, as_of)
+    history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
+    excluded = dict(history.attrs["excluded_rows"])
+    priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
+    try:
+        _require_data(history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}")
+        check = _calibration_check(
+            coded, as_of, holdout_fraction, min_customers, min_repeat_customers, families
         )
-        history = rfm_summary(coded, TIME_UNIT, as_of)
-        history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
-        excluded = dict(history.attrs["excluded_rows"])
-        priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
-        try:
-            purchases = _fitted_purchase_model(
-                history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}"
-            )
-            spend = _fitted(
-                GammaGamma(),
-                GammaGamma.fit,
-                history["frequency"].where(priced, 0.0),
-                history["monetary_value"],
-            )
-            average_spend = _mean_spend(spend)
-        except _CannotFitError as problem:
-            return _not_fitted(str(problem), as_of, excluded)
-        unpriced = (history["frequency"] > 0) & ~priced
-        monetary = history["monetary_value"].where(~unpriced, average_spend)
-        customers = _customer_forecasts(
-            history, monetary, purchases, spend, margin, monthly_discount_rate
-        )
-        check = checking.result()
+        purchases = _fitted_purchases(check.family, history)
+        spend = _fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])
+    except _CannotFitError as problem:
+        return _not_fitted(str(problem), as_of, excluded)
+    unpriced = (history["frequency"] > 0) & ~priced
+    monetary = history["monetary_value"].where(~unpriced, spend.model.mean_spend())
+    inputs = ForecastInputs(
+        purchases=purchases.model,
+        spend=spend.model,
+        history=history[["frequency", "recency", "T"]].assign(monetary_value=monetary),
+        margins=_margins(margin, history.index),
+        monthly_discount_rate=monthly_discount_rate,
+    )
+    customers = _customer_forecasts(inputs)
     fits = [
-        _Fit(PURCHASES, purchases, len(history)),
-        _Fit(SPEND, spend, int(priced.sum()), _unpriced_note(int(unpriced.sum()))),
+        _Fit(purchases.model.model_name, purchases.model, len(history), purchases.note),
+        _Fit(
+            spend.model.model_name,
+            spend.model,
+            int(priced.sum()),
+            " ".join(filter(None, [spend.note, _unpriced_note(int(unpriced.sum()))])),
+        ),
     ]
-    if check.model is not None:
-        fits.append(_Fit(CALIBRATION, check.model, check.customers))
+    fits += [
+        _Fit(_calibration_label(fit), fit.model, check.customers, fit.note)
+        for fit in check.fits.values()
+    ]
     return Prediction(
         fitted=True,
         reason="",
@@ -222,6 +296,11 @@ def predict(
         calibration_end=check.calibration_end,
         holdout_weeks=check.holdout_weeks,
         excluded_rows=excluded,
+        model_choice=check.choice,
+        purchase_model=purchases.model.model_name,
+        spend_model=spend.model.model_name,
+        notes=tuple(filter(None, [check.note, purchases.note, spend.note])),
+        forecast_inputs=inputs,
     )
 
 
@@ -229,10 +308,10 @@ def predict(
 # Fitting
 
 
-def _fitted_purchase_model(
+def _require_data(
     history: pd.DataFrame, min_customers: int, min_repeat_customers: int, period: str
-) -> BetaGeo:
-    """BG/NBD on ``history`` once it has enough customers and repeat customers.
+) -> None:
+    """Enough customers and repeat customers for a purchase model.
 
     ``period`` completes "... bought <period>", e.g. "up to 2024-12-31".
     """
@@ -248,40 +327,44 @@ def _fitted_purchase_model(
             f"The purchase model needs at least {min_repeat_customers} repeat customers; "
             f"{repeaters} bought again {period}."
         )
-    return _fitted(BetaGeo(), BetaGeo.fit, history["frequency"], history["recency"], history["T"])
 
 
-def _fitted(model: Model, fit: Callable[..., Model], *columns: pd.Series) -> Model:
-    """``fit(model, *columns)``, accepted only when it converged inside the parameters' range
-    with standard errors (the model's warnings stay in the fit summary)."""
+def _fitted_purchases(family: str, history: pd.DataFrame) -> PurchaseFit:
+    """The family's model or its limit fitted to ``history`` (frequency, recency, T)."""
+    return _purchase_fits((family,), history)[family]
+
+
+def _purchase_fits(families: tuple[str, ...], history: pd.DataFrame) -> dict[str, PurchaseFit]:
+    """Each family with its limits (:func:`fit_purchases`), a budget note where one ran out."""
     try:
-        fit(model, *columns)
+        fits = fit_purchases(families, history["frequency"], history["recency"], history["T"])
     except NotFittedError as error:
         raise _CannotFitError(str(error)) from None
-    convergence = model.convergence
-    assert convergence is not None
-    name = model.model_name
-    if not convergence.converged:
-        raise _CannotFitError(f"The {name} fit did not converge ({convergence.message}).")
-    if convergence.at_boundary:
-        raise _CannotFitError(
-            f"The {name} fit ended at the edge of its parameter range, as when the data show "
-            "no drop-out or too little variation, so its forecasts would not be reliable."
-        )
-    if any(np.isnan(se) for se in model.standard_errors.values()):
-        raise _CannotFitError(
-            f"The {name} likelihood is flat at its maximum, so the data do not determine "
-            "the model's parameters."
-        )
-    return model
+    return {family: _with_budget_note(fit) for family, fit in fits.items()}
 
 
-def _mean_spend(spend: GammaGamma) -> float:
-    """The population mean spend per purchase; a fit without one cannot forecast spend."""
+def _with_budget_note(fit: PurchaseFit) -> PurchaseFit:
+    convergence = fit.model.convergence
+    if convergence is None or convergence.converged:
+        return fit
+    note = " ".join(filter(None, [fit.note, BUDGET_NOTE]))
+    return PurchaseFit(model=fit.model, family=fit.family, note=note, candidates=fit.candidates)
+
+
+def _fitted_spend(frequency: pd.Series, monetary_value: pd.Series) -> SpendFit:
+    """Gamma-Gamma or its limit (:func:`fit_spend`)."""
     try:
-        return spend.mean_spend()
+        return fit_spend(frequency, monetary_value)
     except NotFittedError as error:
         raise _CannotFitError(str(error)) from None
+
+
+def _calibration_label(fit: PurchaseFit) -> str:
+    """ "BG/NBD (calibration period)", or for a limit "NBD (...) (calibration period, limit
+    of BG/NBD)"."""
+    if not fit.at_limit:
+        return fit.family + CALIBRATION_SUFFIX
+    return f"{fit.model.model_name}{CALIBRATION_SUFFIX[:-1]}, limit of {fit.family})"
 
 
 def _unpriced_note(customers: int) -> str:
@@ -293,34 +376,50 @@ def _unpriced_note(customers: int) -> str:
     )
 
 
-def _customer_forecasts(
-    history: pd.DataFrame,
-    monetary: pd.Series,
-    purchases: BetaGeo,
-    spend: GammaGamma,
-    margin: float | pd.Series,
-    monthly_discount_rate: float,
-) -> pd.DataFrame:
+def _customer_forecasts(inputs: ForecastInputs) -> pd.DataFrame:
     """The per-customer forecasts of the module docstring.
 
-    ``monetary`` is m_x, with the population mean E(Z) for repeat customers whose repeat
-    purchases were all free: E(Z | x, E(Z)) = E(Z), so they get the average spend.
+    ``inputs.history["monetary_value"]`` is m_x, with the population mean E(Z) for repeat
+    customers whose repeat purchases were all free: E(Z | x, E(Z)) = E(Z), so they get the
+    average spend.
     """
-    margins = _margins(margin, history.index)
-    rfm = (history["frequency"], history["recency"], history["T"])
-    purchase_forecast = forecast_purchases(
-        purchases, *rfm, periods=max(HORIZON_MONTHS), time_unit=TIME_UNIT, period_unit="months"
+    purchase_forecast, spend_per_purchase, revenues = _revenues(
+        inputs.purchases, inputs.spend, inputs.history, inputs.monthly_discount_rate
     )
-    spend_per_purchase = spend.expected_spend(history["frequency"], monetary)
-    discounted = purchase_forecast.discounted(HORIZON_MONTHS, monthly_discount_rate)
-    revenues = discounted * spend_per_purchase
-    forecasts = pd.DataFrame(index=history.index)
+    forecasts = pd.DataFrame(index=inputs.history.index)
     forecasts["prob_alive"] = purchase_forecast.probability_alive
     forecasts["expected_purchases_12m"] = purchase_forecast.expected_purchases(HORIZON_MONTHS[0])
     forecasts["expected_spend"] = spend_per_purchase
     for months, revenue in zip(HORIZON_MONTHS, revenues, strict=True):
-        forecasts[f"predicted_clv_{months}m"] = margins * revenue
+        forecasts[f"predicted_clv_{months}m"] = inputs.margins * revenue
+    if not np.isfinite(forecasts.to_numpy()).all():
+        raise _CannotFitError(
+            f"The {inputs.purchases.model_name} model gives no finite forecast for some "
+            "customers; their histories are too far from what it describes."
+        )
     return forecasts
+
+
+def _revenues(
+    purchases: PurchaseModel,
+    spend: GammaGamma | OwnMeanSpend,
+    history: pd.DataFrame,
+    monthly_discount_rate: float,
+) -> tuple[PurchaseForecast, np.ndarray, np.ndarray]:
+    """The purchase forecast, E(Z) per customer and the discounted expected revenue over
+    each of HORIZON_MONTHS (rows) per customer (columns), before the margin."""
+    purchase_forecast = forecast_purchases(
+        purchases,
+        history["frequency"],
+        history["recency"],
+        history["T"],
+        periods=max(HORIZON_MONTHS),
+        time_unit=TIME_UNIT,
+        period_unit="months",
+    )
+    spend_per_purchase = spend.expected_spend(history["frequency"], history["monetary_value"])
+    discounted = purchase_forecast.discounted(HORIZON_MONTHS, monthly_discount_rate)
+    return purchase_forecast, spend_per_purchase, discounted * spend_per_purchase
 
 
 def _margins(margin: float | pd.Series, customers: pd.Index) -> np.ndarray:
@@ -346,8 +445,10 @@ def _calibration_check(
     holdout_fraction: float,
     min_customers: int,
     min_repeat_customers: int,
+    families: tuple[str, ...],
 ) -> _Check:
-    """Fit BG/NBD before the holdout and compare its forecasts with the holdout."""
+    """Fit each family before the holdout, compare their forecasts with the holdout and
+    choose the family that was off by less."""
     lines = _by_customer_and_day(lines)
     days = _purchase_days(lines, as_of)
     start = days["day"].min()
@@ -356,30 +457,83 @@ def _calibration_check(
     if holdout_weeks < 1:
         return _Check(
             reason=f"The purchases span only {span_days} days, too short to hold out whole weeks "
-            "for checking the model."
+            "for checking the model.",
+            family=families[0],
         )
     calibration_end = (pd.Timestamp(as_of) - pd.Timedelta(days=WEEK_DAYS * holdout_weeks)).date()
     history = rfm_summary(lines, TIME_UNIT, as_of, calibration_end)
     try:
-        model = _fitted_purchase_model(
+        _require_data(
             history,
             min_customers,
             min_repeat_customers,
             f"in the calibration period (up to {calibration_end:%Y-%m-%d})",
         )
+        fits = _purchase_fits(families, history)
     except _CannotFitError as problem:
         return _Check(
-            reason=str(problem), calibration_end=calibration_end, holdout_weeks=holdout_weeks
+            reason=str(problem),
+            calibration_end=calibration_end,
+            holdout_weeks=holdout_weeks,
+            family=families[0],
         )
+    tables = {family: _holdout_table(history, fit.model) for family, fit in fits.items()}
+    errors = {family: _holdout_error(table) for family, table in tables.items()}
+    family = min(families, key=lambda name: (errors[name], families.index(name)))
+    total = {
+        family: table.set_index("frequency_group").loc[ALL_GROUPS]
+        for family, table in tables.items()
+    }
+    choice = pd.DataFrame(
+        {
+            "family": list(families),
+            "model": [fits[name].model.model_name for name in families],
+            "holdout_actual": [total[name]["actual"] for name in families],
+            "holdout_predicted": [total[name]["predicted"] for name in families],
+            "holdout_error": [errors[name] for name in families],
+            "chosen": [name == family for name in families],
+        },
+        columns=list(CHOICE_COLUMNS),
+    )
+    note = _choice_note(family, fits, errors, holdout_weeks)
     return _Check(
         reason="",
         calibration_end=calibration_end,
         holdout_weeks=holdout_weeks,
-        model=model,
+        fits=fits,
+        family=family,
         customers=len(history),
-        tracking=_tracking_curve(days, model, as_of, calibration_end),
-        holdout=_holdout_table(history, model),
+        tracking=_tracking_curve(days, fits[family].model, as_of, calibration_end),
+        holdout=tables[family],
+        choice=choice,
+        note=note,
     )
+
+
+def _choice_note(
+    family: str, fits: dict[str, PurchaseFit], errors: dict[str, float], holdout_weeks: int
+) -> str:
+    """Which family forecast the holdout best, by how much, and against what."""
+    miss = (
+        f"its forecast of the last {holdout_weeks} weeks was off by {errors[family]:.1%} of "
+        "the repeat purchases (summed over the groups by repeat purchases before)"
+    )
+    others = [name for name in fits if name != family]
+    kept = fits[family].model.model_name
+    if not others:
+        return f"{kept} was checked against the holdout: {miss}."
+    if all(fits[name].model.model_name == kept for name in others):
+        return f"{', '.join([family, *others])} all come to the {kept} model on these data; {miss}."
+    against = ", ".join(f"{errors[name]:.1%} for {name}" for name in others)
+    return f"{family} was chosen: {miss}, against {against}."
+
+
+def _holdout_error(table: pd.DataFrame) -> float:
+    """sum over the frequency groups of |actual - predicted| / the actual total (inf: none)."""
+    groups = table[table["frequency_group"] != ALL_GROUPS]
+    actual = float(groups["actual"].sum())
+    miss = float((groups["actual"] - groups["predicted"]).abs().sum())
+    return miss / actual if actual > 0 else (0.0 if miss == 0 else np.inf)
 
 
 def _by_customer_and_day(lines: pd.DataFrame) -> pd.DataFrame:
@@ -420,7 +574,7 @@ def _purchase_days(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 
 def _tracking_curve(
-    days: pd.DataFrame, model: BetaGeo, as_of: dt.date, calibration_end: dt.date
+    days: pd.DataFrame, model: PurchaseModel, as_of: dt.date, calibration_end: dt.date
 ) -> pd.DataFrame:
     """Cumulative repeat purchases per week, actual and expected (FHL 2005, figure 1).
 
@@ -450,7 +604,7 @@ def _tracking_curve(
     )
 
 
-def _holdout_table(history: pd.DataFrame, model: BetaGeo) -> pd.DataFrame:
+def _holdout_table(history: pd.DataFrame, model: PurchaseModel) -> pd.DataFrame:
     """Holdout repeat purchases, actual and forecast, by calibration repeat purchases.
 
     ``history``: rfm_summary with a calibration end (frequency_holdout, duration_holdout).
@@ -478,6 +632,157 @@ def _holdout_table(history: pd.DataFrame, model: BetaGeo) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------
+# Uncertainty and trust, per group of customers
+
+INTERVAL_COLUMNS = ("customers", "low", "mid", "high")
+#: Parameter draws behind an interval, and customers per group they are pushed through.
+DRAWS = 100
+SAMPLE_PER_GROUP = 60
+
+
+def interval_by_group(
+    prediction: Prediction,
+    groups: pd.Series,
+    level: float = 0.8,
+    *,
+    draws: int = DRAWS,
+    sample_per_group: int = SAMPLE_PER_GROUP,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per value of ``groups`` (a Series indexed by customer, e.g. each customer's channel):
+    the group's mean predicted CLV over 36 months per customer, with a ``level`` interval
+    from the uncertainty of the models' parameters.
+
+    Columns: ``customers`` (in the group), ``mid`` (the mean of ``predicted_clv_36m``),
+    ``low`` and ``high`` (mid plus the (1 - level)/2 and (1 + level)/2 quantiles of the
+    change of the group's mean CLV over ``draws`` parameter sets). The parameter sets are
+    drawn from the normal approximation of each model's log-parameters (their estimates
+    and the inverse Hessian): ``rng = np.random.default_rng(seed)``, first ``draws`` sets
+    of the purchase model's, then of the spend model's (rng.multivariate_normal); each is
+    pushed through the forecast of up to ``sample_per_group`` customers of each group (all
+    when fewer; a seeded random choice otherwise, from the same rng afterwards). Customers
+    without a group value are left out. low and high are NaN where a model's likelihood is
+    flat (no covariance). Empty, with these columns, when the prediction was not fitted.
+    """
+    inputs = prediction.forecast_inputs
+    if not 0 < level < 1:
+        raise InputError(f"The interval level must be between 0 and 1 (80% = 0.8); got {level}.")
+    if not prediction.fitted or inputs is None:
+        return _empty(INTERVAL_COLUMNS)
+    aligned = groups.reindex(inputs.history.index)
+    codes, labels = pd.factorize(aligned, sort=True)
+    clv = prediction.customers["predicted_clv_36m"].to_numpy()
+    grouped = codes >= 0
+    counts = np.bincount(codes[grouped], minlength=len(labels))
+    mid = np.bincount(codes[grouped], weights=clv[grouped], minlength=len(labels)) / counts
+    table = pd.DataFrame(
+        {"customers": counts, "low": np.nan, "mid": mid, "high": np.nan},
+        index=pd.Index(labels, name=groups.name),
+    )
+    rng = np.random.default_rng(seed)
+    models = [_parameter_draws(model, draws, rng) for model in (inputs.purchases, inputs.spend)]
+    if any(model is None for model in models):
+        return table
+    sample = _sample_per_group(codes, sample_per_group, rng)
+    history, margins, sample_codes = (
+        inputs.history.iloc[sample],
+        inputs.margins[sample],
+        codes[sample],
+    )
+    sample_counts = np.bincount(sample_codes, minlength=len(labels))
+
+    def group_means(purchases: PurchaseModel, spend: GammaGamma | OwnMeanSpend) -> np.ndarray:
+        _, _, revenues = _revenues(purchases, spend, history, inputs.monthly_discount_rate)
+        clv_36 = margins * revenues[HORIZON_MONTHS.index(36)]
+        return np.bincount(sample_codes, weights=clv_36, minlength=len(labels)) / sample_counts
+
+    point = group_means(inputs.purchases, inputs.spend)
+    shifts = np.array(
+        [group_means(purchases, spend) - point for purchases, spend in zip(*models, strict=True)]
+    )
+    table["low"] = mid + np.quantile(shifts, (1 - level) / 2, axis=0)
+    table["high"] = mid + np.quantile(shifts, (1 + level) / 2, axis=0)
+    return table
+
+
+def _parameter_draws(model: Any, draws: int, rng: np.random.Generator) -> list[Any] | None:
+    """``draws`` models with log-parameters from N(log estimates, covariance); None when
+    the covariance is not known."""
+    covariance = model.log_covariance
+    if covariance is None or not np.all(np.isfinite(covariance)):
+        return None
+    names = model.parameter_names
+    centre = np.log([model.params[name] for name in names])
+    drawn = np.exp(rng.multivariate_normal(centre, covariance, size=draws))
+    return [type(model).from_params(**dict(zip(names, row, strict=True))) for row in drawn]
+
+
+def _sample_per_group(codes: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of up to ``size`` customers of each group (codes >= 0), in order."""
+    order = rng.permutation(len(codes))
+    shuffled = codes[order]
+    keep = shuffled >= 0
+    rank = pd.Series(shuffled[keep]).groupby(shuffled[keep]).cumcount().to_numpy()
+    return np.sort(order[keep][rank < size])
+
+
+#: A segment's forecast is trusted with at least these (after Klaviyo's rule for predictive
+#: analytics: 500+ customers with orders, 180+ days of order history, recent orders).
+TRUST_CUSTOMERS = 500
+TRUST_REPEAT_CUSTOMERS = 50
+TRUST_HISTORY_DAYS = 180
+TRUST_RECENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a group's forecast can be trusted, and the sentence why."""
+
+    trustworthy: bool
+    reason: str
+
+
+def forecast_verdict(prediction: Prediction, customers: pd.Index) -> Verdict:
+    """The verdict on the forecast of the ``customers`` (names, as in prediction.customers).
+
+    Trustworthy when the group has at least TRUST_CUSTOMERS customers, TRUST_REPEAT_CUSTOMERS
+    of them repeat buyers, TRUST_HISTORY_DAYS days from its first purchase to the analysis
+    date and an order in the last TRUST_RECENT_DAYS days; the reason names each figure, and
+    what is missing when one falls short.
+    """
+    inputs = prediction.forecast_inputs
+    if not prediction.fitted or inputs is None:
+        return Verdict(False, f"No forecast: {prediction.reason}")
+    history = inputs.history.reindex(customers).dropna()
+    if history.empty:
+        return Verdict(False, "No forecast: none of these customers bought.")
+    count = len(history)
+    repeaters = int((history["frequency"] > 0).sum())
+    history_days = round(float(history["T"].max()) * WEEK_DAYS)
+    quiet_days = round(float((history["T"] - history["recency"]).min()) * WEEK_DAYS)
+    checks = [
+        (count >= TRUST_CUSTOMERS, f"{count:,} customers ({TRUST_CUSTOMERS} needed)"),
+        (
+            repeaters >= TRUST_REPEAT_CUSTOMERS,
+            f"{repeaters:,} repeat buyers ({TRUST_REPEAT_CUSTOMERS} needed)",
+        ),
+        (
+            history_days >= TRUST_HISTORY_DAYS,
+            f"{history_days:,} days of history ({TRUST_HISTORY_DAYS} needed)",
+        ),
+        (
+            quiet_days <= TRUST_RECENT_DAYS,
+            f"the last order {quiet_days:,} days before the analysis date "
+            f"(within {TRUST_RECENT_DAYS} needed)",
+        ),
+    ]
+    short = [text for ok, text in checks if not ok]
+    if short:
+        return Verdict(False, "Not trustworthy: " + ", ".join(short) + ".")
+    return Verdict(True, "Trustworthy: " + ", ".join(text for _, text in checks) + ".")
+
+
+# ----------------------------------------------------------------------------------------------
 # Tables
 
 
@@ -486,7 +791,7 @@ class _Fit:
     """A fitted model as the tables show it: its label, customers used and extra notes."""
 
     label: str
-    model: BetaGeo | GammaGamma
+    model: FittedModel
     customers: int
     note: str = ""
 

@@ -242,7 +242,6 @@ class TestPredictions:
         [
             ("prob_alive", (2, 30.43, 38.86, 0.243, 0, 0.793, 2.426), NUM),  # alpha 0
             ("expected_purchases", (-1, 2, 30.43, 38.86, *BG_NBD.values()), NUM),  # t < 0
-            ("expected_purchases", (39, 2, 30.43, 38.86, 0.243, 4.414, 1, 2.426), DIV0),
             ("expected_spend", (2, 22.35, 6.25, 1.0, 15.44), NUM),  # q at most 1
             ("expected_spend", (2, 0, 6.25, 3.74, 15.44), NUM),  # repeats worth nothing
             ("sbg_retention", (0, 0.704, 1.182), NUM),  # periods start at 1
@@ -252,6 +251,15 @@ class TestPredictions:
     )
     def test_impossible_arguments_get_their_error(self, name, args, expected):
         assert call(name, *args) == [[expected]]
+
+    def test_expected_purchases_stay_finite_at_a_1(self):
+        """a = 1 divides by zero in the closed form; the expectation is finite (the
+        integral over p), and continuous in a."""
+        ((at_one,),) = call("expected_purchases", 39, 2, 30.43, 38.86, 0.243, 4.414, 1, 2.426)
+        ((below,),) = call("expected_purchases", 39, 2, 30.43, 38.86, 0.243, 4.414, 1 - 1e-6, 2.426)
+        ((above,),) = call("expected_purchases", 39, 2, 30.43, 38.86, 0.243, 4.414, 1 + 1e-6, 2.426)
+        assert isinstance(at_one, float) and below > at_one > above > 0
+        assert at_one == pytest.approx(below, rel=1e-4)
 
     def test_the_library_call_raises_naming_the_argument(self):
         assert model_formulas.sbg_survival(0, 0.704, 1.182) == 1.0

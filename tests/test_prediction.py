@@ -17,6 +17,8 @@ import pytest
 
 from clv_xl.errors import InputError
 from clv_xl.models import BetaGeo, GammaGamma, ModelDataError
+from clv_xl.models.clv import predicted_clv
+from clv_xl.models.purchase_choice import fit_purchases
 from clv_xl.models.rfm import NOT_PURCHASE
 from clv_xl.models.simulate import simulate_bg_nbd
 from clv_xl.orders import load_orders
@@ -24,9 +26,12 @@ from clv_xl.prediction import (
     CUSTOMER_COLUMNS,
     FIT_COLUMNS,
     HOLDOUT_COLUMNS,
+    INTERVAL_COLUMNS,
     PARAMETER_COLUMNS,
     TRACKING_COLUMNS,
     Prediction,
+    forecast_verdict,
+    interval_by_group,
     predict,
 )
 from clv_xl.sample import sample_orders
@@ -160,11 +165,11 @@ def test_the_fits_are_the_models_fitted_to_the_customers_histories(
     purchases = BetaGeo().fit(*rfm)
     repeat = full_history[full_history["frequency"] > 0]
     spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
-    calibration = BetaGeo().fit(*(calibration_history[k] for k in ("frequency", "recency", "T")))
+    calibration_rfm = [calibration_history[k] for k in ("frequency", "recency", "T")]
     expected = {
         "BG/NBD": purchases,
         "Gamma-Gamma": spend,
-        "BG/NBD (calibration period)": calibration,
+        "BG/NBD (calibration period)": BetaGeo().fit(*calibration_rfm),
     }
     summary = prediction.fit_summary.set_index("model")
     for name, model in expected.items():
@@ -400,8 +405,10 @@ def test_no_purchases_at_all_is_not_fitted(lines: pd.DataFrame) -> None:
     assert prediction.excluded_rows == {NOT_PURCHASE: REFUNDS}
 
 
-def test_no_visible_drop_out_is_not_fitted() -> None:
-    """Every customer buys every week up to the analysis date: the fit runs to its edge."""
+def test_no_visible_drop_out_is_fitted_at_its_limit_and_said_so() -> None:
+    """Every customer buys every week up to the analysis date: no drop-out, one rate. The
+    forecast is the Poisson limit's, rate = repeat purchases / weeks since the first
+    purchase over all customers (computed here from the lines), with a plain sentence."""
     rng = np.random.default_rng(1)
     starts = rng.integers(30, 400, 200)
     customer = np.repeat([f"C{k}" for k in range(200)], starts // 7 + 1)
@@ -414,7 +421,18 @@ def test_no_visible_drop_out_is_not_fitted() -> None:
         }
     )
     prediction = predict(regular, AS_OF, margin=0.3, monthly_discount_rate=MONTHLY_RATE)
-    assert_not_fitted(prediction, "The BG/NBD")  # refused, whichever way the fit ends
+    assert prediction.fitted, prediction.reason
+    assert prediction.purchase_model.startswith("Poisson")
+    assert any("No drop-out is visible in the data" in note for note in prediction.notes)
+    summary = prediction.fit_summary.set_index("model")
+    assert "No drop-out is visible" in summary.loc[prediction.purchase_model, "warnings"]
+    rate = (starts // 7).sum() / (starts / 7).sum()  # repeat purchases per week
+    customers = prediction.customers
+    assert customers["prob_alive"].to_numpy() == pytest.approx(1.0)
+    assert customers["expected_purchases_12m"].to_numpy() == pytest.approx(rate * 12 * MONTH_WEEKS)
+    assert np.isfinite(customers.to_numpy()).all() and (customers["predicted_clv_36m"] > 0).all()
+    total = prediction.holdout.set_index("frequency_group").loc["All"]
+    assert total["predicted"] == pytest.approx(total["actual"], rel=0.15)
 
 
 def test_a_holdout_shorter_than_a_week_skips_the_check(lines: pd.DataFrame) -> None:
@@ -466,3 +484,129 @@ def test_the_bundled_sample_fits_and_forecasts_its_holdout() -> None:
     assert total["predicted"] == pytest.approx(total["actual"], rel=0.1)
     last = prediction.tracking.iloc[-1]
     assert last["predicted"] == pytest.approx(last["actual"], rel=0.1)
+
+
+@pytest.fixture(scope="module")
+def small_prediction() -> Prediction:
+    return predict(simulated_lines(600, seed=5), AS_OF, margin=0.3, monthly_discount_rate=0.01)
+
+
+def test_the_interval_pushes_parameter_draws_through_the_clv(small_prediction: Prediction) -> None:
+    """Recomputed here: draws of the log-parameters from their covariance (the documented
+    order), each pushed through models.predicted_clv for every customer, group means, and
+    the 10% / 90% quantiles of their change added to the group's mean CLV."""
+    customers = small_prediction.customers.index
+    groups = pd.Series(np.where(np.arange(len(customers)) % 2 == 0, "even", "odd"), customers)
+    draws = 30
+    table = interval_by_group(small_prediction, groups, draws=draws, sample_per_group=10_000)
+    inputs = small_prediction.forecast_inputs
+    assert inputs is not None
+    rng = np.random.default_rng(0)
+    drawn = []
+    for model in (inputs.purchases, inputs.spend):
+        centre = np.log([model.params[name] for name in model.parameter_names])
+        rows = np.exp(rng.multivariate_normal(centre, model.log_covariance, size=draws))
+        drawn.append(
+            [
+                type(model).from_params(**dict(zip(model.parameter_names, row, strict=True)))
+                for row in rows
+            ]
+        )
+    history = inputs.history
+
+    def means(purchases: object, spend: object) -> pd.Series:
+        clv = 0.3 * predicted_clv(
+            purchases, spend, history["frequency"], history["recency"], history["T"],
+            history["monetary_value"], horizon=36, discount_rate=0.01, time_unit="weeks",
+            horizon_unit="months",
+        )  # fmt: skip
+        return pd.Series(clv, customers).groupby(groups).mean()
+
+    point = means(inputs.purchases, inputs.spend)
+    shifts = pd.DataFrame([means(p, s) - point for p, s in zip(*drawn, strict=True)])
+    mid = small_prediction.customers["predicted_clv_36m"].groupby(groups).mean()
+    assert table["mid"].to_numpy() == pytest.approx(mid.to_numpy(), rel=1e-12)
+    assert table["low"].to_numpy() == pytest.approx((mid + shifts.quantile(0.1)).to_numpy())
+    assert table["high"].to_numpy() == pytest.approx((mid + shifts.quantile(0.9)).to_numpy())
+    assert table["customers"].tolist() == groups.value_counts().sort_index().tolist()
+    assert (table["low"] < table["mid"]).all() and (table["mid"] < table["high"]).all()
+
+
+def test_the_interval_narrows_with_more_customers(small_prediction: Prediction) -> None:
+    """Four times the customers, about half the parameter uncertainty (1/sqrt(n))."""
+    large = predict(simulated_lines(2400, seed=5), AS_OF, margin=0.3, monthly_discount_rate=0.01)
+    widths = []
+    for prediction in (small_prediction, large):
+        everyone = pd.Series("all", prediction.customers.index)
+        row = interval_by_group(prediction, everyone).iloc[0]
+        widths.append((row["high"] - row["low"]) / row["mid"])
+    assert 0.3 < widths[1] / widths[0] < 0.8
+
+
+def test_an_interval_of_no_model_is_empty_and_the_level_is_a_fraction(
+    lines: pd.DataFrame, small_prediction: Prediction
+) -> None:
+    few = predict(
+        lines[lines["customer"] < "C00030"], AS_OF, margin=0.3, monthly_discount_rate=0.01
+    )
+    table = interval_by_group(few, pd.Series("all", few.customers.index))
+    assert table.empty and list(table.columns) == list(INTERVAL_COLUMNS)
+    with pytest.raises(InputError, match="interval level must be between 0 and 1"):
+        interval_by_group(small_prediction, pd.Series("all", small_prediction.customers.index), 1.5)
+
+
+def test_the_verdict_names_what_a_segment_lacks(prediction: Prediction) -> None:
+    everyone = prediction.customers.index
+    verdict = forecast_verdict(prediction, everyone)
+    assert verdict.trustworthy, verdict.reason
+    assert f"{len(everyone):,} customers (500 needed)" in verdict.reason
+    few = forecast_verdict(prediction, everyone[:120])
+    assert not few.trustworthy
+    assert "120 customers (500 needed)" in few.reason
+    inputs = prediction.forecast_inputs
+    assert inputs is not None
+    young = inputs.history.index[inputs.history["T"] * 7 < 150]
+    assert "days of history (180 needed)" in forecast_verdict(prediction, young).reason
+    quiet = inputs.history.index[(inputs.history["T"] - inputs.history["recency"]) * 7 > 60]
+    assert "within 30 needed" in forecast_verdict(prediction, quiet).reason
+
+
+def test_no_verdict_without_a_model(lines: pd.DataFrame) -> None:
+    few = predict(
+        lines[lines["customer"] < "C00030"], AS_OF, margin=0.3, monthly_discount_rate=0.01
+    )
+    verdict = forecast_verdict(few, pd.Index(["C00001"]))
+    assert not verdict.trustworthy and verdict.reason.startswith("No forecast: The purchase model")
+
+
+def test_bg_nbd_or_pareto_nbd_by_the_holdout_check() -> None:
+    """Both families fitted before the holdout; the one whose forecast of the holdout, by
+    calibration repeat purchases 0..6, 7+, misses less (recomputed here from the lines) is
+    fitted to the whole history, and the sheet's sentence says so."""
+    lines = simulated_lines(500, seed=8)
+    both = ("BG/NBD", "Pareto/NBD")
+    prediction = predict(lines, AS_OF, margin=0.3, monthly_discount_rate=0.01, families=both)
+    end = pd.Timestamp(prediction.calibration_end)
+    history = histories(lines, end)
+    history = history[history["first"] <= end]
+    duration = (END - end).days / 7
+    rfm = [history[k] for k in ("frequency", "recency", "T")]
+    errors = {}
+    for family, model in zip(both, fit_purchases(both, *rfm).values(), strict=True):
+        forecast = model.model.expected_purchases(duration, *rfm)
+        frame = pd.DataFrame(
+            {"group": history["frequency"].clip(upper=7), "miss": history["after"] - forecast}
+        )
+        errors[family] = frame.groupby("group")["miss"].sum().abs().sum() / history["after"].sum()
+    choice = prediction.model_choice.set_index("family")
+    assert choice["holdout_error"].to_dict() == pytest.approx(errors, rel=1e-6)
+    chosen = min(errors, key=errors.get)
+    assert choice["chosen"].to_dict() == {family: family == chosen for family in both}
+    assert prediction.purchase_model == choice.loc[chosen, "model"]
+    assert any(note.startswith(f"{chosen} was chosen") for note in prediction.notes)
+
+
+def test_an_unknown_family_is_named() -> None:
+    with pytest.raises(InputError, match="families must be some of BG/NBD, Pareto/NBD"):
+        predict(simulated_lines(100, seed=1), AS_OF, margin=0.3, monthly_discount_rate=0.01,
+                families=("BTYD",))  # fmt: skip

@@ -265,6 +265,8 @@ class TestModelSheet:
             ]
             assert ws.cell(row, 3).value == pytest.approx(parameter["estimate"])
         assert "Cumulative repeat purchases, actual vs model" in cells
+        assert f"Purchase model: {p.purchase_model}" in cells and p.notes
+        assert all(note in cells for note in p.notes)  # which model, and why
         assert len(ws._charts) == 1
 
     def test_segments_show_the_mean_predicted_revenue(self, analysis):

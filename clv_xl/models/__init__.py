@@ -1,4 +1,5 @@
-"""Buy-till-you-die models: BG/NBD, Pareto/NBD, Gamma-Gamma spend and sBG retention.
+"""Buy-till-you-die models: BG/NBD, Pareto/NBD and their no-drop-out limits (NBD, Poisson),
+Gamma-Gamma spend and its limit (each customer's own mean), sBG retention.
 
 Maximum-likelihood fits in the scikit-learn style (``fit(...)`` returns the model, with
 ``params``, ``standard_errors``, ``log_likelihood`` and ``convergence``), their
@@ -10,22 +11,30 @@ from ._mle import Convergence
 from .beta_geo import BetaGeo
 from .clv import predicted_clv
 from .gamma_gamma import GammaGamma
+from .no_drop_out import NBD, Poisson
 from .pareto_nbd import ParetoNBD
+from .purchase_choice import fit_purchases
 from .rfm import check_orders, rfm_summary
 from .shifted_beta_geo import ShiftedBetaGeo
+from .spend_choice import OwnMeanSpend, fit_spend
 from .units import DAYS_PER_UNIT, days_per
 
 __all__ = [
     "DAYS_PER_UNIT",
+    "NBD",
     "BetaGeo",
     "Convergence",
     "GammaGamma",
     "ModelDataError",
     "NotFittedError",
+    "OwnMeanSpend",
     "ParetoNBD",
+    "Poisson",
     "ShiftedBetaGeo",
     "check_orders",
     "days_per",
+    "fit_purchases",
+    "fit_spend",
     "predicted_clv",
     "rfm_summary",
 ]

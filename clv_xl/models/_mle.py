@@ -18,13 +18,20 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
+from ._data import Compressed, Levels, mean_scale
 from ._errors import NotFittedError
 
 LOWER = 1e-6
 UPPER = 1e6
 _LOG_BOUNDS = (math.log(LOWER), math.log(UPPER))
-#: A log-parameter closer than this to its bound counts as "at the boundary".
-_BOUNDARY_MARGIN = 1e-3
+#: A log-parameter closer than this to its bound (a factor of 10) counts as "at the boundary".
+_BOUNDARY_MARGIN = math.log(10.0)
+#: Likelihood evaluations one start may spend: a fit ends in bounded time on any data.
+EVALUATION_BUDGET = 600
+#: Two starts ending this close (relative, mean objective per customer) reached one maximum.
+AGREEMENT = 1e-7
+#: A run whose projected gradient (mean objective per customer) is below this converged.
+GRADIENT_TOLERANCE = 1e-6
 #: A standard error above this multiple of its estimate marks a poorly determined parameter.
 _WEAK_SE_RATIO = 10.0
 _HESSIAN_STEP = 1e-4
@@ -52,6 +59,8 @@ class MleFit:
     standard_errors: dict[str, float]
     log_likelihood: float
     convergence: Convergence
+    #: Covariance of the log-parameters (inverse Hessian), in ``names`` order; NaN when flat.
+    log_covariance: np.ndarray
 
 
 def maximise(
@@ -67,10 +76,14 @@ def maximise(
     ``gradient(params)``, the derivatives of the log-likelihood by each parameter, is
     optional: without it the optimiser and the Hessian use finite differences.
 
-    Each start runs L-BFGS-B on the log scale, with Nelder-Mead as the fallback when
-    L-BFGS-B fails; the starts run until two of them agree, and the best end point wins.
-    The objective is the mean negative log-likelihood per customer, so the tolerances do
-    not depend on the sample size.
+    Each start runs L-BFGS-B on the log scale with at most ``EVALUATION_BUDGET``
+    evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
+    run until two end within ``AGREEMENT`` of each other (a tolerance a ridge's end points
+    reach); the best run that converged wins, else the best run. A run converges when
+    L-BFGS-B says so or its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
+    search that fails at the maximum, where the objective is flat to rounding). The
+    objective is the mean negative log-likelihood per customer, so the tolerances do not
+    depend on the sample size.
     """
 
     def objective(theta: np.ndarray) -> float:
@@ -85,34 +98,30 @@ def maximise(
             return -np.exp(theta) * gradient(np.exp(theta)) / total_weight
 
     jacobian = None if gradient is None else slope
-    runs = []
+    runs: list[_Run] = []
     for start in starts:
         runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), jacobian))
         if _two_agree(runs):
             break
-    finite = [run for run in runs if np.isfinite(run.fun)]
+    finite = [run for run in runs if np.isfinite(run.value)]
     if not finite:
         raise NotFittedError(
             f"The {model_name} likelihood cannot be computed for this data at any starting point."
         )
-    best = min(finite, key=lambda run: run.fun)
-    # A run stopped by a failed line search can end a rounding error above the others at the
-    # same maximum (the objective no longer decreases by more than its precision): report
-    # the best run that converged there.
-    converged_there = [run for run in finite if run.success and _same_value(run.fun, best.fun)]
-    best = min(converged_there, key=lambda run: run.fun, default=best)
-    theta = np.clip(best.x, *_LOG_BOUNDS)
+    best = min(finite, key=lambda run: (not run.converged, run.value))
+    theta, value = _towards_limits(objective, np.clip(best.theta, *_LOG_BOUNDS), best.value)
     params = np.exp(theta)
     hessian = (
         numerical_hessian(objective, theta) if jacobian is None else _jacobian_of(jacobian, theta)
     )
-    standard_errors = _standard_errors(hessian * total_weight, theta)
+    covariance = _log_covariance(hessian * total_weight)
+    standard_errors = params * np.sqrt(np.diag(covariance))
     at_bound = np.minimum(theta - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta) < _BOUNDARY_MARGIN
     warnings = _warnings(names, params, standard_errors, at_bound, model_name)
     convergence = Convergence(
-        converged=bool(best.success),
-        iterations=int(best.get("nit", 0)),
-        message=str(best.message),
+        converged=best.converged,
+        iterations=best.iterations,
+        message="converged" if best.converged else "stopped at the evaluation budget",
         at_boundary=bool(at_bound.any()),
         warnings=warnings,
         starts_tried=len(runs),
@@ -120,54 +129,89 @@ def maximise(
     return MleFit(
         params=dict(zip(names, params.tolist(), strict=True)),
         standard_errors=dict(zip(names, standard_errors.tolist(), strict=True)),
-        log_likelihood=float(-best.fun * total_weight),
+        log_likelihood=float(-value * total_weight),
         convergence=convergence,
+        log_covariance=covariance,
     )
 
 
-def _two_agree(runs: Sequence[OptimizeResult]) -> bool:
-    """Whether the two best finished runs reached the same maximum."""
-    values = sorted(run.fun for run in runs if run.success and np.isfinite(run.fun))
-    return len(values) >= 2 and _same_value(values[1], values[0])
+@dataclass(frozen=True)
+class _Run:
+    """Where one start ended: theta, the objective there, whether it converged."""
+
+    theta: np.ndarray
+    value: float
+    converged: bool
+    iterations: int
 
 
-def _same_value(value: float, best: float) -> bool:
-    """Whether an objective value equals the best one to 1e-10 relative."""
-    return value - best <= 1e-10 * max(1.0, abs(best))
+def _towards_limits(
+    objective: Callable[[np.ndarray], float], theta: np.ndarray, value: float
+) -> tuple[np.ndarray, float]:
+    """``theta`` with each parameter moved to its nearer bound where that costs at most
+    AGREEMENT of the objective: the data do not tell the estimate from that limit (an
+    optimiser stops short of a maximum at the edge wherever the likelihood is flat)."""
+    theta = theta.copy()
+    tolerance = AGREEMENT * max(1.0, abs(value))
+    for i in range(len(theta)):
+        low, high = theta[i] - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta[i]
+        moved = theta.copy()
+        moved[i] = _LOG_BOUNDS[0] if low < high else _LOG_BOUNDS[1]
+        moved_value = objective(moved)
+        if moved_value <= value + tolerance:
+            theta, value = moved, moved_value
+    return theta, value
+
+
+def _two_agree(runs: Sequence[_Run]) -> bool:
+    """Whether the two best converged runs reached the same maximum (within AGREEMENT)."""
+    values = sorted(run.value for run in runs if run.converged and np.isfinite(run.value))
+    return len(values) >= 2 and values[1] - values[0] <= AGREEMENT * max(1.0, abs(values[0]))
 
 
 def _run_from(
     objective: Callable[[np.ndarray], float],
     theta0: np.ndarray,
     jacobian: Callable[[np.ndarray], np.ndarray] | None,
-) -> OptimizeResult:
+) -> _Run:
     bounds = [_LOG_BOUNDS] * len(theta0)
-    run = minimize(
-        objective,
-        theta0,
-        jac=jacobian,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
-    )
-    if run.success and np.isfinite(run.fun):
-        return run
-    fallback = minimize(
-        objective,
-        theta0,
-        method="Nelder-Mead",
-        bounds=bounds,
-        options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-14},
-    )
-    return fallback if fallback.fun < run.fun or not np.isfinite(run.fun) else run
+    with np.errstate(all="ignore"):  # finite differences next to an infinite objective
+        run = minimize(
+            objective,
+            theta0,
+            jac=jacobian,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={
+                "maxfun": EVALUATION_BUDGET,  # finite differences count too
+                "maxiter": EVALUATION_BUDGET,
+                "ftol": 1e-13,
+                "gtol": 1e-9,
+            },
+        )
+    value = float(run.fun)
+    projected = _projected_gradient(run, bounds)
+    converged = np.isfinite(value) and (bool(run.success) or projected < GRADIENT_TOLERANCE)
+    return _Run(theta=run.x, value=value, converged=converged, iterations=int(run.get("nit", 0)))
 
 
-def _standard_errors(hessian: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Delta-method standard errors from the Hessian in theta; NaN if it is not definite."""
+def _projected_gradient(run: OptimizeResult, bounds: Sequence[tuple[float, float]]) -> float:
+    """The largest gradient component not pushing against a bound (inf when unknown)."""
+    if "jac" not in run or not np.all(np.isfinite(run.jac)):
+        return math.inf
+    lower, upper = np.array(bounds).T
+    pushing = ((run.x <= lower) & (run.jac > 0)) | ((run.x >= upper) & (run.jac < 0))
+    return float(np.max(np.abs(np.where(pushing, 0.0, run.jac)), initial=0.0))
+
+
+def _log_covariance(hessian: np.ndarray) -> np.ndarray:
+    """Covariance of the log-parameters, the inverse Hessian; NaN if it is not definite."""
     if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
-        return np.full(len(theta), np.nan)
-    variances = np.diag(np.linalg.inv(hessian))
-    return np.exp(theta) * np.sqrt(np.where(variances > 0, variances, np.nan))
+        return np.full(hessian.shape, np.nan)
+    covariance = np.linalg.inv(hessian)
+    if np.any(np.diag(covariance) <= 0):
+        return np.full(hessian.shape, np.nan)
+    return covariance
 
 
 def _jacobian_of(
@@ -248,6 +292,8 @@ class FittedModel:
     standard_errors: dict[str, float] = field(default_factory=dict)
     log_likelihood: float = math.nan
     convergence: Convergence | None = None
+    #: Covariance of the log-parameters, ``parameter_names`` order (None: not fitted).
+    log_covariance: np.ndarray | None = field(default=None, compare=False)
 
     @classmethod
     def from_params(cls, **params: float) -> Any:
@@ -266,6 +312,7 @@ class FittedModel:
         self.standard_errors = fit.standard_errors
         self.log_likelihood = fit.log_likelihood
         self.convergence = fit.convergence
+        self.log_covariance = fit.log_covariance
 
     def _values(self) -> tuple[float, ...]:
         """The parameters in ``parameter_names`` order; raises when the model is not fitted."""
@@ -277,6 +324,48 @@ class FittedModel:
 
 
 RowLogLikelihood = Callable[[tuple[float, ...], dict[str, Any]], np.ndarray]
+
+
+def closed_form(
+    params: dict[str, float],
+    standard_errors: dict[str, float],
+    log_likelihood: float,
+    log_covariance: np.ndarray,
+) -> MleFit:
+    """The record of an estimate computed by a formula, not by the optimiser."""
+    convergence = Convergence(
+        converged=True,
+        iterations=0,
+        message="closed form",
+        at_boundary=False,
+        warnings=(),
+        starts_tried=0,
+    )
+    return MleFit(params, standard_errors, log_likelihood, convergence, log_covariance)
+
+
+def fit_histories(
+    model: FittedModel,
+    row_log_likelihood: RowLogLikelihood,
+    row_gradient: RowLogLikelihood,
+    rows: Compressed,
+    starts: Sequence[Sequence[float]],
+) -> None:
+    """Fit ``model`` by :func:`fit_rows` to compressed histories (frequency, T and maybe
+    recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back."""
+    fit = fit_rows(
+        row_log_likelihood,
+        {name: Levels.of(column) for name, column in rows.values.items()},
+        rows.weights,
+        model.parameter_names,
+        starts,
+        model.model_name,
+        scale=mean_scale(rows.values["T"], rows.weights),
+        scaled_columns=tuple(name for name in ("recency", "T") if name in rows.values),
+        scaled_params=("alpha",),
+        row_gradient=row_gradient,
+    )
+    model._store(fit)
 
 
 def fit_rows(
@@ -328,4 +417,5 @@ def fit_rows(
         standard_errors={name: se * factor[name] for name, se in fit.standard_errors.items()},
         log_likelihood=total,
         convergence=fit.convergence,
+        log_covariance=fit.log_covariance,  # log(scale x param) = log param + a constant
     )

@@ -13,10 +13,10 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
-from ._data import Levels, compress, mean_scale, read_history
-from ._mle import Convergence, FittedModel, fit_rows
+from ._data import Levels, compress, read_history
+from ._mle import Convergence, FittedModel, fit_histories
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
 
@@ -100,21 +100,7 @@ class BetaGeo(FittedModel):
         """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
         columns = read_history(self.model_name, frequency, recency, T, weights)
         rows = compress(columns.values, columns.weights)
-        scale = mean_scale(rows.values["T"], rows.weights)
-        self._store(
-            fit_rows(
-                row_log_likelihood,
-                {name: Levels.of(column) for name, column in rows.values.items()},
-                rows.weights,
-                self.parameter_names,
-                _STARTS,
-                self.model_name,
-                scale=scale,
-                scaled_columns=("recency", "T"),
-                scaled_params=("alpha",),
-                row_gradient=row_gradient,
-            )
-        )
+        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
         if not (rows.values["frequency"] > 0).any():
             self.convergence = _without_repeat_purchases(self.convergence)
         return self
@@ -145,10 +131,8 @@ class BetaGeo(FittedModel):
         # The hypergeometric part depends on (t, x, T) only: compute it once per distinct triple.
         triples = compress({"t": horizon, "x": x, "T": age})
         u_t, u_x, u_age = (triples.values[k] for k in ("t", "x", "T"))
-        bracket = _one_minus_hypergeometric_term(r, alpha, a, b, u_t, u_x, u_age)[triples.inverse]
-        return (
-            (a + b + x - 1) / (a - 1) * bracket * self.probability_alive(x, columns["recency"], age)
-        )
+        if_alive = _expected_if_alive(r, alpha, a, b, u_t, u_x, u_age)[triples.inverse]
+        return if_alive * self.probability_alive(x, columns["recency"], age)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] for a customer just acquired (FHL eq. 9).
@@ -157,8 +141,7 @@ class BetaGeo(FittedModel):
         """
         r, alpha, a, b = self._values()
         horizon = np.asarray(t, dtype=float)
-        bracket = _one_minus_hypergeometric_term(r, alpha, a, b, horizon, 0.0, 0.0)
-        return (a + b - 1) / (a - 1) * bracket
+        return _expected_if_alive(r, alpha, a, b, horizon, np.zeros(horizon.shape), 0.0)
 
 
 def _without_repeat_purchases(convergence: Convergence | None) -> Convergence:
@@ -175,6 +158,50 @@ def _without_repeat_purchases(convergence: Convergence | None) -> Convergence:
         "where the optimiser stopped on the way to the edge of the parameters' range."
     )
     return replace(convergence, at_boundary=True, warnings=(warning, *convergence.warnings))
+
+
+#: Gauss-Jacobi nodes for E[Y(t) | alive] where the hypergeometric form cannot be computed.
+_QUADRATURE_NODES = 48
+
+
+def _expected_if_alive(
+    r: float, alpha: float, a: float, b: float, t: Any, x: Any, age: Any
+) -> np.ndarray:
+    """E[Y(t) | alive, x, T] = (a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)].
+
+    Where that is not finite (2F1 overflows or a = 1, as near the Poisson limit r, alpha ->
+    infinity), the same expectation is integrated over the posterior p ~ Beta(a, b+x):
+    E_p[(1 - (1 + p t/(alpha+T))^-(r+x)) / p] (FHL 2005: E[Y(t) | lambda, p, alive] =
+    (1 - exp(-lambda p t)) / p, and lambda ~ Gamma(r+x, alpha+T) given alive), whose
+    integrand stays finite as p -> 0.
+    """
+    t, x = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(x, dtype=float))
+    with np.errstate(all="ignore"):
+        expected = (
+            (a + b + x - 1) / (a - 1) * _one_minus_hypergeometric_term(r, alpha, a, b, t, x, age)
+        )
+    age = np.broadcast_to(np.asarray(age, dtype=float), t.shape)
+    failed = ~np.isfinite(expected) | (expected < 0)
+    if failed.any():
+        expected = np.array(expected, dtype=float)
+        expected[failed] = _integrated_if_alive(r, alpha, a, b, t[failed], x[failed], age[failed])
+    return expected
+
+
+def _integrated_if_alive(
+    r: float, alpha: float, a: float, b: float, t: np.ndarray, x: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """E_p[(1 - (1 + p t/(alpha+T))^-(r+x)) / p], p ~ Beta(a, b+x), by Gauss-Jacobi per x."""
+    result = np.empty(len(t))
+    for value in np.unique(x):
+        rows = x == value
+        nodes, weights = roots_jacobi(_QUADRATURE_NODES, b + value - 1, a - 1)
+        p = (1 + nodes) / 2  # weight (1-u)^(b+x-1) (1+u)^(a-1) on [-1, 1]
+        weights = weights / weights.sum()
+        ratio = t[rows, None] / (alpha + age[rows, None]) * p
+        gain = -np.expm1(-(r + value) * np.log1p(ratio)) / p
+        result[rows] = gain @ weights
+    return result
 
 
 def _one_minus_hypergeometric_term(

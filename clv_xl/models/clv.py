@@ -31,9 +31,14 @@ from .units import days_per
 
 
 class PurchaseModel(Protocol):
-    """A fitted BetaGeo or ParetoNBD."""
+    """A fitted BetaGeo, ParetoNBD or one of their no-drop-out limits (NBD, Poisson)."""
 
     model_name: str
+    parameter_names: tuple[str, ...]
+    params: dict[str, float]
+    log_covariance: np.ndarray | None
+
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray: ...
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray: ...  # noqa: N803
 

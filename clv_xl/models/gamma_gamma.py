@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, digamma
 
-from ._data import Levels, check_whole, compress, mean_scale, read_columns
+from ._data import Columns, Levels, check_whole, compress, mean_scale, read_columns
 from ._errors import NotFittedError
 from ._mle import FittedModel, fit_rows
 
@@ -76,7 +76,7 @@ class GammaGamma(FittedModel):
 
     def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> GammaGamma:
         """Maximum-likelihood estimates on the customers with frequency > 0."""
-        columns = _read(self.model_name, frequency, monetary_value, weights)
+        columns = read_spend(self.model_name, frequency, monetary_value, weights)
         repeat = columns.values["frequency"] > 0
         if not repeat.any():
             raise NotFittedError(
@@ -116,7 +116,7 @@ class GammaGamma(FittedModel):
         """
         p, q, gamma = self._values()
         self._require_finite_mean(q)
-        columns = _read(self.model_name, frequency, monetary_value).values
+        columns = read_spend(self.model_name, frequency, monetary_value).values
         x, m = columns["frequency"], columns["monetary_value"]
         return p * (gamma + x * m) / (p * x + q - 1)
 
@@ -128,7 +128,10 @@ class GammaGamma(FittedModel):
             )
 
 
-def _read(model_name: str, frequency: Any, monetary_value: Any, weights: Any = None) -> Any:
+def read_spend(
+    model_name: str, frequency: Any, monetary_value: Any, weights: Any = None
+) -> Columns:
+    """Validated frequency (whole) and monetary_value (above 0 for repeat customers)."""
     columns = read_columns(model_name, weights, frequency=frequency, monetary_value=monetary_value)
     check_whole(columns, "frequency")
     x, m = columns.values["frequency"], columns.values["monetary_value"]

@@ -16,6 +16,8 @@ SHEET = "Model"
 EXPLANATION = (
     "Predicted CLV comes from two models fitted by maximum likelihood on every customer's history:",
     "BG/NBD for how often each customer buys and when they stop; Gamma-Gamma for what they spend.",
+    "Where the data show no drop-out or spends that hardly vary, the models' limits are used "
+    "(NBD or Poisson: customers stay; each customer's own mean spend), as said below.",
     "Time is in weeks; a month is 365.25/12 days. Predicted CLV = margin x expected spend x "
     "expected purchases per month, discounted monthly, over 12 and 36 months.",
     "The check refits the purchase model without the last third of the history and compares "
@@ -34,8 +36,15 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         style.OUTPUT.apply(put(ws, FIRST_TABLE_ROW, 1, f"No model fitted: {p.reason}"))
         put(ws, FIRST_TABLE_ROW + 1, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
         return ws
-    row = _frame(ws, FIRST_TABLE_ROW, "Fitted parameters (with standard errors)", p.parameters, fmt)
+    style.SECTION.apply(put(ws, FIRST_TABLE_ROW, 1, f"Purchase model: {p.purchase_model}"))
+    put(ws, FIRST_TABLE_ROW + 1, 1, f"Spend model: {p.spend_model}")
+    for offset, note in enumerate(p.notes, start=FIRST_TABLE_ROW + 2):
+        style.NOTE.apply(put(ws, offset, 1, note))
+    row = FIRST_TABLE_ROW + 3 + len(p.notes)
+    row = _frame(ws, row, "Fitted parameters (with standard errors)", p.parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
+    if not p.model_choice.empty:
+        row = _frame(ws, row + 2, "Purchase models in the holdout check", p.model_choice, fmt)
     if p.validation_reason:
         style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
         return ws

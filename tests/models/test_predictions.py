@@ -207,3 +207,49 @@ def test_expected_purchases_of_heavy_buyers_by_the_series_itself(x, t, overflows
     alive = BG.probability_alive(x, age, age)
     expected = (a + b + x - 1) / (a - 1) * bracket * alive
     assert BG.expected_purchases(t, x, age, age) == pytest.approx(expected, rel=1e-9)
+
+
+def _integrated_if_alive(
+    r: float, alpha: float, a: float, b: float, t: float, x: float, age: float
+) -> float:
+    """E[Y(t) | alive] = int (1 - (1 + p t/(alpha+T))^-(r+x)) / p Beta(p; a, b+x) dp, by quad."""
+    from scipy.integrate import quad
+    from scipy.stats import beta as beta_distribution
+
+    def integrand(p: float) -> float:
+        return -math.expm1(-(r + x) * math.log1p(p * t / (alpha + age))) / p
+
+    return quad(lambda p: integrand(p) * beta_distribution.pdf(p, a, b + x), 0, 1, limit=200)[0]
+
+
+def test_expected_purchases_is_the_integral_over_the_drop_out_probability() -> None:
+    """The hypergeometric form (FHL eq. 10) and the integral over p ~ Beta(a, b+x) of the
+    Gamma-mixed (1 - exp(-lambda p t)) / p are one expectation."""
+    r, alpha, a, b = (BG.params[name] for name in ("r", "alpha", "a", "b"))
+    for x, t in ((0, 10.0), (2, 39.0), (7, 52.0)):
+        alive = BG.probability_alive(x, 38.86 if x else 0.0, 38.86)
+        integral = _integrated_if_alive(r, alpha, a, b, t, x, 38.86)
+        assert BG.expected_purchases(t, x, 38.86 if x else 0.0, 38.86) == pytest.approx(
+            alive * integral, rel=1e-6
+        )
+
+
+@pytest.mark.parametrize(
+    "params", [(1e5, 2e5, 2.0, 30.0), (1e6, 1e6, 1.5, 400.0), (1e5, 1e5, 1.0, 20.0)]
+)
+def test_expected_purchases_stay_finite_towards_the_poisson_limit(params) -> None:
+    """r, alpha -> infinity (one buying rate r/alpha): 2F1 overflows and a = 1 divides by 0
+    in the closed form; the forecast is the integral over p, finite."""
+    r, alpha, a, b = params
+    model = BetaGeo.from_params(r=r, alpha=alpha, a=a, b=b)
+    x, t_x, age = np.array([5.0, 100.0]), np.array([20.0, 150.0]), np.array([30.0, 160.0])
+    forecast = model.expected_purchases(10.0, x, t_x, age)
+    alive = model.probability_alive(x, t_x, age)
+    expected = [
+        alive[i] * _integrated_if_alive(r, alpha, a, b, 10.0, x[i], age[i]) for i in range(2)
+    ]
+    assert np.isfinite(forecast).all()
+    assert forecast == pytest.approx(expected, rel=1e-6)
+    assert model.expected_purchases_new_customer(np.array([1.0, 10.0])) == pytest.approx(
+        [_integrated_if_alive(r, alpha, a, b, t, 0.0, 0.0) for t in (1.0, 10.0)], rel=1e-6
+    )

@@ -149,3 +149,78 @@ def test_gamma_gamma_gradient_matches_finite_differences() -> None:
     exact = row_gradient(tuple(params), data).sum(axis=0)
     numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-6)
     assert exact == pytest.approx(numeric, rel=1e-4)
+
+
+def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
+    """The log-likelihood keeps rising along p1 = p2 towards the edge: no maximum inside.
+    The likelihood is evaluated at most the budget per start (plus the Hessian's and the
+    limits' few), and the end point is reported, not an error."""
+    from clv_xl.models._mle import EVALUATION_BUDGET, maximise
+
+    calls = [0]
+
+    def ridge(params: np.ndarray) -> float:
+        calls[0] += 1
+        log_p = np.log(params)
+        return float(-1e4 * (log_p[0] - log_p[1]) ** 2 + 1e-3 * log_p[0])
+
+    starts = ((1.0, 2.0), (0.5, 0.3), (3.0, 1.0))
+    fit = maximise(ridge, ("p1", "p2"), starts, 1.0, "ridge")
+    hessian_and_limits = 1 + 2 * 2 + 4 + 2
+    assert calls[0] <= len(starts) * (EVALUATION_BUDGET + 30) + hessian_and_limits
+    assert np.isfinite(fit.log_likelihood)
+
+
+def test_nbd_gradient_matches_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    from clv_xl.models._data import Levels
+    from clv_xl.models.no_drop_out import row_gradient, row_log_likelihood
+
+    history = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(500, 30.0), seed=4)
+    data = {name: Levels.of(history[name].to_numpy()) for name in ("frequency", "T")}
+    params = np.array([0.8, 3.0])
+    exact = row_gradient(tuple(params), data).sum(axis=0)
+    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-7)
+    assert exact == pytest.approx(numeric, rel=1e-5)
+
+
+def test_no_drop_out_is_the_nbd_limit_and_drop_out_keeps_the_family() -> None:
+    """Customers of one Gamma(r, alpha) rate mix, never leaving: the NBD limit wins, with
+    BG/NBD's likelihood no higher than the NBD's plus its two extra parameters' worth; NBD
+    estimates recover the truth. BG/NBD data keep BG/NBD."""
+    from clv_xl.models.no_drop_out import NBD
+    from clv_xl.models.purchase_choice import fit_purchases
+
+    rng = np.random.default_rng(3)
+    ages = rng.uniform(10, 100, 3000)
+    rates = rng.gamma(2.0, 1 / 4.0, 3000)  # r = 2, alpha = 4
+    frequency = rng.poisson(rates * ages).astype(float)
+    recency = np.where(frequency > 0, ages * rng.random(3000) ** (1 / np.maximum(frequency, 1)), 0)
+    (staying,) = fit_purchases(["BG/NBD"], frequency, recency, ages).values()
+    assert isinstance(staying.model, NBD) and staying.at_limit
+    assert "No drop-out is visible in the data" in staying.note
+    assert staying.model.params["r"] == pytest.approx(2.0, rel=0.15)
+    assert staying.model.params["alpha"] == pytest.approx(4.0, rel=0.15)
+    family = next(c for c in staying.candidates if c.name == "BG/NBD")
+    assert family.log_likelihood <= staying.model.log_likelihood + 2.0
+    data = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(2000, 30.0), seed=5)
+    (leaving,) = fit_purchases(["BG/NBD"], data["frequency"], data["recency"], data["T"]).values()
+    assert isinstance(leaving.model, BetaGeo) and leaving.note == ""
+
+
+def test_identical_spends_use_each_customers_own_mean() -> None:
+    """60 customers, every order EUR 25 (Gamma-Gamma's shape runs to its edge): the limit,
+    each repeat customer's own mean, and the purchase-weighted mean for the others."""
+    from clv_xl.models.spend_choice import OwnMeanSpend, fit_spend
+
+    frequency = np.tile([0.0, 1.0, 2.0, 5.0], 15)
+    spend = fit_spend(frequency, np.where(frequency > 0, 25.0, 0.0))
+    assert isinstance(spend.model, OwnMeanSpend)
+    assert "hardly vary" in spend.note and "own mean per purchase" in spend.note
+    assert spend.model.expected_spend([0, 3], [0, 25.0]) == pytest.approx([25.0, 25.0])
+    varied = np.where(frequency > 0, 20 + 10 * (np.arange(60) % 3), 0.0)
+    weighted = np.sum(frequency * varied) / frequency.sum()
+    own = OwnMeanSpend().fit(frequency, varied)
+    assert own.mean_spend() == pytest.approx(weighted)
+    assert own.expected_spend([0, 2], [0, 40.0]) == pytest.approx([weighted, 40.0])

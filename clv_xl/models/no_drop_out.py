@@ -1,0 +1,124 @@
+"""The no-drop-out limits of BG/NBD and Pareto/NBD: the NBD and the Poisson model.
+
+When the data show no drop-out, BG/NBD's drop-out probability p -> 0 and Pareto/NBD's
+drop-out rate mu -> 0, and both become the NBD model (Ehrenberg 1959; Morrison & Schmittlein
+1988): every customer stays and buys at Poisson rate lambda ~ Gamma(r, alpha). Its limit
+r, alpha -> infinity with r / alpha fixed is the Poisson model: one rate for everyone. Both
+are fitted as models of their own, with the same likelihood of (x, t_x, T) as their parents
+(the timing of purchases, no x!), so the log-likelihoods compare directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from ._data import Levels, compress, read_history
+from ._errors import NotFittedError
+from ._mle import FittedModel, closed_form, fit_histories
+
+_STARTS = ((1.0, 1.0), (0.3, 0.3), (5.0, 5.0))
+
+
+def row_log_likelihood(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarray:
+    """L = G(r+x) alpha^r / (G(r) (alpha+T)^(r+x)), the BG/NBD likelihood at p = 0."""
+    r, alpha = params
+    x, age = data["frequency"], data["T"]
+    return (
+        x.map(lambda v: gammaln(r + v) - gammaln(r))
+        + r * np.log(alpha)
+        - (r + x.full) * age.map(lambda v: np.log(alpha + v))
+    )
+
+
+def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarray:
+    """d/dr = psi(r+x) - psi(r) + log(alpha/(alpha+T)); d/dalpha = r/alpha - (r+x)/(alpha+T)."""
+    r, alpha = params
+    x, age = data["frequency"], data["T"]
+    return np.column_stack(
+        [
+            x.map(lambda v: digamma(r + v) - digamma(r))
+            + np.log(alpha)
+            - age.map(lambda v: np.log(alpha + v)),
+            r / alpha - (r + x.full) * age.map(lambda v: 1 / (alpha + v)),
+        ]
+    )
+
+
+class NBD(FittedModel):
+    """The NBD model (no drop-out, rates Gamma(r, alpha)): ``NBD().fit(frequency, recency, T)``."""
+
+    model_name = "NBD (no drop-out)"
+    parameter_names = ("r", "alpha")
+
+    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> NBD:  # noqa: N803
+        """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
+        columns = read_history(self.model_name, frequency, recency, T, weights)
+        rows = compress({k: columns.values[k] for k in ("frequency", "T")}, columns.weights)
+        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
+        return self
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """Every customer stays: P(alive) = 1."""
+        self._values()
+        return np.ones(len(read_history(self.model_name, frequency, recency, T)))
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | x, T] = t (r+x)/(alpha+T), the posterior mean rate times t."""
+        r, alpha = self._values()
+        columns = read_history(self.model_name, frequency, recency, T).values
+        return np.asarray(t, dtype=float) * (r + columns["frequency"]) / (alpha + columns["T"])
+
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
+        """E[X(t)] = t r / alpha."""
+        r, alpha = self._values()
+        return np.asarray(t, dtype=float) * r / alpha
+
+
+class Poisson(FittedModel):
+    """One Poisson rate for every customer, no drop-out: ``Poisson().fit(frequency, recency, T)``.
+
+    ``params`` holds ``rate``, purchases per time unit of the data.
+    """
+
+    model_name = "Poisson (no drop-out, one rate)"
+    parameter_names = ("rate",)
+
+    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> Poisson:  # noqa: N803
+        """rate = sum(x) / sum(T), maximising sum(x log rate - rate T); var(log rate) = 1/sum(x)."""
+        columns = read_history(self.model_name, frequency, recency, T, weights)
+        x, age, w = columns.values["frequency"], columns.values["T"], columns.weights
+        purchases, exposure = float(np.sum(w * x)), float(np.sum(w * age))
+        if purchases <= 0 or exposure <= 0:
+            raise NotFittedError(
+                f"The {self.model_name} model needs repeat purchases over some time; "
+                "there are none."
+            )
+        rate = purchases / exposure
+        self._store(
+            closed_form(
+                {"rate": rate},
+                {"rate": rate / np.sqrt(purchases)},
+                purchases * np.log(rate) - rate * exposure,
+                np.array([[1 / purchases]]),
+            )
+        )
+        return self
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """Every customer stays: P(alive) = 1."""
+        self._values()
+        return np.ones(len(read_history(self.model_name, frequency, recency, T)))
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t)] = rate t, whatever the history."""
+        (rate,) = self._values()
+        count = len(read_history(self.model_name, frequency, recency, T))
+        return np.broadcast_to(np.asarray(t, dtype=float) * rate, (count,)).copy()
+
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
+        """E[X(t)] = rate t."""
+        (rate,) = self._values()
+        return np.asarray(t, dtype=float) * rate
