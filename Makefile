@@ -18,13 +18,14 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/clv-xl report templates/sample_orders.xlsx -o out/sample_orders_clv_report.xlsx --force
 
-# LibreOffice Calc recalculates the workbooks we write; installed via apt when missing.
+# LibreOffice Calc recalculates the workbooks we write and renders them to PDF (with
+# Carlito, metrically Calibri, so columns print as wide as in Excel); installed via apt.
 libreoffice:
-	@command -v soffice >/dev/null 2>&1 || { \
-	  echo "Installing LibreOffice Calc (headless) with apt..."; \
+	@{ command -v soffice >/dev/null 2>&1 && fc-list | grep -qi carlito; } || { \
+	  echo "Installing LibreOffice Calc (headless) and the Carlito font with apt..."; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-	    libreoffice-calc-nogui >/dev/null; }
+	    libreoffice-calc-nogui fonts-crosextra-carlito >/dev/null; }
 
 test: $(STAMP) libreoffice
 	$(BIN)/python -m pytest
