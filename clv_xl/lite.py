@@ -20,12 +20,7 @@ from .analysis import Analysis, analyze
 from .book_report import check_book, report_copy, write_copy
 from .collector import collector_paused
 from .errors import ClvError
-from .excel import TITLE, FoundOrders, find_orders
-from .headers import ColumnMap
-from .orders import Orders, orders_from_grid
-from .params import Params
-from .settings import SHEET as SETTINGS_SHEET
-from .settings import settings_from_rows
+from .excel import TITLE, book_orders
 from .udfs import (
     bgnbd_fit,
     breakeven_lifetime,
@@ -80,27 +75,6 @@ __all__ = [
     "sbg_retention",
     "sbg_survival",
 ]
-
-
-def book_orders(book: xw.Book) -> tuple[FoundOrders, Orders, Params]:
-    """The orders of ``book`` (found as the ribbon finds them) and the Settings sheet's
-    parameters."""
-    found = find_orders(book)
-    params, segments = Params(), None
-    if SETTINGS_SHEET in [sheet.name for sheet in book.sheets]:
-        sheet = book.sheets[SETTINGS_SHEET]  # from A1, so that messages name real cells
-        last = sheet.used_range.last_cell
-        settings = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
-        params, segments = settings_from_rows(settings)
-    orders = orders_from_grid(
-        found.grid,
-        workbook=book.name,
-        sheet=found.sheet,
-        first_row=found.first_row,
-        columns=ColumnMap(segments=segments),
-        as_of=params.as_of,
-    )
-    return found, orders, params
 
 
 def report_sheets(book: xw.Book) -> tuple[Analysis, list[str]]:
