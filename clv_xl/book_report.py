@@ -27,9 +27,10 @@ from openpyxl.utils import get_column_letter, range_to_tuple
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from . import workbook_style as style
 from .analysis import Analysis
 from .errors import InputError
-from .report import build
+from .report import build, cohorts
 from .report.cells import plain
 
 PREFIX = "CLV "
@@ -40,6 +41,9 @@ POINTS_PER_CHARACTER = 5.25
 POINTS_PER_CM = 72 / 2.54
 CHART_DATA_GAP = 2  # blank columns between a sheet's cells and the charts' data
 DEFAULT_FONT = (False, False, 11.0, None)  # bold, italic, size, colour
+#: Sheets whose blocks under a header row become Excel tables here (the file shows them as
+#: heat maps on plain cells): ``Cohorts_1``, ``Cohorts_2``, ...
+TABLED_SHEETS = {cohorts.SHEET: "TableStyleLight1"}
 
 
 def report_sheet(name: str) -> str:
@@ -82,7 +86,10 @@ class SheetCopy:
     number_formats: list[Block]
     fills: list[Block]  # value: "#RRGGBB"
     fonts: list[Block]  # value: (bold, italic, size, "#RRGGBB" or None)
+    wrapped: list[Block]  # value: True
     widths: dict[int, float]  # column -> points
+    heights: dict[int, float]  # row -> points
+    colour_scales: list[tuple[str, list[str]]]  # address, colours from low to high
     frozen: str | None  # the address of the frozen cells
     tables: list[tuple[str, str, str]]  # name, address, style
     charts: list[ChartCopy]
@@ -134,7 +141,17 @@ def _written(value: Any) -> Any:
 
 def _sheet_copy(wb: Workbook, ws: Worksheet, renames: dict[str, str], large: Any) -> SheetCopy:
     cells = [[_value(cell, renames) for cell in row] for row in ws.iter_rows()]
-    number_formats, fills, fonts = _marks(ws)
+    marks = _marks(ws)
+    charts = []
+    data_column = ws.max_column + CHART_DATA_GAP + 1
+    data_row = 1
+    for chart in ws._charts:  # openpyxl keeps a sheet's charts only there
+        copy, block_cells, block_formats = _chart_copy(wb, chart, renames, data_row, data_column)
+        _place(cells, copy.data, block_cells)
+        marks[0].update(block_formats)
+        charts.append(copy)
+        data_row = copy.data.bottom + 2
+    number_formats, fills, fonts, wrapped = (blocks(found) for found in marks)
     if large is not None:  # the template row stands for every data row
         first = large.first_row
         cells[first - 1 :] = [
@@ -142,18 +159,10 @@ def _sheet_copy(wb: Workbook, ws: Worksheet, renames: dict[str, str], large: Any
             for row in large.frame.itertuples(index=False, name=None)
         ]
         last = first + len(large.frame) - 1
-        number_formats, fills, fonts = (
-            [_extended(block, first, last) for block in blocks]
-            for blocks in (number_formats, fills, fonts)
+        number_formats, fills, fonts, wrapped = (
+            [_extended(block, first, last) for block in found]
+            for found in (number_formats, fills, fonts, wrapped)
         )
-    charts = []
-    data_column = ws.max_column + CHART_DATA_GAP + 1
-    data_row = 1
-    for chart in ws._charts:  # openpyxl keeps a sheet's charts only there
-        copy, block_cells = _chart_copy(chart, renames, data_row, data_column)
-        _place(cells, copy.data, block_cells)
-        charts.append(copy)
-        data_row = copy.data.bottom + 2
     widths = {
         column: dimension.width * POINTS_PER_CHARACTER
         for column, dimension in (
@@ -162,20 +171,67 @@ def _sheet_copy(wb: Workbook, ws: Worksheet, renames: dict[str, str], large: Any
         )
         if dimension.customWidth
     }
+    tables = [
+        (table.displayName, table.ref, table.tableStyleInfo.name) for table in ws.tables.values()
+    ]
+    if ws.title in TABLED_SHEETS:
+        tables += [
+            (f"{ws.title}_{number}", block.address, TABLED_SHEETS[ws.title])
+            for number, block in enumerate(_headed_blocks(ws), start=1)
+        ]
     return SheetCopy(
         name=renames[ws.title],
         cells=cells,
         number_formats=number_formats,
         fills=fills,
         fonts=fonts,
+        wrapped=wrapped,
         widths=widths,
+        heights={
+            row: dimension.height
+            for row, dimension in ws.row_dimensions.items()
+            if dimension.height is not None
+        },
+        colour_scales=_colour_scales(ws),
         frozen=_frozen(ws.freeze_panes),
-        tables=[
-            (table.displayName, table.ref, table.tableStyleInfo.name)
-            for table in ws.tables.values()
-        ],
+        tables=tables,
         charts=charts,
     )
+
+
+def _headed_blocks(ws: Worksheet) -> list[Block]:
+    """Each header row (cells in the report's header style from column A) with the rows
+    under it down to the first blank one."""
+    header_fill = style.HEADER.fill.fgColor.rgb if style.HEADER.fill is not None else None
+    found = []
+    for row in range(1, ws.max_row + 1):
+        first = ws.cell(row=row, column=1)
+        if first.value is None or first.fill.fgColor.rgb != header_fill:
+            continue
+        right = 1
+        while ws.cell(row=row, column=right + 1).value is not None:
+            right += 1
+        bottom = row
+        while ws.cell(row=bottom + 1, column=1).value is not None:
+            bottom += 1
+        found.append(Block(row, 1, max(bottom, row + 1), right, None))
+    return found
+
+
+def _colour_scales(ws: Worksheet) -> list[tuple[str, list[str]]]:
+    """The sheet's colour scales: low to high (two colours), or with the median between
+    (three); other rules have no place in the report."""
+    scales = []
+    for formatting in ws.conditional_formatting:
+        for rule in formatting.rules:
+            scale = rule.colorScale
+            kinds = [(value.type, value.val) for value in scale.cfvo]
+            if kinds not in ([("min", None), ("max", None)],
+                             [("min", None), ("percentile", 50), ("max", None)]):  # fmt: skip
+                raise TypeError(f"No Book API colour scale for {kinds}")
+            colours = [_colour(colour.rgb) or "#FFFFFF" for colour in scale.color]
+            scales.extend((str(address), colours) for address in formatting.sqref.ranges)
+    return scales
 
 
 def _extended(block: Block, first: int, last: int) -> Block:
@@ -184,11 +240,15 @@ def _extended(block: Block, first: int, last: int) -> Block:
     return block
 
 
-def _marks(ws: Worksheet) -> tuple[list[Block], list[Block], list[Block]]:
-    """The sheet's number formats, fills and fonts, each as blocks of equal cells."""
-    formats: dict[tuple[int, int], Any] = {}
-    fills: dict[tuple[int, int], Any] = {}
-    fonts: dict[tuple[int, int], Any] = {}
+Marks = dict[tuple[int, int], Any]
+
+
+def _marks(ws: Worksheet) -> tuple[Marks, Marks, Marks, Marks]:
+    """The sheet's number formats, fills, fonts and wrapped cells, by (row, column)."""
+    formats: Marks = {}
+    fills: Marks = {}
+    fonts: Marks = {}
+    wrapped: Marks = {}
     for row in ws.iter_rows():
         for cell in row:
             place = (cell.row, cell.column)
@@ -205,7 +265,9 @@ def _marks(ws: Worksheet) -> tuple[list[Block], list[Block], list[Block]]:
             )
             if look != DEFAULT_FONT:
                 fonts[place] = look
-    return blocks(formats), blocks(fills), blocks(fonts)
+            if cell.alignment is not None and cell.alignment.wrap_text:
+                wrapped[place] = True
+    return formats, fills, fonts, wrapped
 
 
 def _colour(argb: Any) -> str | None:
@@ -213,7 +275,7 @@ def _colour(argb: Any) -> str | None:
     return f"#{argb[-6:]}" if isinstance(argb, str) else None
 
 
-def blocks(marks: dict[tuple[int, int], Any]) -> list[Block]:
+def blocks(marks: Marks) -> list[Block]:
     """Cells (row, column) -> value as few rectangles: runs along each row, then runs of
     equal runs down the rows."""
     by_row: dict[int, list[tuple[int, Any]]] = {}
@@ -256,15 +318,21 @@ def _frozen(top_left: str | None) -> str | None:
 
 
 def _chart_copy(
-    chart: ChartBase, renames: dict[str, str], top: int, left: int
-) -> tuple[ChartCopy, list[list[Any]]]:
-    """A chart as a native chart, and its data block (header row, categories first) of
-    links to the report's cells, so the chart follows the live formulas."""
+    wb: Workbook, chart: ChartBase, renames: dict[str, str], top: int, left: int
+) -> tuple[ChartCopy, list[list[Any]], Marks]:
+    """A chart as a native chart, its data block (header row, categories first) of links to
+    the report's cells, so the chart follows the live formulas, and the cells' formats."""
     series = list(chart.series)
     header = [None] + [_links(one.tx.strRef.f, renames)[0] if one.tx else None for one in series]
-    categories = _links(_formula(series[0].cat), renames)
-    columns = [categories] + [_links(_formula(one.val), renames) for one in series]
+    sources = [_formula(series[0].cat)] + [_formula(one.val) for one in series]
+    columns = [_links(source, renames) for source in sources]
     rows = [list(row) for row in zip(*columns, strict=True)]
+    formats = {
+        (top + offset, left + index): number_format
+        for index, source in enumerate(sources)
+        for offset, number_format in enumerate(_number_formats(wb, source), start=1)
+        if number_format != "General"
+    }
     data = Block(top, left, top + len(rows), left + len(series), None)
     copy = ChartCopy(
         title=_title(chart),
@@ -274,7 +342,7 @@ def _chart_copy(
         height=chart.height * POINTS_PER_CM,
         data=data,
     )
-    return copy, [header, *rows]
+    return copy, [header, *rows], formats
 
 
 def _chart_type(chart: ChartBase) -> str:
@@ -297,15 +365,27 @@ def _formula(source: Any) -> str:
     return reference.f
 
 
-def _links(reference: str, renames: dict[str, str]) -> list[str]:
-    """Formulas linking to each cell of a one-row or one-column reference such as
-    ``'Segments'!$P$10:$P$13``, on the report's sheets under their Book names."""
+def _cells_of(reference: str) -> tuple[str, list[tuple[int, int]]]:
+    """The sheet and the (row, column) cells of a reference such as ``'Segments'!$P$10:$P$13``."""
     sheet, (min_col, min_row, max_col, max_row) = range_to_tuple(reference)
-    return [
-        f"='{renames[sheet]}'!${get_column_letter(column)}${row}"
+    cells = [
+        (row, column)
         for row in range(min_row, max_row + 1)
         for column in range(min_col, max_col + 1)
     ]
+    return sheet, cells
+
+
+def _number_formats(wb: Workbook, reference: str) -> list[str]:
+    sheet, cells = _cells_of(reference)
+    return [wb[sheet].cell(row=row, column=column).number_format for row, column in cells]
+
+
+def _links(reference: str, renames: dict[str, str]) -> list[str]:
+    """Formulas linking to each cell of a one-row or one-column reference such as
+    ``'Segments'!$P$10:$P$13``, on the report's sheets under their Book names."""
+    sheet, cells = _cells_of(reference)
+    return [f"='{renames[sheet]}'!${get_column_letter(column)}${row}" for row, column in cells]
 
 
 def _place(cells: list[list[Any]], where: Block, values: list[list[Any]]) -> None:
@@ -391,10 +471,16 @@ def _write_sheet(sheet: xw.Sheet, planned: SheetCopy) -> None:
             font.size = size
         if colour is not None:
             font.color = colour
+    for block in planned.wrapped:
+        sheet.range(block.address).wrap_text = True
     for column, points in sorted(planned.widths.items()):
         sheet.range((1, column)).column_width = points
-    for name, address, style in planned.tables:
-        sheet.tables.add(sheet.range(address), name=name, table_style_name=style)
+    for row, points in sorted(planned.heights.items()):
+        sheet.range((row, 1)).row_height = points
+    for address, colours in planned.colour_scales:
+        sheet.range(address).conditional_formats.add_color_scale(colours)
+    for name, address, table_style in planned.tables:
+        sheet.tables.add(sheet.range(address), name=name, table_style_name=table_style)
     for chart in planned.charts:
         _add_chart(sheet, chart)
     if planned.frozen:

@@ -268,10 +268,40 @@ def test_the_defined_names_point_at_the_report_sheets(
     assert summary[clv_row - 1][1] == '=IF(ChurnRate,ARPU*Margin/ChurnRate,"")'
 
 
-def test_tables_and_charts_are_native(first_run: list, file_report: openpyxl.Workbook) -> None:
-    tables = [a["args"][3] for a in first_run if a["func"] == "addTable"]
-    expected = [t for ws in file_report.worksheets for t in ws.tables]
-    assert tables == expected
+def test_segments_customers_and_cohorts_are_excel_tables(
+    first_run: list, file_report: openpyxl.Workbook
+) -> None:
+    tables = {
+        a["args"][3]: a["args"][0].replace("$", "") for a in first_run if a["func"] == "addTable"
+    }
+    expected = {t: ws.tables[t].ref for ws in file_report.worksheets for t in ws.tables}
+    assert {name: tables[name] for name in expected} == expected
+    cohorts = file_report["Cohorts"]
+    months = [c.value for c in cohorts["A"] if isinstance(c.value, str) and c.value[:2] == "20"]
+    for name in ("Cohorts_1", "Cohorts_2"):  # acquisition month x months since first order
+        top_left, bottom_right = tables[name].split(":")
+        top = int(top_left[1:])
+        assert cohorts[top_left].value == "Acquisition month"
+        assert int(bottom_right.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - top == len(months) // 2
+        last_column = bottom_right.rstrip("0123456789")
+        assert cohorts[f"{last_column}{top}"].value == f"Month {cohorts.max_column - 3}"
+    assert len(tables) == len(expected) + 2
+
+
+def test_the_heat_maps_are_colour_scales(first_run: list, file_report: openpyxl.Workbook) -> None:
+    scales = [a for a in first_run if a["func"] == "addConditionalFormat"]
+    expected = [
+        str(address)
+        for ws in file_report.worksheets
+        for formatting in ws.conditional_formatting
+        for address in formatting.sqref.ranges
+    ]
+    assert len(scales) == len(expected) == 9  # a CLV column per segment table, two cohorts
+    targets = [(a["sheet_position"], a["start_row"], a["start_column"]) for a in scales]
+    assert len(set(targets)) == len(targets)
+
+
+def test_charts_are_native(first_run: list, file_report: openpyxl.Workbook) -> None:
     charts = [a for a in first_run if a["func"] == "addChart"]
     assert len(charts) == 8  # a bar chart per dimension, shares, two curves, the model check
     channel = next(a for a in first_run if a["func"] == "setChartTitle"
