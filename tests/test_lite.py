@@ -412,3 +412,25 @@ def test_blocks_cover_exactly_the_marked_cells() -> None:
     assert covered == marks
     assert len(found) == 4  # A2:B2, A3:C3, A4:B5, A9
     assert "A4:B5" in [b.address for b in found]
+
+
+def test_the_settings_sheet_sets_the_parameters(sample_values: list[list[Any]]) -> None:
+    settings = [["Setting", "Value"], ["Gross margin", 0.5], ["Segment columns", "Channel"]]
+    actions = run(book(sheet("Orders", sample_values[:300]), sheet("Settings", settings)))
+    margin = next(
+        a["args"][1] for a in actions if a["func"] == "namesAdd" and a["args"][0] == "Margin"
+    )
+    summary = written(actions)["CLV Summary"]
+    assert summary[int(margin.split("$")[-1]) - 1][1] == 0.5
+    sections = [
+        row[0] for row in written(actions)["CLV Segments"] if row[0] in ("Channel", "Country")
+    ]
+    assert sections == ["Channel"]
+
+
+def test_orders_on_a_sheet_named_like_the_reports_are_never_replaced(
+    sample_values: list[list[Any]],
+) -> None:
+    actions = run(book(sheet("CLV Customers", sample_values[:100])))
+    assert [a["func"] for a in actions] == ["alert"]
+    assert "rename the orders sheet" in actions[0]["args"][0]
