@@ -20,7 +20,7 @@ from .cac import cac_from_rows
 from .destination import default_report_name, free_path
 from .errors import ClvError, InputError
 from .headers import ColumnMap, has_orders_header
-from .orders import orders_from_grid
+from .orders import Orders, orders_from_grid
 from .params import Params
 from .pipeline import report_orders
 from .settings import SHEET as SETTINGS_SHEET
@@ -80,13 +80,10 @@ def report_folder(book: xw.Book) -> Path:
     return documents if documents.is_dir() else Path.home()
 
 
-def segment_report(book: xw.Book, output_dir: Path | None = None) -> Path:
-    """Write the segment report of the orders in ``book``; return the report's path.
-
-    Settings come from the optional Settings sheet, acquisition costs from the optional CAC
-    sheet (channel and CAC columns under a header row); the report is named
-    ``<workbook> - CLV report <date>.xlsx`` and never replaces a file.
-    """
+def book_orders(book: xw.Book) -> tuple[FoundOrders, Orders, Params]:
+    """The orders of ``book`` (`find_orders`) and the parameters of its optional Settings
+    sheet, with acquisition costs from its optional CAC sheet (channel and CAC columns under
+    a header row); the orders sheet is only read."""
     found = find_orders(book)
     params, segments = Params(), None
     sheets = [s.name for s in book.sheets]
@@ -103,6 +100,16 @@ def segment_report(book: xw.Book, output_dir: Path | None = None) -> Path:
         columns=ColumnMap(segments=segments),
         as_of=params.as_of,
     )
+    return found, orders, params
+
+
+def segment_report(book: xw.Book, output_dir: Path | None = None) -> Path:
+    """Write the segment report of the orders in ``book``; return the report's path.
+
+    Settings and CAC come from the optional sheets (`book_orders`); the report is named
+    ``<workbook> - CLV report <date>.xlsx`` and never replaces a file.
+    """
+    _, orders, params = book_orders(book)
     folder = Path(output_dir) if output_dir is not None else report_folder(book)
     name = default_report_name(Path(book.name).stem, dt.date.today())
     return report_orders(orders, free_path(folder / name), params=params).path

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice, repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import python_calamine
 from pandas.api import types as pdt
 
 from .collector import collector_paused
@@ -54,6 +54,9 @@ from .orders_file import (
     read_orders_file,
     workbook_sheet,
 )
+
+if TYPE_CHECKING:  # python-calamine is imported only where a file is read (not in Lite)
+    import python_calamine
 
 # ----------------------------------------------------------------------------------------------
 # The result

@@ -8,12 +8,13 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-
-import python_calamine
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .headers import HEADER_SEARCH_ROWS, ColumnMap, listing, recognised_header
-from .sheet_parts import parse_head, parse_sheet
+
+if TYPE_CHECKING:  # imported only where a workbook file is read: native, not in xlwings Lite
+    import python_calamine
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
@@ -72,6 +73,10 @@ def open_orders_sheet(
         raise InputError(f"{name} is an old-format Excel file: save it as .xlsx and read that.")
     if not data.startswith(b"PK"):
         raise InputError(f"{name} is not an Excel workbook, or it is damaged.")
+    import python_calamine
+
+    from .sheet_parts import parse_sheet
+
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         chosen = _choose_sheet(workbook, data, name, sheet, columns)
@@ -101,6 +106,10 @@ def _choose_sheet(
     sheet: str | None,
     columns: ColumnMap,
 ) -> str:
+    import python_calamine
+
+    from .sheet_parts import parse_head
+
     names = workbook.sheet_names
     if sheet is not None:
         wanted = sheet.strip().casefold()

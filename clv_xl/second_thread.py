@@ -5,11 +5,13 @@ reductions), so two such jobs can share two cores. On small data the loops are s
 the two threads mostly wait for each other's turn at the lock: below `THREADED_ROWS` the
 jobs run one after the other in this thread. Two threads made the analysis 0.035 s slower
 at 10,000 sample order rows, 0.015 s slower at 100,000, 0.08 s faster at 250,000 and 0.2 s
-faster at a million.
+faster at a million. Pyodide (xlwings Lite) has no threads: there every job runs in this
+thread.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -22,8 +24,10 @@ T = TypeVar("T")
 
 
 def second_thread(rows: int) -> Executor:
-    """A pool of one thread for jobs on ``rows`` rows, or `InThisThread` below THREADED_ROWS."""
-    return ThreadPoolExecutor(1) if rows >= THREADED_ROWS else InThisThread()
+    """A pool of one thread for jobs on ``rows`` rows, or `InThisThread` below THREADED_ROWS
+    and where threads cannot start (Pyodide)."""
+    threads = sys.platform != "emscripten"
+    return ThreadPoolExecutor(1) if threads and rows >= THREADED_ROWS else InThisThread()
 
 
 class InThisThread(Executor):
