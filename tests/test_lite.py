@@ -28,8 +28,8 @@ ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "templates" / "sample_orders.xlsx"
 MAIN_PY = ROOT / "templates" / "lite" / "main.py"
 REPORT_SHEETS = [
-    "CLV Summary", "CLV Segments", "CLV Cohorts", "CLV Customers", "CLV Charts", "CLV Model",
-    "CLV Data quality", "CLV About",
+    "CLV Summary", "CLV Sensitivity", "CLV Segments", "CLV CAC", "CLV Cohorts",
+    "CLV Customers", "CLV Charts", "CLV Model", "CLV Data quality", "CLV About",
 ]  # fmt: skip
 #: Requirements Pyodide provides (built or pure Python); xlwings Lite brings its own xlwings.
 IN_PYODIDE = {"xlwings", "openpyxl", "pandas", "numpy", "scipy"}
@@ -220,7 +220,9 @@ def test_main_py_functions_answer_with_real_error_values(args: list, expected: l
 
 def test_the_script_adds_the_report_sheets_after_the_others(first_run: list) -> None:
     assert [a["args"][1] for a in first_run if a["func"] == "addSheet"] == REPORT_SHEETS
-    assert [a["args"][0] for a in first_run if a["func"] == "addSheet"] == list(range(2, 10))
+    assert [a["args"][0] for a in first_run if a["func"] == "addSheet"] == list(
+        range(2, 2 + len(REPORT_SHEETS))
+    )
     alerts = [a["args"][0] for a in first_run if a["func"] == "alert"]
     assert alerts == ["The CLV report is in the sheets CLV Summary to CLV About."]
 
@@ -265,7 +267,7 @@ def test_the_defined_names_point_at_the_report_sheets(
     margin_row = int(added["Margin"].split("$")[-1])
     assert summary[margin_row - 1][0] == "Gross margin (% of revenue)"
     clv_row = int(added["CLV"].split("$")[-1])
-    assert summary[clv_row - 1][1] == '=IF(ChurnRate,ARPU*Margin/ChurnRate,"")'
+    assert summary[clv_row - 1][1] == '=IF(ISNUMBER(ChurnRate),ARPU*Margin/ChurnRate,"")'
 
 
 def test_segments_customers_and_cohorts_are_excel_tables(
@@ -305,7 +307,7 @@ def test_charts_are_native(first_run: list, file_report: openpyxl.Workbook) -> N
     charts = [a for a in first_run if a["func"] == "addChart"]
     assert len(charts) == 8  # a bar chart per dimension, shares, two curves, the model check
     channel = next(a for a in first_run if a["func"] == "setChartTitle"
-                   and a["args"][1].startswith("CLV per customer by channel"))  # fmt: skip
+                   and a["args"][1].startswith("CLV of a new customer by channel"))  # fmt: skip
     chart = charts[channel["args"][0]]
     sheet_name, address = chart["args"][2], chart["args"][3]
     grids = written(first_run)
@@ -321,7 +323,7 @@ def test_charts_are_native(first_run: list, file_report: openpyxl.Workbook) -> N
         cell_column = openpyxl.utils.column_index_from_string(ref.rstrip("0123456789"))
         return segments[cell_row - 1][cell_column - 1]
 
-    assert target(header_link) == "CLV (per customer)"
+    assert target(header_link) == "CLV of a new customer"
     bottom = int("".join(c for c in address.split(":")[1] if c.isdigit()))
     categories = [target(r[column - 1]) for r in grids[sheet_name][row:bottom]]
     channels = {r[0] for r in file_report["Segments"].iter_rows(values_only=True)}
@@ -350,7 +352,9 @@ def test_a_second_run_replaces_only_the_report_sheets_and_names(first_run: list)
     actions = run(remote)
     deleted = [a["args"][0] for a in actions if a["func"] == "nameDelete"]
     assert sorted(deleted) == sorted(n["name"] for n in names if n["name"] != "Budget")
-    assert [a["sheet_position"] for a in actions if a["func"] == "sheetDelete"] == [2] * 8
+    assert [a["sheet_position"] for a in actions if a["func"] == "sheetDelete"] == [2] * len(
+        REPORT_SHEETS
+    )
     assert [s.name for s in remote.sheets] == ["Orders", "Notes", *REPORT_SHEETS]
     assert "Budget" in [n.name for n in remote.names]
     touched = {a["sheet_position"] for a in actions if a["func"] != "sheetDelete"} - {None}

@@ -49,6 +49,7 @@ def table_frame(analysis: Analysis) -> pd.DataFrame:
     """The customers as the sheet shows them, in column order."""
     c = analysis.customers.reset_index()
     c["status"] = c["active"].map({True: "Active", False: "Lost"})
+    c["status_note"] = c["status_note"].where(c["status_note"] != "")  # blank, not ""
     fields = [field for _, field, _ in COLUMNS] + list(analysis.orders.segments)
     return c[fields]
 
