@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import add_table, formula, lay_out, put
+from .cells import add_table, formula, lay_out, put, unique_name
 from .summary import CLV, DISCOUNTED_CLV, LIFETIME
 
 SHEET = "Segments"
@@ -82,8 +82,9 @@ def columns(analysis: Analysis) -> list[Column]:
 
 
 def table_name(dimension: str) -> str:
-    """An Excel table name for a dimension: letters, digits and underscores."""
-    return "Seg_" + (re.sub(r"\W+", "_", dimension).strip("_") or "dimension")
+    """An Excel table name for a dimension: ``Seg_``, then letters, digits and underscores,
+    at most 255 characters in all (`add_table` makes it unique without case)."""
+    return unique_name("Seg_" + (re.sub(r"\W+", "_", dimension).strip("_") or "dimension"), ())
 
 
 def column_index(analysis: Analysis, field: str) -> int:
