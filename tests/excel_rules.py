@@ -70,6 +70,18 @@ RIBBON_RELATIONSHIPS = {
         "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
 }  # fmt: skip
 
+#: Relationship type (its last word) -> how the content type of its target part ends.
+CONTENT_TYPE_OF = {
+    "officeDocument": "main+xml",
+    "worksheet": "spreadsheetml.worksheet+xml",
+    "styles": "spreadsheetml.styles+xml",
+    "sharedStrings": "spreadsheetml.sharedStrings+xml",
+    "table": "spreadsheetml.table+xml",
+    "theme": "theme+xml",
+    "drawing": "drawing+xml",
+    "chart": "drawingml.chart+xml",
+}
+
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _R1C1 = re.compile(r"^(R(\d*|\[-?\d+\]))?(C(\d*|\[-?\d+\]))?$", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d][\w.\\]*$|^\\[\w.\\]*$")
@@ -168,7 +180,7 @@ def name_problem(name: str) -> str | None:
     if not _NAME.match(name):
         return "has characters a name cannot have, or starts with a digit"
     shaped = cell_reference(name)
-    if shaped and shaped[0] <= MAX_ROWS and shaped[1] <= MAX_COLUMNS or _R1C1.match(name):
+    if (shaped and shaped[0] <= MAX_ROWS and shaped[1] <= MAX_COLUMNS) or _R1C1.match(name):
         return "is shaped like a cell reference"
     return None
 
@@ -177,7 +189,8 @@ def name_problem(name: str) -> str | None:
 
 
 def package_problems(package: Package) -> list[str]:
-    """Well-formed XML; content types for every part; relationships to parts that exist."""
+    """Well-formed XML; a content type for every part, the one its relationship's type
+    needs; relationships to parts that exist."""
     problems = []
     for name in _xml_parts(package):
         try:
@@ -187,24 +200,35 @@ def package_problems(package: Package) -> list[str]:
     if problems:
         return problems
     types = package.xml("[Content_Types].xml")
-    defaults = {d.get("Extension", "").lower() for d in types.iter(f"{CONTENT_TYPES}Default")}
-    overrides = {o.get("PartName", "").lstrip("/") for o in types.iter(f"{CONTENT_TYPES}Override")}
-    for name in package.parts:
-        if name == "[Content_Types].xml" or name.endswith("/"):
-            continue
+    defaults = {
+        d.get("Extension", "").lower(): d.get("ContentType", "")
+        for d in types.iter(f"{CONTENT_TYPES}Default")
+    }
+    overrides = {
+        o.get("PartName", "").lstrip("/"): o.get("ContentType", "")
+        for o in types.iter(f"{CONTENT_TYPES}Override")
+    }
+
+    def content_type(name: str) -> str | None:
         extension = posixpath.basename(name).rpartition(".")[2].lower()
-        if name not in overrides and extension not in defaults:
+        return overrides.get(name, defaults.get(extension))
+
+    for name in package.parts:
+        if name != "[Content_Types].xml" and not name.endswith("/") and not content_type(name):
             problems.append(f"{name} has no content type")
-    for name in sorted(overrides - set(package.parts)):
+    for name in sorted(set(overrides) - set(package.parts)):
         problems.append(f"[Content_Types].xml names {name}, which is not in the package")
     sources = [""] + [n for n in package.parts if not n.endswith(".rels")]
     for source in sources:
         ids = [rid for rid, _, _ in package.relationships(source)]
         for rid in {i for i in ids if ids.count(i) > 1}:
             problems.append(f"relationship id {rid} is used twice by {source or 'the package'}")
-        for rid, _, target in package.relationships(source):
+        for rid, rel_type, target in package.relationships(source):
+            needed = CONTENT_TYPE_OF.get(rel_type.rpartition("/")[2])
             if target not in package.parts:
                 problems.append(f"{source or 'the package'} {rid} points at {target}: no part")
+            elif needed and not (content_type(target) or "").endswith(needed):
+                problems.append(f"{target} has content type {content_type(target)}, not *{needed}")
     return problems
 
 
@@ -224,7 +248,8 @@ def worksheet_problems(package: Package) -> list[str]:
                 break
             last_row, last_column = number, 0
             for cell in row.iter(f"{MAIN}c"):
-                ref = cell_reference(cell.get("r", "")) if cell.get("r") else (number, last_column + 1)
+                given = cell.get("r")
+                ref = cell_reference(given) if given else (number, last_column + 1)
                 if ref is None or ref[0] != number or not last_column < ref[1] <= MAX_COLUMNS:
                     problems.append(f"sheet {sheet!r}: cell {cell.get('r')} out of its row's order")
                     break
@@ -262,8 +287,9 @@ def table_problems(package: Package) -> list[str]:
         headers = {}
         for table_part in tables:
             table = package.xml(table_part)
-            first, last = (table.get("ref", "A1:A1").split(":") + ["A1"])[:2]
-            (top, left), (_, right) = cell_reference(first) or (1, 1), cell_reference(last) or (1, 1)
+            first, _, last = table.get("ref", "A1:A1").partition(":")
+            top, left = cell_reference(first) or (1, 1)
+            right = (cell_reference(last) or (top, left))[1]
             headers[table_part] = (top, left, right)
         values = _cell_values(package, part, {top for top, _, _ in headers.values()})
         for table_part in tables:
@@ -430,7 +456,7 @@ def ribbon_problems(package: Package) -> list[str]:
             continue
         namespace = package.xml(target).tag.partition("}")[0].lstrip("{")
         if RIBBON_RELATIONSHIPS.get(namespace) != rel_type:
-            problems.append(f"ribbon {target}: namespace {namespace} behind relationship {rel_type}")
+            problems.append(f"ribbon {target}: namespace {namespace} with relationship {rel_type}")
     return problems
 
 
@@ -446,11 +472,15 @@ CHECKS: tuple[Callable[[Package], list[str]], ...] = (
 )
 
 
-def problems(path: Path) -> list[str]:
-    """Every breach of the rules above in the workbook at ``path`` (the package's own first:
-    the other checks need well-formed parts)."""
-    package = Package.read(path)
+def check(package: Package) -> list[str]:
+    """Every breach of the rules above in ``package`` (the package's own first: the other
+    checks need well-formed parts that exist)."""
     found = package_problems(package)
     if found:
         return found
-    return [problem for check in CHECKS[1:] for problem in check(package)]
+    return [problem for rule in CHECKS[1:] for problem in rule(package)]
+
+
+def problems(path: Path) -> list[str]:
+    """`check` of the workbook at ``path``."""
+    return check(Package.read(path))
