@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import tempfile
 from pathlib import Path
 
 from .errors import InputError
 
 
 def check_output(path: Path, overwrite: bool) -> None:
-    """The report can go to ``path``: its folder exists, and an existing file only if asked."""
+    """The report can go to ``path``: its folder exists and can be written, and an existing
+    file only if asked."""
     if path.is_dir():
         raise InputError(f"{path} is a folder: name the report file, e.g. {path / 'report.xlsx'}.")
     if path.suffix.lower() != ".xlsx":
@@ -20,6 +24,41 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise InputError(f"{path} already exists; choose another name or use --force.")
     if not path.parent.is_dir():
         raise InputError(f"The folder {path.parent} does not exist.")
+    try:  # a file without a name where the system has them (O_TMPFILE): nothing to leave
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as problem:
+        raise InputError(
+            f"The report cannot be saved in the folder {path.parent} ({problem.strerror})."
+        ) from None
+
+
+def temporary_path(path: Path) -> Path:
+    """A hidden name beside ``path`` for the report while it is written (not yet created)."""
+    return path.with_name(f".clv-report-{secrets.token_hex(8)}.xlsx")
+
+
+def commit(temporary: Path, path: Path, overwrite: bool) -> None:
+    """Give the finished report at ``temporary`` the name ``path``, in one step.
+
+    Without ``overwrite`` the name is first taken exclusively (``O_EXCL``), so a file saved
+    there meanwhile is never replaced: that is an `InputError`. The empty placeholder then
+    gives way to the report by an atomic rename.
+    """
+    if not overwrite:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            raise InputError(
+                f"{path} appeared while the report was being written; "
+                "choose another name or use --force."
+            ) from None
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        if not overwrite:
+            path.unlink(missing_ok=True)  # the placeholder
+        raise
 
 
 def default_report_name(stem: str, day: dt.date) -> str:
