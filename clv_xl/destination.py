@@ -14,13 +14,19 @@ from .errors import InputError
 def check_output(path: Path, overwrite: bool) -> None:
     """The report can go to ``path``: its folder exists and can be written, and an existing
     file only if asked."""
-    if path.is_dir():
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        status = None
+    except OSError as problem:  # a name too long, a file in the way of a folder, ...
+        raise InputError(f"The report cannot be saved as {path} ({problem.strerror}).") from None
+    if status is not None and path.is_dir():
         raise InputError(f"{path} is a folder: name the report file, e.g. {path / 'report.xlsx'}.")
     if path.suffix.lower() != ".xlsx":
         raise InputError(
             f"The report is an Excel workbook: give it a name ending in .xlsx ({path})."
         )
-    if path.exists() and not overwrite:
+    if status is not None and not overwrite:
         raise InputError(f"{path} already exists; choose another name or use --force.")
     if not path.parent.is_dir():
         raise InputError(f"The folder {path.parent} does not exist.")
@@ -61,9 +67,15 @@ def commit(temporary: Path, path: Path, overwrite: bool) -> None:
         raise
 
 
+#: The longest file name (in bytes of UTF-8) most file systems take.
+MAX_FILE_NAME_BYTES = 255
+
+
 def default_report_name(stem: str, day: dt.date) -> str:
-    """``<workbook> - CLV report <date>.xlsx``."""
-    return f"{stem} - CLV report {day:%Y-%m-%d}.xlsx"
+    """``<workbook> - CLV report <date>.xlsx``, the workbook's name cut to fit in a file name."""
+    ending = f" - CLV report {day:%Y-%m-%d}.xlsx"
+    room = MAX_FILE_NAME_BYTES - len(ending.encode())
+    return stem.encode()[:room].decode(errors="ignore") + ending
 
 
 def free_path(path: Path) -> Path:

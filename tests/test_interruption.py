@@ -131,3 +131,24 @@ def test_a_folder_given_as_the_orders_is_named_a_folder(
         == f"clv-xl: {folder} is a folder: give the orders file in it."
     )
     assert [p.name for p in tmp_path.iterdir()] == ["orders.xlsx"]
+
+
+def test_a_long_orders_name_gives_a_report_name_that_fits(orders: Path, tmp_path: Path) -> None:
+    long = tmp_path / ("é" * 120 + ".xlsx")  # 245 bytes of UTF-8
+    long.write_bytes(orders.read_bytes())
+    assert main(["report", str(long), "-q"]) == 0
+    (report,) = [p for p in tmp_path.iterdir() if p != long]
+    assert len(report.name.encode()) <= 255 and report.name.endswith(".xlsx")
+    assert report.name.startswith("é" * 100) and " - CLV report " in report.name
+
+
+def test_a_report_name_too_long_is_one_sentence(
+    orders: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / ("r" * 300 + ".xlsx")
+    assert main(["report", str(orders), "-o", str(out)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("clv-xl: The report cannot be saved as") and said.endswith(
+        "(File name too long)."
+    )
+    assert list(tmp_path.iterdir()) == []
