@@ -220,9 +220,7 @@ def _report(args: argparse.Namespace) -> int:
         quantity=args.quantity_col,
         segments=tuple(args.segment) if args.segment else None,
     )
-    if args.orders.is_dir():
-        raise UsageError(f"{args.orders} is a folder: give the orders file in it.")
-    if not args.orders.is_file():
+    if not args.orders.exists():
         raise UsageError(f"The orders file {args.orders} does not exist.")
     output = args.output or args.orders.with_name(
         default_report_name(args.orders.stem, dt.date.today())

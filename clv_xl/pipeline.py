@@ -45,6 +45,8 @@ def run_report(
 ) -> Report:
     """Read the orders from a file or DataFrame, analyse them and write the report."""
     path = Path(source) if isinstance(source, str | os.PathLike) else None
+    if path is not None and path.is_dir():
+        raise InputError(f"{path} is a folder: give the orders file in it.")
     if path is not None and Path(output).resolve() == path.resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
     check_output(Path(output), overwrite)

@@ -11,9 +11,9 @@ where Excel refuses or "repairs" a file that breaks them:
 - worksheets: child elements in the order of ``CT_Worksheet``, rows in ascending order,
   cells in ascending columns and in their row, references within 1,048,576 x 16,384;
 - tables: ids and names unique in the workbook (names without case, and apart from the
-  defined names), names at most 255 characters, of name characters and not shaped like a
-  cell reference; column names unique without case, as many as the table is wide, and
-  equal to the header cells;
+  defined names), no two overlapping, names at most 255 characters, of name characters
+  and not shaped like a cell reference; column names unique without case, as many as the
+  table is wide, and equal to the header cells;
 - defined names: the same name rules, unique without case in their scope, a sheet scope
   that exists;
 - charts: every axis visible (``<c:delete val="0"/>``), every axis id a chart refers to
@@ -284,13 +284,18 @@ def table_problems(package: Package) -> list[str]:
     names = {n.casefold() for n in _defined_names(package)}
     for sheet, part in package.sheets():
         tables = package.related(part, "table")
-        headers = {}
+        headers, areas = {}, []
         for table_part in tables:
             table = package.xml(table_part)
             first, _, last = table.get("ref", "A1:A1").partition(":")
             top, left = cell_reference(first) or (1, 1)
-            right = (cell_reference(last) or (top, left))[1]
+            bottom, right = cell_reference(last) or (top, left)
             headers[table_part] = (top, left, right)
+            for other, (top2, left2, bottom2, right2) in areas:
+                if top <= bottom2 and top2 <= bottom and left <= right2 and left2 <= right:
+                    problems.append(f"sheet {sheet!r}: tables {other!r} and "
+                                    f"{table.get('displayName')!r} overlap")  # fmt: skip
+            areas.append((table.get("displayName", ""), (top, left, bottom, right)))
         values = _cell_values(package, part, {top for top, _, _ in headers.values()})
         for table_part in tables:
             table = package.xml(table_part)

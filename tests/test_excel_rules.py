@@ -195,6 +195,8 @@ DEFECTS: dict[str, tuple[Callable[[dict[str, bytes]], None], Callable, str]] = {
     "table id twice": (_sub("xl/tables/table2.xml", r'\bid="\d+"', 'id="1"'),
                        table_problems, "id 1"),
     "table names alike": (_same_name_without_case, table_problems, "has this name"),
+    "tables overlapping": (_sub("xl/tables/table2.xml", r'ref="[A-Z]+\d+:', 'ref="A1:'),
+                           table_problems, "overlap"),
     "table name too long": (_sub(TABLE, r'displayName="[^"]+"', f'displayName="T{"x" * 255}"'),
                             table_problems, "256 characters"),
     "table name like a cell": (_sub(TABLE, r'displayName="[^"]+"', 'displayName="CLV1"'),
