@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import signal
 import sys
 import time
@@ -220,7 +221,7 @@ def _report(args: argparse.Namespace) -> int:
         quantity=args.quantity_col,
         segments=tuple(args.segment) if args.segment else None,
     )
-    if not args.orders.exists():
+    if not os.path.exists(args.orders):  # False for a name too long as well
         raise UsageError(f"The orders file {args.orders} does not exist.")
     output = args.output or args.orders.with_name(
         default_report_name(args.orders.stem, dt.date.today())

@@ -152,3 +152,31 @@ def test_a_report_name_too_long_is_one_sentence(
         "(File name too long)."
     )
     assert list(tmp_path.iterdir()) == []
+
+
+#: `main` with a standard output that sends the process SIGTERM as the report's path is
+#: printed: the moment after the report is saved and before the command ends.
+SIGNAL_ON_PATH = """
+import io, os, signal, sys
+from clv_xl.cli import main
+
+class SignalOnWrite(io.StringIO):
+    def write(self, text):
+        if sys.argv[-1] in text:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().write(text)
+
+sys.stdout = SignalOnWrite()
+code = main(["report", *sys.argv[1:], "-q"])
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, "the handlers are restored"
+sys.exit(code)
+"""
+
+
+def test_a_stop_signal_after_the_report_is_saved_removes_it(orders: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.xlsx"
+    command = [sys.executable, "-c", SIGNAL_ON_PATH, str(orders), "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert done.stderr.strip() == "clv-xl: interrupted (SIGTERM); nothing was written."
+    assert list(tmp_path.iterdir()) == []

@@ -49,7 +49,7 @@ def table_frame(analysis: Analysis) -> pd.DataFrame:
     c = analysis.customers.reset_index()
     status = c["active"].map({True: "Active", False: "Churned"})
     shown = [status if field == "status" else c[field] for _, field, _ in COLUMNS]
-    frame = pd.concat([*shown, *(c[s] for s in analysis.orders.segments)], axis=1, keys=None)
+    frame = pd.concat([*shown, *(c[s] for s in analysis.orders.segments)], axis=1)
     frame.columns = headers(analysis)
     return frame
 
