@@ -93,7 +93,7 @@ class Package:
     """A workbook's zip parts, read once; XML parts parsed on demand."""
 
     parts: dict[str, bytes]
-    _parsed: dict[str, ElementTree.Element] = field(default_factory=dict)
+    parsed: dict[str, ElementTree.Element] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Package:
@@ -101,9 +101,9 @@ class Package:
             return cls({name: archive.read(name) for name in archive.namelist()})
 
     def xml(self, name: str) -> ElementTree.Element:
-        if name not in self._parsed:
-            self._parsed[name] = ElementTree.fromstring(self.parts[name])
-        return self._parsed[name]
+        if name not in self.parsed:
+            self.parsed[name] = ElementTree.fromstring(self.parts[name])
+        return self.parsed[name]
 
     def relationships(self, source: str) -> list[tuple[str, str, str]]:
         """(id, type, target part) of a part's internal relationships ('' for the package)."""
