@@ -122,6 +122,12 @@ def test_each_awkward_column_alone_keeps_excels_rules(case: str, tmp_path: Path)
     assert problems(out) == []
 
 
+def test_a_file_name_with_control_characters_keeps_excels_rules(tmp_path: Path) -> None:
+    orders = write_orders(sample_orders(customers=40, seed=6), tmp_path / "ord\x1bers\x07.csv")
+    assert main(["report", str(orders), "-o", str(tmp_path / "report.xlsx"), "-q"]) == 0
+    assert problems(tmp_path / "report.xlsx") == []
+
+
 #: The three templates (sample_orders.xlsx is the demo data, 28,798 rows: 2 s to check).
 TEMPLATE_NAMES = ("clv_calculator.xlsx", "clv_functions.xlsx", "orders_template.xlsx")
 
