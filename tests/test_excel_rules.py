@@ -68,7 +68,9 @@ def awkward_orders(rows: int = 240) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module", params=["csv", "xlsx"])
-def awkward_report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def awkward_report(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The awkward orders as a CSV (control characters as they are) and as a workbook (where
     they are stored as ``_x001B_`` and come back as ESC)."""
     folder = tmp_path_factory.mktemp("awkward")

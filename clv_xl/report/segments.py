@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
-from .cells import add_table, formula, lay_out, put, unique_name
+from .cells import EXCEL_NAME_CHARACTERS, add_table, formula, lay_out, put
 from .summary import CLV, DISCOUNTED_CLV, LIFETIME
 
 SHEET = "Segments"
@@ -84,7 +84,8 @@ def columns(analysis: Analysis) -> list[Column]:
 def table_name(dimension: str) -> str:
     """An Excel table name for a dimension: ``Seg_``, then letters, digits and underscores,
     at most 255 characters in all (`add_table` makes it unique without case)."""
-    return unique_name("Seg_" + (re.sub(r"\W+", "_", dimension).strip("_") or "dimension"), ())
+    name = "Seg_" + (re.sub(r"\W+", "_", dimension).strip("_") or "dimension")
+    return name[:EXCEL_NAME_CHARACTERS]
 
 
 def column_index(analysis: Analysis, field: str) -> int:
