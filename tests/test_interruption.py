@@ -88,9 +88,12 @@ def unwritable(tmp_path: Path) -> Path:
     else:
         folder = tmp_path / "locked"
         folder.mkdir(mode=0o500)
-    if os.access(folder, os.W_OK) and os.geteuid() != 0:
-        pytest.skip(f"{folder} can be written here")
-    return folder
+    try:
+        (folder / "probe.xlsx").open("xb").close()
+    except OSError:
+        return folder
+    (folder / "probe.xlsx").unlink()
+    pytest.skip(f"{folder} can be written here")
 
 
 def test_an_unwritable_output_folder_is_refused_before_any_work(
