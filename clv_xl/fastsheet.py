@@ -53,7 +53,7 @@ def serial_dates(values: pd.Series) -> np.ndarray:
     return np.where(pd.isna(values).to_numpy(), np.nan, days)
 
 
-def cell_text(text: str) -> str:
+def fit_cell(text: str) -> str:
     """Text as an Excel cell can hold it: characters XML cannot carry (ESC, BEL, ...) dropped,
     then cut to 32,767 characters, marked with an ellipsis."""
     text = _ILLEGAL_XML.sub("", text)
@@ -67,7 +67,7 @@ def _text_cells(values: pd.Series, style: str) -> list[str]:
     texts = [str(u) for u in uniques]
     longest = max(map(len, texts), default=0)
     if longest > EXCEL_CELL_CHARACTERS or _ILLEGAL_XML.search("".join(texts)):
-        texts = [cell_text(t) for t in texts]
+        texts = [fit_cell(t) for t in texts]
     rendered = [
         f'<c{style} t="inlineStr"><is><t xml:space="preserve">{escape(t)}</t></is></c>'
         for t in texts

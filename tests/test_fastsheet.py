@@ -49,11 +49,11 @@ def test_rows_are_streamed_with_the_template_styles(tmp_path):
 
 
 def test_text_longer_than_an_excel_cell_is_cut_and_marked():
-    from clv_xl.fastsheet import EXCEL_CELL_CHARACTERS, cell_text
+    from clv_xl.fastsheet import EXCEL_CELL_CHARACTERS, fit_cell
 
-    cut = cell_text("x" * 40_000)
+    cut = fit_cell("x" * 40_000)
     assert len(cut) == EXCEL_CELL_CHARACTERS and cut.endswith("\u2026")
-    assert cell_text("short") == "short"
+    assert fit_cell("short") == "short"
 
 
 def test_many_chunks_of_rows_arrive_whole_and_in_order(tmp_path):

@@ -10,7 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import __version__
 from .. import workbook_style as style
 from ..analysis import ACTIVITY_MONTHS, RFM_GROUPS, Analysis
-from ..fastsheet import cell_text
+from ..fastsheet import fit_cell
 
 SHEET = "About"
 
@@ -60,7 +60,7 @@ def write(wb: Workbook, analysis: Analysis, generated_at: dt.datetime) -> Worksh
     rows = [
         ("Tool", f"clv_xl {__version__}"),
         ("Generated at", generated_at.strftime("%Y-%m-%d %H:%M:%S")),
-        ("Source file", cell_text(source.path or "(a table passed in directly)")),
+        ("Source file", fit_cell(source.path or "(a table passed in directly)")),
         ("Source sheet", source.sheet or ""),
         ("Source SHA-256", source.sha256 or ""),
         ("Analysis date", analysis.as_of),

@@ -15,7 +15,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
-from ..fastsheet import cell_text
+from ..fastsheet import fit_cell
 
 #: Excel's longest table name or defined name.
 EXCEL_NAME_CHARACTERS = 255
@@ -54,7 +54,7 @@ def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | N
     """Write a value; text is always stored as text, never as a formula."""
     value = plain(value)
     cell = ws.cell(
-        row=row, column=column, value=cell_text(value) if isinstance(value, str) else value
+        row=row, column=column, value=fit_cell(value) if isinstance(value, str) else value
     )
     if isinstance(cell.value, str):
         cell.data_type = "s"  # a customer named "=HYPERLINK(...)" stays a name
@@ -74,12 +74,12 @@ def formula(
 
 
 def table_columns(headers: Sequence[str]) -> list[str]:
-    """Headers as an Excel table's column names: cell text (`cell_text`), none blank, and
+    """Headers as an Excel table's column names: cell text (`fit_cell`), none blank, and
     unique without case, as Excel requires (a repeated ``Status`` becomes ``Status (2)``)."""
     names: list[str] = []
     seen: set[str] = set()
     for position, header in enumerate(headers, start=1):
-        name = cell_text(str(header)).strip() or f"Column {position}"
+        name = fit_cell(str(header)).strip() or f"Column {position}"
         base, number = name, 1
         while name.casefold() in seen:
             number += 1
