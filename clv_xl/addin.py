@@ -9,7 +9,9 @@ and AppleScript by version). In the copy it
 - replaces ``customUI/customUI.xml`` with ``addin_ribbon.xml``: a *CLV* tab whose
   *Segment report* button calls the template's ``RibbonMyAddin.RunMain``. That VBA runs
   ``import <file name>; <file name>.main()``, so the file name ``clv_xl.xlam`` makes the
-  button run ``clv_xl.main()``;
+  button run ``clv_xl.main()``. The package's relationship to it is given the type that
+  goes with its 2006 ``customui`` namespace (:data:`RIBBON_RELATIONSHIP`): the template
+  has the 2007 type, which the specification pairs with the 2009 namespace;
 - activates the settings sheet (``_myaddin.conf`` becomes ``myaddin.conf``, the sheet the
   VBA's ``GetConfig`` reads: key in column A, value in column B) and fills it from
   :data:`ADDIN_SETTINGS`, so the add-in's worksheet functions come from ``clv_xl.udfs``.
@@ -50,6 +52,10 @@ TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 SETTINGS_SHEET = "myaddin.conf"
 INACTIVE_SETTINGS_SHEET = "_" + SETTINGS_SHEET
 RIBBON_PART = "customUI/customUI.xml"
+PACKAGE_RELATIONSHIPS_PART = "_rels/.rels"
+#: The relationship type of a ribbon in the 2006 ``customui`` namespace (ECMA-376 Part 2
+#: names Office 2007's; Office 2010's 2009 namespace goes with ``2007/.../ui/extensibility``).
+RIBBON_RELATIONSHIP = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
 WORKBOOK_PART = "xl/workbook.xml"
 SETTINGS_SHEET_PART = "xl/worksheets/sheet1.xml"
 SHARED_STRINGS_PART = "xl/sharedStrings.xml"
@@ -169,7 +175,11 @@ def addin_parts(
     template: Mapping[str, bytes], settings: Mapping[str, str | bool]
 ) -> dict[str, bytes]:
     """The add-in's zip parts: the template's, with our ribbon and the filled settings sheet."""
-    missing = {RIBBON_PART, WORKBOOK_PART, SETTINGS_SHEET_PART, SHARED_STRINGS_PART} - set(template)
+    needed = {
+        RIBBON_PART, WORKBOOK_PART, SETTINGS_SHEET_PART, SHARED_STRINGS_PART,
+        PACKAGE_RELATIONSHIPS_PART,
+    }  # fmt: skip
+    missing = needed - set(template)
     if missing:
         raise AddinError(
             f"xlwings' add-in template has changed: it lacks {', '.join(sorted(missing))}."
@@ -178,8 +188,15 @@ def addin_parts(
         template[SETTINGS_SHEET_PART].decode("utf-8"), settings
     )
     workbook_xml = activate_settings_sheet(template[WORKBOOK_PART].decode("utf-8"))
+    relationships = replace_once(
+        template[PACKAGE_RELATIONSHIPS_PART].decode("utf-8"),
+        r'Type="[^"]*/ui/extensibility"',
+        f'Type="{RIBBON_RELATIONSHIP}"',
+        PACKAGE_RELATIONSHIPS_PART,
+    )
     return {
         **template,
+        PACKAGE_RELATIONSHIPS_PART: relationships.encode("utf-8"),
         RIBBON_PART: ribbon_xml(),
         WORKBOOK_PART: workbook_xml.encode("utf-8"),
         SETTINGS_SHEET_PART: sheet_xml.encode("utf-8"),

@@ -1,27 +1,65 @@
 """The ``clv-xl`` command: report, add-in and templates.
 
 Exit codes: 0 done, 2 bad input or usage, 1 unexpected failure (a message, and
-the traceback only with ``--debug``).
+the traceback only with ``--debug``), 130 or 143 interrupted by SIGINT (Ctrl-C) or
+SIGTERM: the work stops where it is, everything it made is removed on the way out
+(`Interrupted` runs every ``finally``; a report complete when the signal came is removed
+too), and nothing is left behind.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
+import signal
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+<<<<<<< HEAD
 from typing import NoReturn
+=======
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
+>>>>>>> excel
 
 from . import __version__
 from .errors import ClvError
 from .params import DEFAULT_MARGIN, Params
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+#: The signals that stop the command, each ending it with exit code 128 + its number.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` on the way out takes it for a failure."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted` (in the main thread, where Python runs signal
+    handlers); once one has, both are ignored while the work unwinds and cleans up."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class Steps:
@@ -33,9 +71,9 @@ class Steps:
 
     def __call__(self, step: str) -> None:
         self.finish()
+        self.started = time.perf_counter()  # first: a signal may come while it is printed
         if self.enabled:
             print(f"  {step}...", end="", file=sys.stderr, flush=True)
-        self.started = time.perf_counter()
 
     def finish(self, failed: bool = False) -> None:
         if self.enabled and self.started is not None:
@@ -136,25 +174,22 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run() -> NoReturn:
-    """The ``clv-xl`` command: `main`, then the end of the process without Python's teardown
-    of the modules it imported (pandas, scipy: about 0.2 s), once the output is flushed."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # a reader that has gone away
-            stream.flush()
-    os._exit(code)
+    """The ``clv-xl`` command."""
+    sys.exit(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return {"report": _report, "addin": _addin, "templates": _templates}[args.command](args)
+        with stop_signals_raise():
+            command = {"report": _report, "addin": _addin, "templates": _templates}
+            return command[args.command](args)
     except ClvError as problem:
         print(f"clv-xl: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("clv-xl: interrupted; nothing was written.", file=sys.stderr)
-        return EXIT_FAILURE
+    except Interrupted as stop:
+        print(f"clv-xl: interrupted ({stop}); nothing was written.", file=sys.stderr)
+        return 128 + stop.signum
     except Exception as failure:  # the last line of defence: a message, not a traceback
         if args.debug:
             traceback.print_exc()
@@ -192,7 +227,7 @@ def _report(args: argparse.Namespace) -> int:
         quantity=args.quantity_col,
         segments=tuple(args.segment) if args.segment else None,
     )
-    if not args.orders.is_file():
+    if not os.path.exists(args.orders):  # False for a name too long as well
         raise UsageError(f"The orders file {args.orders} does not exist.")
     output = args.output or args.orders.with_name(
         default_report_name(args.orders.stem, dt.date.today())
@@ -204,10 +239,14 @@ def _report(args: argparse.Namespace) -> int:
     except BaseException:
         steps.finish(failed=True)
         raise
-    steps.finish()
-    if not args.quiet:
-        print(summary_table(report.analysis))
-    print(report.path)
+    try:
+        steps.finish()
+        if not args.quiet:
+            print(summary_table(report.analysis))
+        print(report.path, flush=True)
+    except Interrupted:  # after the report was saved: it goes too, as the message says
+        report.path.unlink(missing_ok=True)
+        raise
     return EXIT_OK
 
 

@@ -29,7 +29,9 @@ EXCEL_EPOCH = np.datetime64("1899-12-30")
 COMPRESS_LEVEL = 1
 CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 EXCEL_CELL_CHARACTERS = 32_767
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Characters a cell's text cannot hold: control characters XML 1.0 forbids, the two
+#: non-characters, and lone surrogates (not UTF-8).
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -52,7 +54,9 @@ def serial_dates(values: pd.Series) -> np.ndarray:
 
 
 def fit_cell(text: str) -> str:
-    """Text cut to what an Excel cell holds (32,767 characters), marked with an ellipsis."""
+    """Text as an Excel cell can hold it: characters XML cannot carry (ESC, BEL, ...) dropped,
+    then cut to 32,767 characters, marked with an ellipsis."""
+    text = _ILLEGAL_XML.sub("", text)
     if len(text) <= EXCEL_CELL_CHARACTERS:
         return text
     return text[: EXCEL_CELL_CHARACTERS - 1] + "\u2026"
@@ -60,9 +64,10 @@ def fit_cell(text: str) -> str:
 
 def _text_cells(values: pd.Series, style: str) -> list[str]:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = [fit_cell(str(u)) for u in uniques]
-    if _ILLEGAL_XML.search("".join(texts)):  # control characters XML cannot hold: dropped
-        texts = [_ILLEGAL_XML.sub("", t) for t in texts]
+    texts = [str(u) for u in uniques]
+    longest = max(map(len, texts), default=0)
+    if longest > EXCEL_CELL_CHARACTERS or _ILLEGAL_XML.search("".join(texts)):
+        texts = [fit_cell(t) for t in texts]
     rendered = [
         f'<c{style} t="inlineStr"><is><t xml:space="preserve">{escape(t)}</t></is></c>'
         for t in texts

@@ -1,22 +1,13 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
-While a workbook is read (python-calamine parses the sheet in Rust without holding the
-interpreter lock; a large sheet in parts at once, see `sheet_parts`), a second thread
-imports pandas, the reading, the analysis and the report writer (about 0.6 s); this module
-imports none of them before. The parse of a sheet too small to split runs in this thread,
-so that the memory it frees is at hand for the analysis (memory freed in another thread
-stays with that thread's allocator arena: the analysis then took 0.2 s longer). The
-analysis fits the models in a second thread of its own (`second_thread`); a worker process
-for the model fits cost more than it saved at a million rows on two cores (see
-`bench/RESULTS.md`).
+The output is checked before any work starts (`destination.check_output`). The analysis
+fits the models in a second thread of its own (`second_thread`); a worker process for the
+model fits cost more than it saved at a million rows on two cores (see `bench/RESULTS.md`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,9 +25,6 @@ if TYPE_CHECKING:
     from .analysis import Analysis
     from .orders import Orders
     from .report import Progress
-
-#: Imported while the orders are read (see the module docstring).
-LATER_MODULES = ("clv_xl.orders", "clv_xl.analysis", "clv_xl.report")
 
 
 @dataclass(frozen=True)
@@ -57,28 +45,20 @@ def run_report(
 ) -> Report:
     """Read the orders from a file or DataFrame, analyse them and write the report."""
     path = Path(source) if isinstance(source, str | os.PathLike) else None
+    if path is not None and path.is_dir():
+        raise InputError(f"{path} is a folder: give the orders file in it.")
     if path is not None and Path(output).resolve() == path.resolve():
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
     check_output(Path(output), overwrite)
-    importing = threading.Thread(target=import_later_modules, daemon=True)
-    importing.start()
     progress("Reading orders")
     orders = _read(path if path is not None else source, sheet, columns, params)
-    importing.join()
     return _written(_analysed(orders, params, progress), Path(output), overwrite, progress)
-
-
-def import_later_modules() -> None:
-    """Import the modules the analysis and the report need (see the module docstring)."""
-    for module in LATER_MODULES:
-        with contextlib.suppress(ImportError):  # imported again where used, which says why
-            importlib.import_module(module)
 
 
 def _read(
     source: Path | pd.DataFrame, sheet: str | None, columns: ColumnMap, params: Params
 ) -> Orders:
-    """`load_orders`; a workbook's sheet is parsed first, while pandas is imported."""
+    """`load_orders`; a workbook's sheet is parsed first (`workbook_sheet`)."""
     if isinstance(source, Path) and source.suffix.lower() in WORKBOOK_SUFFIXES:
         source = workbook_sheet(source, sheet, columns)
     from .orders import load_orders

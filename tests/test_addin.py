@@ -90,8 +90,9 @@ def vba_concatenation(expression: str, variables: dict[str, str]) -> str:
     )
 
 
-def test_built_from_xlwings_template_with_only_four_parts_rewritten(built: Path) -> None:
+def test_built_from_xlwings_template_with_only_five_parts_rewritten(built: Path) -> None:
     rewritten = {
+        "_rels/.rels",  # the ribbon's relationship type, to match its namespace
         "customUI/customUI.xml",
         "xl/workbook.xml",
         "xl/worksheets/sheet1.xml",

@@ -118,7 +118,7 @@ def test_usage_errors_exit_2():
 
 
 def test_the_command_flushes_its_output_before_the_process_ends(tmp_path):
-    """The command ends the process itself (no teardown): everything printed arrives."""
+    """Everything the command prints arrives, and a second run does not replace the report."""
     out = tmp_path / "r.xlsx"
     command = [sys.executable, "-m", "clv_xl.cli", "report", str(SAMPLE), "-o", str(out)]
     result = subprocess.run(command, capture_output=True, text=True)

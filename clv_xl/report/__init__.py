@@ -1,15 +1,14 @@
 """The segment report workbook (openpyxl): one module per sheet.
 
 ``write_report(analysis, path)`` reads an :class:`~clv_xl.analysis.Analysis`
-and never recomputes it. The file is written under a temporary name and
-renamed, so an interrupted run leaves no half-written report.
+and never recomputes it. The file is written under a hidden temporary name beside
+``path`` and renamed when it is complete (`destination.commit`), so an interrupted
+run leaves no half-written report and no temporary file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from openpyxl import Workbook
 from .. import __version__, fastsheet
 from .. import workbook_style as style
 from ..analysis import Analysis
-from ..destination import check_output
+from ..destination import check_output, commit, temporary_path
 from ..fastsheet import LargeTable
 from . import about, cac, charts, cohorts, customers, model, quality, segments, summary
 from .cells import formats
@@ -80,15 +79,13 @@ def write_report(
     path = Path(path)
     check_output(path, overwrite)
     wb, large = build(analysis, dt.datetime.now().replace(microsecond=0), progress)
-    handle, temporary = tempfile.mkstemp(prefix=".clv-report-", suffix=".xlsx", dir=path.parent)
-    os.close(handle)
+    temporary = temporary_path(path)  # named before it exists: removed however we stop
     try:
         progress("Saving the workbook (openpyxl)")
         wb.save(temporary)
         progress("Streaming the Customers rows")
-        fastsheet.fill(Path(temporary), large)
-        os.replace(temporary, path)
+        fastsheet.fill(temporary, large)
+        commit(temporary, path, overwrite)
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        temporary.unlink(missing_ok=True)
     return path

@@ -9,7 +9,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
 from .. import workbook_style as style
+<<<<<<< HEAD
 from ..analysis import RFM_GROUPS, Analysis
+=======
+from ..analysis import ACTIVITY_MONTHS, RFM_GROUPS, Analysis
+from ..fastsheet import fit_cell
+>>>>>>> excel
 
 SHEET = "About"
 
@@ -96,7 +101,7 @@ def write(wb: Workbook, analysis: Analysis, generated_at: dt.datetime) -> Worksh
     rows = [
         ("Tool", f"clv_xl {__version__}"),
         ("Generated at", generated_at.strftime("%Y-%m-%d %H:%M:%S")),
-        ("Source file", source.path or "(a table passed in directly)"),
+        ("Source file", fit_cell(source.path or "(a table passed in directly)")),
         ("Source sheet", source.sheet or ""),
         ("Source SHA-256", source.sha256 or ""),
         ("Analysis date", analysis.as_of),

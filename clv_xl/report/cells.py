@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..fastsheet import fit_cell
+
+#: Excel's longest table name or defined name.
+EXCEL_NAME_CHARACTERS = 255
 
 
 def formats(currency: str) -> dict[str, str]:
@@ -71,18 +75,54 @@ def formula(
     return cell
 
 
+def table_columns(headers: Sequence[str]) -> list[str]:
+    """Headers as an Excel table's column names: cell text (`fit_cell`), none blank, and
+    unique without case, as Excel requires (a repeated ``Status`` becomes ``Status (2)``)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, header in enumerate(headers, start=1):
+        name = fit_cell(str(header)).strip() or f"Column {position}"
+        base, number = name, 1
+        while name.casefold() in seen:
+            number += 1
+            name = f"{base} ({number})"
+        seen.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def unique_name(name: str, taken: Iterable[str]) -> str:
+    """``name`` cut to 255 characters, or with ``_2``, ``_3``... when a name in ``taken``
+    equals it without case (Excel compares table and defined names so)."""
+    used = {other.casefold() for other in taken}
+    candidate, number = name[:EXCEL_NAME_CHARACTERS], 1
+    while candidate.casefold() in used:
+        number += 1
+        suffix = f"_{number}"
+        candidate = name[: EXCEL_NAME_CHARACTERS - len(suffix)] + suffix
+    return candidate
+
+
 def add_table(
     ws: Worksheet, name: str, headers: list[str], header_row: int, last_row: int, table_style: str
 ) -> Table:
     """An Excel table (with filters) over columns A.. from ``header_row`` to ``last_row``.
 
-    The columns are named here, so openpyxl need not visit every cell of a large table.
+    Its name is made unique in the workbook (`unique_name`, against every table and defined
+    name), its columns are named by `table_columns`, and the header cells are given those
+    names, as Excel requires. The columns are named here, so openpyxl need not visit every
+    cell of a large table.
     """
-    ref = f"A{header_row}:{get_column_letter(len(headers))}{max(last_row, header_row + 1)}"
+    wb = ws.parent
+    taken = [*wb.defined_names, *(t for sheet in wb.worksheets for t in sheet.tables)]
+    columns = table_columns(headers)
+    for column, header in enumerate(columns, start=1):
+        ws.cell(row=header_row, column=column).value = header
+    ref = f"A{header_row}:{get_column_letter(len(columns))}{max(last_row, header_row + 1)}"
     table = Table(
-        displayName=name,
+        displayName=unique_name(name, taken),
         ref=ref,
-        tableColumns=[TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)],
+        tableColumns=[TableColumn(id=i, name=h) for i, h in enumerate(columns, start=1)],
         autoFilter=AutoFilter(ref=ref),
     )
     table.tableStyleInfo = TableStyleInfo(name=table_style, showRowStripes=True)

@@ -9,6 +9,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
+from ..fastsheet import fit_cell
 from . import segments
 from .cells import put
 
@@ -78,7 +79,7 @@ def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title
     header, last = place
     chart = style.show_axes(BarChart())
     chart.type = "bar"
-    chart.title = title
+    chart.title = fit_cell(title)  # a dimension name may hold control characters
     chart.width, chart.height = CHART_WIDTH, CHART_HEIGHT
     for column in value_columns:
         data = Reference(seg, min_col=column, min_row=header, max_row=last)

@@ -8,7 +8,7 @@ from openpyxl.workbook.workbook import Workbook
 from .. import workbook_style as style
 from ..analysis import Analysis
 from ..fastsheet import LargeTable
-from .cells import add_table, lay_out, put
+from .cells import add_table, lay_out, put, table_columns
 
 SHEET = "Customers"
 TABLE = "CustomerTable"
@@ -46,16 +46,21 @@ COLUMNS = (
 
 
 def table_frame(analysis: Analysis) -> pd.DataFrame:
-    """The customers as the sheet shows them, in column order."""
+    """The customers as the sheet shows them, in column order, named by `headers` (a
+    segment column of the orders may have any name, ``status`` or ``Status`` too)."""
     c = analysis.customers.reset_index()
-    c["status"] = c["active"].map({True: "Active", False: "Lost"})
-    c["status_note"] = c["status_note"].where(c["status_note"] != "")  # blank, not ""
-    fields = [field for _, field, _ in COLUMNS] + list(analysis.orders.segments)
-    return c[fields]
+    status = c["active"].map({True: "Active", False: "Lost"})
+    note = c["status_note"].where(c["status_note"] != "")  # blank, not ""
+    columns = {"status": status, "status_note": note}
+    shown = [columns.get(field, c[field]) for _, field, _ in COLUMNS]
+    frame = pd.concat([*shown, *(c[s] for s in analysis.orders.segments)], axis=1)
+    frame.columns = headers(analysis)
+    return frame
 
 
 def headers(analysis: Analysis) -> list[str]:
-    return [header for header, _, _ in COLUMNS] + list(analysis.orders.segments)
+    """The table's column names: ours, then the segment columns (`table_columns`)."""
+    return table_columns([header for header, _, _ in COLUMNS] + list(analysis.orders.segments))
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable | None:

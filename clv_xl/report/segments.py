@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import ALL, Analysis
-from .cells import add_table, formula, lay_out, put
+from .cells import EXCEL_NAME_CHARACTERS, add_table, formula, lay_out, put
 from .summary import (
     CHURN,
     CLV,
@@ -122,8 +122,10 @@ def ordered(analysis: Analysis, dimension: str) -> pd.DataFrame:
 
 
 def table_name(dimension: str) -> str:
-    """An Excel table name for a dimension: letters, digits and underscores."""
-    return "Seg_" + (re.sub(r"\W+", "_", dimension).strip("_") or "dimension")
+    """An Excel table name for a dimension: ``Seg_``, then letters, digits and underscores,
+    at most 255 characters in all (`add_table` makes it unique without case)."""
+    name = "Seg_" + (re.sub(r"\W+", "_", dimension).strip("_") or "dimension")
+    return name[:EXCEL_NAME_CHARACTERS]
 
 
 def column_index(analysis: Analysis, field: str) -> int:
@@ -144,16 +146,11 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
     style.NOTE.apply(put(ws, 2, 1, note))
     cols = columns(analysis)
     row = 4
-    used_names: set[str] = set()
     places: dict[str, tuple[int, int]] = {}
     for dimension in analysis.dimensions:
         part = ordered(analysis, dimension)
         style.SECTION.apply(put(ws, row, 1, dimension))
-        name = table_name(dimension)
-        while name in used_names:
-            name += "_"
-        used_names.add(name)
-        last = _table(ws, row + 1, part, cols, fmt, name, analysis)
+        last = _table(ws, row + 1, part, cols, fmt, table_name(dimension), analysis)
         places[dimension] = (row + 1, last)
         row = last + 2
     lay_out(ws, {1: 24}, freeze="B4")

@@ -1,0 +1,185 @@
+"""Stopping and refusing cleanly: SIGINT and SIGTERM at several moments of a real run leave
+nothing behind; an output folder that cannot be written is refused before any work; a
+report file saved meanwhile is never replaced; a folder given as the orders is named so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clv_xl.analysis import analyze
+from clv_xl.cli import main
+from clv_xl.errors import InputError
+from clv_xl.orders import load_orders
+from clv_xl.report import write_report
+from clv_xl.sample import sample_orders, write_orders
+
+SHARED_MEMORY = Path("/dev/shm")
+
+
+@pytest.fixture(scope="module")
+def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("orders")
+    return write_orders(sample_orders(customers=300, seed=8), folder / "orders.xlsx")
+
+
+def ours_in_shared_memory() -> set[str]:
+    if not SHARED_MEMORY.is_dir():
+        return set()
+    return {p.name for p in SHARED_MEMORY.iterdir() if p.name.startswith("clv_xl-")}
+
+
+def stopped_run(orders: Path, folder: Path, step: str, signum: int) -> tuple[int, str]:
+    """Run ``clv-xl report`` (its temporary files in a folder of its own) and send it
+    ``signum`` as soon as it says it starts ``step``; its exit code and what it printed."""
+    (folder / "out").mkdir()
+    (folder / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(folder / "tmp")}
+    command = [sys.executable, "-m", "clv_xl.cli", "report", str(orders), "-o",
+               str(folder / "out" / "report.xlsx")]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert child.stderr is not None
+    said = b""
+    deadline = time.monotonic() + 60
+    while step.encode() not in said and time.monotonic() < deadline:
+        chunk = os.read(child.stderr.fileno(), 4096)
+        if not chunk:  # it ended before that step
+            break
+        said += chunk
+    child.send_signal(signum)
+    _, rest = child.communicate(timeout=60)
+    return child.returncode, (said + rest).decode()
+
+
+MOMENTS = [
+    ("Reading orders", signal.SIGINT),
+    ("Analysing", signal.SIGTERM),
+    ("Saving the workbook", signal.SIGINT),  # while openpyxl writes its temporary files
+    ("Streaming the Customers rows", signal.SIGTERM),  # the report's temporary file
+]
+
+
+@pytest.mark.parametrize(("step", "signum"), MOMENTS, ids=[f"{s} {n.name}" for s, n in MOMENTS])
+def test_a_stop_signal_leaves_nothing(
+    step: str, signum: signal.Signals, orders: Path, tmp_path: Path
+) -> None:
+    shared_before = ours_in_shared_memory()
+    code, said = stopped_run(orders, tmp_path, step, signum)
+    assert code == 128 + signum, said
+    last = said.strip().splitlines()[-1]
+    assert last == f"clv-xl: interrupted ({signum.name}); nothing was written.", said
+    assert "Traceback" not in said
+    assert list((tmp_path / "out").iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert ours_in_shared_memory() <= shared_before
+
+
+@pytest.fixture
+def unwritable(tmp_path: Path) -> Path:
+    """A folder this process cannot write to (for root, whom permissions do not stop: /sys)."""
+    if os.geteuid() == 0:
+        folder = Path("/sys")
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o500)
+    try:
+        (folder / "probe.xlsx").open("xb").close()
+    except OSError:
+        return folder
+    (folder / "probe.xlsx").unlink()
+    pytest.skip(f"{folder} can be written here")
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(
+    orders: Path, unwritable: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(orders), "-o", str(unwritable / "report.xlsx")]) == 2
+    said = capsys.readouterr().err
+    assert said.strip() == (
+        f"clv-xl: The report cannot be saved in the folder {unwritable} (Permission denied)."
+    )
+    assert "Reading orders" not in said
+
+
+def test_a_report_saved_meanwhile_is_not_replaced(orders: Path, tmp_path: Path) -> None:
+    analysis = analyze(load_orders(orders))
+    out = tmp_path / "report.xlsx"
+
+    def someone_saves_a_file(step: str) -> None:
+        if step.startswith("Saving the workbook"):
+            out.write_bytes(b"someone's work")
+
+    with pytest.raises(InputError, match="appeared while the report was being written"):
+        write_report(analysis, out, progress=someone_saves_a_file)
+    assert out.read_bytes() == b"someone's work"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]  # no temporary left
+    write_report(analysis, out, overwrite=True)  # --force replaces it
+    assert out.read_bytes()[:2] == b"PK"
+
+
+def test_a_folder_given_as_the_orders_is_named_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "orders.xlsx"
+    folder.mkdir()
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.xlsx")]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == f"clv-xl: {folder} is a folder: give the orders file in it."
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["orders.xlsx"]
+
+
+def test_a_long_orders_name_gives_a_report_name_that_fits(orders: Path, tmp_path: Path) -> None:
+    long = tmp_path / ("é" * 120 + ".xlsx")  # 245 bytes of UTF-8
+    long.write_bytes(orders.read_bytes())
+    assert main(["report", str(long), "-q"]) == 0
+    (report,) = [p for p in tmp_path.iterdir() if p != long]
+    assert len(report.name.encode()) <= 255 and report.name.endswith(".xlsx")
+    assert report.name.startswith("é" * 100) and " - CLV report " in report.name
+
+
+def test_a_report_name_too_long_is_one_sentence(
+    orders: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / ("r" * 300 + ".xlsx")
+    assert main(["report", str(orders), "-o", str(out)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("clv-xl: The report cannot be saved as") and said.endswith(
+        "(File name too long)."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+#: `main` with a standard output that sends the process SIGTERM as the report's path is
+#: printed: the moment after the report is saved and before the command ends.
+SIGNAL_ON_PATH = """
+import io, os, signal, sys
+from clv_xl.cli import main
+
+class SignalOnWrite(io.StringIO):
+    def write(self, text):
+        if sys.argv[-1] in text:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().write(text)
+
+sys.stdout = SignalOnWrite()
+code = main(["report", *sys.argv[1:], "-q"])
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, "the handlers are restored"
+sys.exit(code)
+"""
+
+
+def test_a_stop_signal_after_the_report_is_saved_removes_it(orders: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.xlsx"
+    command = [sys.executable, "-c", SIGNAL_ON_PATH, str(orders), "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert done.stderr.strip() == "clv-xl: interrupted (SIGTERM); nothing was written."
+    assert list(tmp_path.iterdir()) == []
