@@ -19,12 +19,8 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-<<<<<<< HEAD
-from typing import NoReturn
-=======
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
->>>>>>> excel
+from typing import NoReturn
 
 from . import __version__
 from .errors import ClvError

@@ -9,12 +9,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
 from .. import workbook_style as style
-<<<<<<< HEAD
 from ..analysis import RFM_GROUPS, Analysis
-=======
-from ..analysis import ACTIVITY_MONTHS, RFM_GROUPS, Analysis
 from ..fastsheet import fit_cell
->>>>>>> excel
 
 SHEET = "About"
 
