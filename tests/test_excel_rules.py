@@ -175,7 +175,8 @@ def _same_name_without_case(parts: dict[str, bytes]) -> None:
     _sub("xl/tables/table2.xml", r'displayName="[^"]+"', f'displayName="{name}"')(parts)
 
 
-SHEET, SEGMENTS, STYLES = "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/styles.xml"
+#: Summary, Segments (the report's third sheet, after Sensitivity) and the styles.
+SHEET, SEGMENTS, STYLES = "xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml", "xl/styles.xml"
 WORKBOOK, TABLE, CHART = "xl/workbook.xml", "xl/tables/table1.xml", "xl/charts/chart1.xml"
 MOVE_VIEWS = r"(<sheetViews>.*?</sheetViews>)(.*?</sheetData>)"
 
@@ -223,7 +224,7 @@ DEFECTS: dict[str, tuple[Callable[[dict[str, bytes]], None], Callable, str]] = {
                                        defined_name_problems, "characters"),
     "defined name twice": (_sub(WORKBOOK, r'name="DiscountRate"', 'name="MARGIN"'),
                            defined_name_problems, "twice"),
-    "defined name of no sheet": (_sub(WORKBOOK, r'name="Margin"', 'name="Margin" localSheetId="9"'),
+    "defined name of no sheet": (_sub(WORKBOOK, r'name="Margin"', 'name="Margin" localSheetId="99"'),
                                  defined_name_problems, "not there"),
     "hidden axis": (_sub(CHART, r'<delete val="0"\s*/>', ""), chart_problems, "hidden"),
     "axis id of no axis": (_sub(CHART, r'<axId val="100"\s*/></barChart>',

@@ -52,7 +52,7 @@ def table_frame(analysis: Analysis) -> pd.DataFrame:
     status = c["active"].map({True: "Active", False: "Lost"})
     note = c["status_note"].where(c["status_note"] != "")  # blank, not ""
     columns = {"status": status, "status_note": note}
-    shown = [columns.get(field, c[field]) for _, field, _ in COLUMNS]
+    shown = [columns[field] if field in columns else c[field] for _, field, _ in COLUMNS]
     frame = pd.concat([*shown, *(c[s] for s in analysis.orders.segments)], axis=1)
     frame.columns = headers(analysis)
     return frame
