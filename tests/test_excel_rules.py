@@ -224,8 +224,9 @@ DEFECTS: dict[str, tuple[Callable[[dict[str, bytes]], None], Callable, str]] = {
                                        defined_name_problems, "characters"),
     "defined name twice": (_sub(WORKBOOK, r'name="DiscountRate"', 'name="MARGIN"'),
                            defined_name_problems, "twice"),
-    "defined name of no sheet": (_sub(WORKBOOK, r'name="Margin"', 'name="Margin" localSheetId="99"'),
-                                 defined_name_problems, "not there"),
+    "defined name of no sheet": (
+        _sub(WORKBOOK, r'name="Margin"', 'name="Margin" localSheetId="99"'),
+        defined_name_problems, "not there"),
     "hidden axis": (_sub(CHART, r'<delete val="0"\s*/>', ""), chart_problems, "hidden"),
     "axis id of no axis": (_sub(CHART, r'<axId val="100"\s*/></barChart>',
                                 '<axId val="7"/></barChart>'), chart_problems, "not an axis"),
