@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 from openpyxl.cell.cell import Cell
 from openpyxl.chart._chart import ChartBase
+from openpyxl.chart.text import RichText
 from openpyxl.comments import Comment
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
@@ -239,14 +241,24 @@ def print_titles(
 
 
 # Charts ---------------------------------------------------------------------------------
+#: Chart text (axis labels, legend) in hundredths of a point: readable on paper.
+CHART_TEXT_SIZE = 1000
+
+
 def show_axes(chart: AnyChart) -> AnyChart:
-    """Make both axes visible in Excel.
+    """Make both axes visible in Excel, their labels and the legend 10 pt.
 
     openpyxl 3.1 writes axes without ``<c:delete val="0"/>`` unless ``delete`` is set,
-    and Excel then hides them (LibreOffice draws them anyway).
+    and Excel then hides them (LibreOffice draws them anyway). Without a size the text is
+    the renderer's choice (LibreOffice shrinks it with the chart).
     """
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
+    text = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(
+        sz=CHART_TEXT_SIZE)), endParaRPr=CharacterProperties(sz=CHART_TEXT_SIZE))])  # fmt: skip
+    for axis in (chart.x_axis, chart.y_axis):
+        axis.delete = False
+        axis.txPr = text
+    if chart.legend is not None:
+        chart.legend.txPr = text
     return chart
 
 

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from excel_rules import chart_axis_problems
-from libreoffice import error_cells, recalculate
+from libreoffice import error_cells, recalculate, to_pdf
 
 from clv_xl import formulas
 from clv_xl.analysis import analyze
@@ -344,17 +344,18 @@ class TestLiveInputs:
     MARGIN, SPREAD, RATE, CAC = 0.5, 0.1, 0.2, 100.0
 
     @pytest.fixture(scope="class")
-    def changed(self, report, analysis, tmp_path_factory):
+    @classmethod
+    def changed(cls, report, analysis, tmp_path_factory):
         wb = openpyxl.load_workbook(report)
-        for name, value in (("Margin", self.MARGIN), ("DiscountRate", self.RATE)):
+        for name, value in (("Margin", cls.MARGIN), ("DiscountRate", cls.RATE)):
             sheet, ref = next(iter(wb.defined_names[name].destinations))
             wb[sheet][ref.replace("$", "")].value = value
         rows = segment_rows(wb, analysis)
         spread = segments_sheet.column_index(analysis, "margin_spread")
-        wb["Segments"].cell(rows["Channel", "Webshop"], spread).value = self.SPREAD
+        wb["Segments"].cell(rows["Channel", "Webshop"], spread).value = cls.SPREAD
         cac = wb["CAC"]
         (webshop,) = [r for r in range(5, cac.max_row + 1) if cac.cell(r, 1).value == "Webshop"]
-        cac.cell(webshop, 3).value = self.CAC
+        cac.cell(webshop, 3).value = cls.CAC
         path = tmp_path_factory.mktemp("changed") / "changed.xlsx"
         wb.save(path)
         return recalculate(path, tmp_path_factory.mktemp("changed-out")), rows, webshop
@@ -453,3 +454,52 @@ def test_rates_are_not_annualised_from_short_tenures(analysis):
     long = c[~short]
     expected = long["orders"] / (long["tenure_months"] * 365.25 / 12) * 365.25
     assert long["orders_per_year"].to_numpy() == pytest.approx(expected.to_numpy())
+
+
+class TestOnPaper:
+    """The report printed to PDF by LibreOffice (with Calibri's metrics, as Excel prints)."""
+
+    @pytest.fixture(scope="class")
+    def pages(self, report, tmp_path_factory):
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LTChar, LTTextContainer
+
+        pdf = to_pdf(report, tmp_path_factory.mktemp("pdf"))
+        found = []
+        for page in extract_pages(pdf):
+            sizes, text = [], []
+
+            def walk(item, sizes=sizes, text=text):
+                if isinstance(item, LTChar):
+                    sizes.append(item.size)
+                elif isinstance(item, LTTextContainer):
+                    text.append(item.get_text())
+                if hasattr(item, "__iter__") and not isinstance(item, LTChar):
+                    for child in item:
+                        walk(child)
+
+            walk(page)
+            found.append((np.array(sizes), "".join(text)))
+        return found
+
+    def test_no_page_prints_below_8_pt(self, pages):
+        for number, (sizes, _) in enumerate(pages, start=1):
+            assert len(sizes), number
+            small = np.mean(sizes < 7.95)  # a stray glyph of a chart may be drawn smaller
+            assert small <= 0.03, (number, np.sort(sizes)[:10])
+
+    def test_every_page_has_the_title_and_its_number(self, pages):
+        for number, (_, text) in enumerate(pages, start=1):
+            assert "Customer lifetime value report, as of" in text
+            assert f"Page {number} of {len(pages)}" in text
+
+    def test_header_rows_repeat_on_the_customers_pages(self, pages):
+        ids = re.compile(r"^C\d{6}$", re.M)  # the sample's customer ids
+        customers = [text for _, text in pages if "\nCustomers\n" in text and ids.search(text)]
+        # Row 1 and column A print on every page: its header cell "Customer" is on each.
+        headed = [t for t in customers if re.search(r"^Customer$", t, re.M)]
+        assert len(customers) >= 3 and len(headed) == len(customers)
+
+    def test_the_summary_starts_with_its_executive_summary(self, pages):
+        first = pages[0][1]
+        assert "Executive summary" in first and "A new customer is worth" in first

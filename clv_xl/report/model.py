@@ -10,6 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import Analysis
+from ..prediction import HOLDOUT_PERIOD
 from .cells import lay_out, put
 
 SHEET = "Model"
@@ -55,19 +56,26 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     row = _frame(ws, row + 2, caption, p.holdout, fmt)
     top = row + 2
     _frame(ws, top, "Cumulative repeat purchases, actual vs model", p.tracking, fmt)
+    # The model's line in two series, calibration and holdout, so the chart marks the split.
+    split = len(p.tracking.columns) + 2
+    style.write_header(ws, top + 1, ["model, calibration", "model, holdout"], split)
+    for offset, (_, week) in enumerate(p.tracking.iterrows(), start=top + 2):
+        column = split + (week["period"] == HOLDOUT_PERIOD)
+        put(ws, offset, column, week["predicted"], style.DECIMAL)
+    first_holdout = int(p.tracking.loc[p.tracking["period"] == HOLDOUT_PERIOD, "week"].min())
     chart = style.show_axes(LineChart())
-    chart.title = "Cumulative repeat purchases: actual vs model (calibration, then holdout)"
+    chart.title = (
+        f"Cumulative repeat purchases: actual vs model (holdout from week {first_holdout})"
+    )
     chart.x_axis.title = "Week"
     chart.y_axis.title = "Repeat purchases"
     chart.width, chart.height = 22.0, 10.0
-    columns = list(p.tracking.columns)
-    first, last = columns.index("actual") + 1, columns.index("predicted") + 1
-    chart.add_data(
-        Reference(
-            ws, min_col=first, max_col=last, min_row=top + 1, max_row=top + 1 + len(p.tracking)
-        ),
-        titles_from_data=True,
-    )
+    rows = {"min_row": top + 1, "max_row": top + 1 + len(p.tracking)}
+    actual = list(p.tracking.columns).index("actual") + 1
+    chart.add_data(Reference(ws, min_col=actual, **rows), titles_from_data=True)
+    chart.add_data(Reference(ws, min_col=split, max_col=split + 1, **rows), titles_from_data=True)
+    for series in chart.series:
+        series.smooth = False
     chart.set_categories(
         Reference(ws, min_col=1, min_row=top + 2, max_row=top + 1 + len(p.tracking))
     )
