@@ -10,6 +10,9 @@ import pandas as pd
 from .analysis import ALL, BEHAVIOUR_DIMENSIONS, Analysis
 from .analysis import channel_dimension as channels_of
 
+#: The sensitivity's default steps: margin in percentage points, churn as a share of itself.
+MARGIN_STEP, CHURN_STEP = 0.05, 0.25
+
 
 def channel_dimension(analysis: Analysis) -> str | None:
     """The segment column CAC is given per (:func:`clv_xl.analysis.channel_dimension`)."""
@@ -46,12 +49,14 @@ def executive_summary(analysis: Analysis) -> list[str]:
         f"{money(analysis, o['revenue'])} revenue net of refunds."
     ]
     if math.isfinite(o["clv"]):
+        low, high = o["clv"] / (1 + CHURN_STEP), o["clv"] / (1 - CHURN_STEP)
         sentences.append(
             f"A new customer is worth {money(analysis, o['clv'])} in gross margin over an "
             f"expected {o['lifetime_months']:.0f}-month lifetime "
-            f"({money(analysis, o['clv_discounted'])} discounted at "
-            f"{analysis.params.annual_discount_rate:.0%} a year): the figure to set against "
-            "the cost of acquiring one."
+            f"({money(analysis, low)} to {money(analysis, high)} if churn is "
+            f"{CHURN_STEP:.0%} higher or lower; {money(analysis, o['clv_discounted'])} "
+            f"discounted at {analysis.params.annual_discount_rate:.0%} a year): the figure "
+            "to set against the cost of acquiring one."
         )
     else:
         sentences.append(f"No CLV can be estimated yet: {o['clv_note']}")

@@ -664,45 +664,80 @@ def interval_by_group(
     without a group value are left out. low and high are NaN where a model's likelihood is
     flat (no covariance). Empty, with these columns, when the prediction was not fitted.
     """
+    frame = groups.to_frame(groups.name if groups.name is not None else 0)
+    (table,) = intervals_by_groupings(
+        prediction, frame, level, draws=draws, sample_per_group=sample_per_group, seed=seed
+    ).values()
+    return table
+
+
+def intervals_by_groupings(
+    prediction: Prediction,
+    groupings: pd.DataFrame,
+    level: float = 0.8,
+    *,
+    draws: int = DRAWS,
+    sample_per_group: int = SAMPLE_PER_GROUP,
+    seed: int = 0,
+) -> dict[Any, pd.DataFrame]:
+    """:func:`interval_by_group` for each column of ``groupings`` at once (one table per
+    column, indexed by its values): every parameter set is pushed once through the forecast
+    of the customers sampled for any of the groups, so many groupings cost about one."""
     inputs = prediction.forecast_inputs
     if not 0 < level < 1:
         raise InputError(f"The interval level must be between 0 and 1 (80% = 0.8); got {level}.")
     if not prediction.fitted or inputs is None:
-        return _empty(INTERVAL_COLUMNS)
-    aligned = groups.reindex(inputs.history.index)
-    codes, labels = pd.factorize(aligned, sort=True)
+        return {column: _empty(INTERVAL_COLUMNS) for column in groupings.columns}
     clv = prediction.customers["predicted_clv_36m"].to_numpy()
-    grouped = codes >= 0
-    counts = np.bincount(codes[grouped], minlength=len(labels))
-    mid = np.bincount(codes[grouped], weights=clv[grouped], minlength=len(labels)) / counts
-    table = pd.DataFrame(
-        {"customers": counts, "low": np.nan, "mid": mid, "high": np.nan},
-        index=pd.Index(labels, name=groups.name),
-    )
+    coded, tables = {}, {}
+    for column in groupings.columns:
+        codes, labels = pd.factorize(groupings[column].reindex(inputs.history.index), sort=True)
+        grouped = codes >= 0
+        counts = np.bincount(codes[grouped], minlength=len(labels))
+        mid = np.bincount(codes[grouped], weights=clv[grouped], minlength=len(labels)) / counts
+        coded[column] = codes
+        tables[column] = pd.DataFrame(
+            {"customers": counts, "low": np.nan, "mid": mid, "high": np.nan},
+            index=pd.Index(labels, name=column),
+        )
     rng = np.random.default_rng(seed)
     models = [_parameter_draws(model, draws, rng) for model in (inputs.purchases, inputs.spend)]
     if any(model is None for model in models):
-        return table
-    sample = _sample_per_group(codes, sample_per_group, rng)
-    history, margins, sample_codes = (
-        inputs.history.iloc[sample],
-        inputs.margins[sample],
-        codes[sample],
+        return tables
+    sample = np.unique(
+        np.concatenate([_sample_per_group(c, sample_per_group, rng) for c in coded.values()])
     )
-    sample_counts = np.bincount(sample_codes, minlength=len(labels))
+    history, margins = inputs.history.iloc[sample], inputs.margins[sample]
 
-    def group_means(purchases: PurchaseModel, spend: GammaGamma | OwnMeanSpend) -> np.ndarray:
+    def group_means(purchases: PurchaseModel, spend: GammaGamma | OwnMeanSpend) -> list:
         _, _, revenues = _revenues(purchases, spend, history, inputs.monthly_discount_rate)
         clv_36 = margins * revenues[HORIZON_MONTHS.index(36)]
-        return np.bincount(sample_codes, weights=clv_36, minlength=len(labels)) / sample_counts
+        means = []
+        for codes in coded.values():
+            at = codes[sample]
+            kept = at >= 0
+            size = int(codes.max(initial=-1)) + 1
+            totals = np.bincount(at[kept], weights=clv_36[kept], minlength=size)
+            means.append(totals / np.maximum(np.bincount(at[kept], minlength=size), 1))
+        return means
+
+    def drawn_means(purchases: PurchaseModel, spend: GammaGamma | OwnMeanSpend) -> list:
+        """A draw's group means; infinite where its spend has no finite mean (q <= 1)."""
+        try:
+            return group_means(purchases, spend)
+        except NotFittedError:
+            return [np.full(len(t), np.inf) for t in tables.values()]
 
     point = group_means(inputs.purchases, inputs.spend)
-    shifts = np.array(
-        [group_means(purchases, spend) - point for purchases, spend in zip(*models, strict=True)]
-    )
-    table["low"] = mid + np.quantile(shifts, (1 - level) / 2, axis=0)
-    table["high"] = mid + np.quantile(shifts, (1 + level) / 2, axis=0)
-    return table
+    shifted = [drawn_means(purchases, spend) for purchases, spend in zip(*models, strict=True)]
+    for k, column in enumerate(groupings.columns):
+        shifts = np.array([draw[k] - point[k] for draw in shifted])
+        mid = tables[column]["mid"]
+        for bound, share in (("low", (1 - level) / 2), ("high", (1 + level) / 2)):
+            with np.errstate(invalid="ignore"):
+                value = mid + np.quantile(shifts, share, axis=0)
+            tables[column][bound] = np.where(np.isfinite(value), value, np.nan)  # unbounded
+    return tables
 
 
 def _parameter_draws(model: Any, draws: int, rng: np.random.Generator) -> list[Any] | None:

@@ -460,7 +460,8 @@ class TestOnPaper:
     """The report printed to PDF by LibreOffice (with Calibri's metrics, as Excel prints)."""
 
     @pytest.fixture(scope="class")
-    def pages(self, report, tmp_path_factory):
+    @classmethod
+    def pages(cls, report, tmp_path_factory):
         from pdfminer.high_level import extract_pages
         from pdfminer.layout import LTChar, LTTextContainer
 
@@ -503,3 +504,16 @@ class TestOnPaper:
     def test_the_summary_starts_with_its_executive_summary(self, pages):
         first = pages[0][1]
         assert "Executive summary" in first and "A new customer is worth" in first
+
+
+def test_each_segment_has_a_model_range_and_a_verdict(analysis):
+    s = analysis.segments
+    known = s["model_revenue_36m_low"].notna()
+    assert known.all()
+    assert (s["model_revenue_36m_low"] <= s["model_revenue_36m"]).all()
+    assert (s["model_revenue_36m"] <= s["model_revenue_36m_high"]).all()
+    assert s["model_margin_36m_low"].to_numpy() == pytest.approx(
+        (s["model_revenue_36m_low"] * s["margin_rate"]).to_numpy()
+    )
+    # 400 customers: under the 500 a trustworthy forecast needs, said in words.
+    assert not s["model_trusted"].any() and s["model_verdict"].str.contains("500").all()

@@ -100,6 +100,14 @@ def columns(analysis: Analysis) -> list[Column]:
                "model_margin_36m", "money",
                lambda c: REMAINING.format(revenue=c["model_revenue_36m"],
                                           margin=c["margin_rate"])),
+        Column("Model revenue, 80% range: low", "model_revenue_36m_low", "money"),
+        Column("Model revenue, 80% range: high", "model_revenue_36m_high", "money"),
+        Column("Model margin next 36 months, 80% range: low", "model_margin_36m_low", "money",
+               lambda c: REMAINING.format(revenue=c["model_revenue_36m_low"],
+                                          margin=c["margin_rate"])),
+        Column("Model margin next 36 months, 80% range: high", "model_margin_36m_high",
+               "money", lambda c: REMAINING.format(revenue=c["model_revenue_36m_high"],
+                                                   margin=c["margin_rate"])),
         Column("Expected lifetime margin per customer (model)", "model_lifetime_margin",
                "money0", lambda c: LIFETIME_MARGIN.format(to_date=c["margin_to_date"],
                                                           remaining=c["model_margin_36m"])),
@@ -185,7 +193,8 @@ def _table(
             elif col.live is not None:
                 formula(ws, row, index, col.live(cells), fmt[col.kind])
             elif col.field == "notes":
-                notes = [segment["clv_note"], small_text if segment["small"] else ""]
+                forecast = "" if segment["model_trusted"] else f"Model: {segment['model_verdict']}"
+                notes = [segment["clv_note"], small_text if segment["small"] else "", forecast]
                 put(ws, row, index, " ".join(n for n in notes if n))
             else:
                 cell = put(ws, row, index, segment[col.field], fmt[col.kind])

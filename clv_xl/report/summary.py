@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import MONTHS_PER_YEAR, Analysis
-from ..headline import executive_summary
+from ..headline import CHURN_STEP, MARGIN_STEP, executive_summary
 from .cells import formula, lay_out, put
 
 SHEET = "Summary"
@@ -249,8 +249,8 @@ def _sensitivity(wb: Workbook, fmt: dict[str, str]) -> Worksheet:
                                    "or the Summary's inputs and the table follows."))  # fmt: skip
     row = 4
     steps = [
-        Line("MarginStep", "Margin step (percentage points)", 0.05, "percent"),
-        Line("ChurnStep", "Churn step (% of the monthly churn)", 0.25, "percent"),
+        Line("MarginStep", "Margin step (percentage points)", MARGIN_STEP, "percent"),
+        Line("ChurnStep", "Churn step (% of the monthly churn)", CHURN_STEP, "percent"),
     ]
     row = _block(wb, ws, row, "Steps (inputs)", steps, style.INPUT, fmt)
     top = row
