@@ -134,9 +134,9 @@ CLV = ExcelTwin(formulas.clv, "{revenue}*{margin}/{churn}")
 LIFETIME = ExcelTwin(formulas.customer_lifetime, "1/{churn}")
 DISCOUNTED_CLV = ExcelTwin(
     formulas.clv_discounted,
-    "{margin}*{retention}/(1+{discount_rate}-{retention})",
-    assumes="an endless horizon, the first margin one period after acquisition (timing "
-    '"end"), no retention cost, and the acquisition cost left out',
+    "{margin}*(1+{discount_rate})/(1+{discount_rate}-{retention})",
+    assumes="an endless horizon, the first margin at acquisition (timing \"begin\", the "
+    "segment report's convention), no retention cost, and the acquisition cost left out",
 )
 LTV_CAC = ExcelTwin(formulas.ltv_cac, "{clv}/{cac}")
 CAC_PAYBACK = ExcelTwin(formulas.cac_payback, "{cac}/({revenue}*{margin})")
@@ -292,8 +292,8 @@ OUTPUTS = Section(
                 discount_rate="MonthlyDiscountRate",
             ),
             EUR,
-            "Margin x retention / (1 + monthly discount rate - retention): "
-            "Gupta & Lehmann (2003), first margin after one month, no end.",
+            "Margin x (1 + i) / (1 + i - retention), i the monthly discount rate: the "
+            "first month's margin at acquisition, no end (as the segment report).",
         ),
         ModelCell(
             "LTV_CAC",

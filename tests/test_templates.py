@@ -169,13 +169,16 @@ def test_about_sheet_and_document_dates_are_the_release(built: dict[str, Path], 
 
 # The calculator -------------------------------------------------------------------------------
 def library_outputs(arpu: float, margin: float, churn: float, annual: float, cac: float) -> dict:
-    """The calculator's outputs computed by the Python library, monthly, timing "end"."""
+    """The calculator's outputs computed by the Python library, monthly, timing "begin"
+    (the first month's margin at acquisition, as in the segment report)."""
     monthly_rate = (1 + annual) ** (1 / 12) - 1
     clv = formulas.clv(arpu, margin, churn)
     return {
         "CustomerLifetime": formulas.customer_lifetime(churn),
         "CLV": clv,
-        "DiscountedCLV": formulas.clv_discounted(arpu * margin, 1 - churn, monthly_rate),
+        "DiscountedCLV": formulas.clv_discounted(
+            arpu * margin, 1 - churn, monthly_rate, timing="begin"
+        ),
         "LTV_CAC": formulas.ltv_cac(clv, cac),
         "CACPaybackMonths": formulas.cac_payback(cac, arpu, margin),
     }
