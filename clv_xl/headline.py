@@ -14,6 +14,11 @@ from .analysis import channel_dimension as channels_of
 MARGIN_STEP, CHURN_STEP = 0.05, 0.25
 
 
+def in_text(name: str) -> str:
+    """A dimension's name inside a sentence: "Value tier" -> "value tier", "RFM group" stays."""
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
+
+
 def channel_dimension(analysis: Analysis) -> str | None:
     """The segment column CAC is given per (:func:`clv_xl.analysis.channel_dimension`)."""
     return channels_of(analysis.orders.segments)
@@ -70,7 +75,7 @@ def executive_summary(analysis: Analysis) -> list[str]:
     if len(ranked) >= 2:
         best, worst = ranked.iloc[-1], ranked.iloc[0]
         sentences.append(
-            f"By {dimension.lower()}, {best['segment']} customers are worth the most "
+            f"By {in_text(dimension)}, {best['segment']} customers are worth the most "
             f"({money(analysis, best['clv'])}) and {worst['segment']} the least "
             f"({money(analysis, worst['clv'])})."
         )

@@ -135,7 +135,7 @@ LIFETIME = ExcelTwin(formulas.customer_lifetime, "1/{churn}")
 DISCOUNTED_CLV = ExcelTwin(
     formulas.clv_discounted,
     "{margin}*(1+{discount_rate})/(1+{discount_rate}-{retention})",
-    assumes="an endless horizon, the first margin at acquisition (timing \"begin\", the "
+    assumes='an endless horizon, the first margin at acquisition (timing "begin", the '
     "segment report's convention), no retention cost, and the acquisition cost left out",
 )
 LTV_CAC = ExcelTwin(formulas.ltv_cac, "{clv}/{cac}")

@@ -10,6 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import workbook_style as style
 from ..analysis import Analysis
 from ..fastsheet import fit_cell
+from ..headline import in_text
 from . import segments
 from .cells import put
 
@@ -27,10 +28,10 @@ def write(
     anchor = 3
     currency = analysis.params.currency
     bars = [
-        (d, "clv", f"CLV of a new customer by {d.lower()} ({currency})")
+        (d, "clv", f"CLV of a new customer by {in_text(d)} ({currency})")
         for d in analysis.orders.segments
     ]
-    bars += [(d, "lifetime_margin", f"Expected lifetime margin per customer by {d.lower()} "
+    bars += [(d, "lifetime_margin", f"Expected lifetime margin per customer by {in_text(d)} "
               f"({currency})") for d in ("Value tier", "RFM group")]  # fmt: skip
     for dimension, field, title in bars:
         if dimension not in places:

@@ -40,6 +40,9 @@ def _matrix(
     style.SECTION.apply(put(ws, row, 1, title))
     header = ["Acquisition month", "Customers", *[f"Month {m}" for m in matrix.columns]]
     style.write_header(ws, row + 1, header)
+    for cell in ws[row + 1]:  # "Acquisition month" wraps rather than runs into "Customers"
+        cell.alignment = style.WRAPPED
+    ws.row_dimensions[row + 1].height = 2 * style.LINE_HEIGHT
     for offset, (cohort, values) in enumerate(matrix.iterrows(), start=row + 2):
         put(ws, offset, 1, cohort)
         put(ws, offset, 2, sizes.get(cohort, 0), style.INTEGER)
