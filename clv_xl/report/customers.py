@@ -40,8 +40,8 @@ COLUMNS = (
     ("P(alive) (model)", "prob_alive", "percent"),
     ("Expected purchases next 12 months (model)", "expected_purchases_12m", "decimal"),
     ("Expected spend per purchase (model)", "expected_spend", "money"),
-    ("Predicted CLV 12 months (model, discounted)", "predicted_clv_12m", "money"),
-    ("Predicted CLV 36 months (model, discounted)", "predicted_clv_36m", "money"),
+    ("Expected revenue next 12 months (model, discounted)", "predicted_revenue_12m", "money"),
+    ("Expected revenue next 36 months (model, discounted)", "predicted_revenue_36m", "money"),
 )
 
 
