@@ -64,8 +64,25 @@ class CustomerHistory:
     line_amount: np.ndarray
 
 
+class LifetimeFigures:
+    """What follows from an expected lifetime and lifetime revenue (seed 003's terms)."""
+
+    lifetime_months: float
+    lifetime_revenue: float
+
+    @property
+    def monthly_churn(self) -> float:
+        """The constant monthly churn with the same expected lifetime: 1 / lifetime."""
+        return 1.0 / self.lifetime_months
+
+    @property
+    def revenue_per_month(self) -> float:
+        """Revenue per active customer-month: lifetime revenue / lifetime."""
+        return self.lifetime_revenue / self.lifetime_months
+
+
 @dataclass(frozen=True)
-class Lifetime:
+class Lifetime(LifetimeFigures):
     """Survival S(k) and revenue per acquired customer R(k), k = 0 .. len - 1, and the tail.
 
     ``reason`` is "" when the curves hold an estimate, else the sentence saying what the
@@ -103,16 +120,6 @@ class Lifetime:
             return float("nan")
         tail = self.revenue_per_survivor * self.survival[-1] * self._tail_months
         return float(self.revenue.sum() + tail)
-
-    @property
-    def monthly_churn(self) -> float:
-        """The constant monthly churn with the same expected lifetime: 1 / lifetime."""
-        return 1.0 / self.lifetime_months
-
-    @property
-    def revenue_per_month(self) -> float:
-        """Revenue per active customer-month: lifetime revenue / lifetime."""
-        return self.lifetime_revenue / self.lifetime_months
 
     def remaining_revenue(self, age_days: np.ndarray) -> np.ndarray:
         """Expected revenue after ``age_days`` since the first order, per acquired customer:

@@ -35,7 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .survival import DAYS_PER_MONTH, CustomerHistory, Lifetime, detection_days, lifetime
+from .survival import (
+    DAYS_PER_MONTH,
+    CustomerHistory,
+    Lifetime,
+    LifetimeFigures,
+    detection_days,
+    lifetime,
+)
 
 #: Dimensions whose segment is fixed at acquisition have a new-customer CLV.
 BEHAVIOUR_NOTE = (
@@ -45,7 +52,7 @@ BEHAVIOUR_NOTE = (
 
 
 @dataclass(frozen=True)
-class Blend:
+class Blend(LifetimeFigures):
     """The whole base as the mix of its channels: each figure the customer-weighted mean of
     the channels' (the tails stay each channel's own)."""
 
@@ -69,14 +76,6 @@ class Blend:
         return float(
             sum(w * p.lifetime_revenue for p, w in zip(self.parts, self.weights, strict=True))
         )
-
-    @property
-    def monthly_churn(self) -> float:
-        return 1.0 / self.lifetime_months
-
-    @property
-    def revenue_per_month(self) -> float:
-        return self.lifetime_revenue / self.lifetime_months
 
     def _mean(self, figure: str) -> float:
         pairs = zip(self.parts, self.weights, strict=True)
