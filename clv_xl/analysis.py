@@ -25,8 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import formulas
+from .cohorts import cohort_matrix, curves_by_year, revenue_retention
 from .errors import InputError
+from .formulas import MONTHS_PER_YEAR
+from .models.units import days_per
 from .orders import Orders
 from .params import DEFAULT_MARGIN, Params
 from .prediction import Prediction, forecast_verdict, intervals_by_groupings, predict
@@ -41,9 +43,8 @@ from .valuation import (
 )
 
 ALL = "All customers"
-DAYS_PER_YEAR = 365.25
-MONTHS_PER_YEAR = 12
-DAYS_PER_MONTH = DAYS_PER_YEAR / MONTHS_PER_YEAR
+DAYS_PER_YEAR = days_per("years")
+DAYS_PER_MONTH = days_per("months")
 VALUE_TIERS = ("Top 20%", "Middle 60%", "Bottom 20%")
 PROFITABILITY = ("Profitable", "Unprofitable", "Fully refunded")
 #: Orders per year is shown only for customers known this long (a rate from a few weeks
@@ -489,130 +490,3 @@ def _segment_metrics(customers: pd.DataFrame, column: str, label: str) -> pd.Dat
     table = table.rename_axis("segment").reset_index()
     table.insert(0, "dimension", label)
     return table
-
-
-def cohort_matrix(
-    lines: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date, kind: str
-) -> pd.DataFrame:
-    """Acquisition month x months since first order.
-
-    ``kind="share"``: share of the cohort's customers who bought in that month;
-    ``kind="cumulative revenue"``: revenue to date per cohort customer. Months
-    after the analysis date are left empty.
-    """
-    # The cohorts (months of first order), each customer's as a position in them, sizes.
-    cohorts, cohort_of, sizes = np.unique(
-        _month_number(customers["first_order"].to_numpy()), return_inverse=True, return_counts=True
-    )
-    sizes = pd.Series(sizes, index=cohorts)
-    # Each line's customer as a position in ``customers`` (-1: refunds of no customer).
-    position = customers.index.get_indexer(lines["customer"].cat.categories)
-    customer = position[lines["customer"].cat.codes.to_numpy()]
-    known = customer >= 0
-    customer = customer[known]
-    month = _month_number(lines["date"].to_numpy()[known])
-    amount = lines["amount"].to_numpy()[known]
-    # Pairs of integers are keyed as one, first x width + second: quicker than as pairs.
-    if kind == "share":  # buyers: the distinct (customer, month) pairs of purchases
-        buys = amount >= 0
-        first, span = month.min(), month.max() + 1 - month.min()
-        pairs = pd.unique(customer[buys].astype(np.int64) * span + (month[buys] - first))
-        cohort = cohort_of[pairs // span]
-        age = pairs % span + first - cohorts[cohort]
-        width = age.max() + 1
-        buyers = np.bincount(cohort * width + age, minlength=len(cohorts) * width)
-        matrix = pd.DataFrame(buyers.reshape(len(cohorts), width), index=cohorts).div(sizes, axis=0)
-    else:  # pandas sums each (cohort, age)'s lines in order, as grouped by the pair
-        cohort = cohort_of[customer]
-        age = month - cohorts[cohort]
-        low, width = age.min(), age.max() + 1 - age.min()
-        sums = pd.Series(amount).groupby(cohort * width + (age - low)).sum()
-        key = sums.index.to_numpy()
-        cell = pd.MultiIndex.from_arrays([cohorts[key // width], key % width + low])
-        revenue = pd.Series(sums.to_numpy(), index=cell).unstack()
-        matrix = revenue.fillna(0.0).cumsum(axis=1).div(sizes, axis=0)
-    observable = (
-        _month_number(np.array([as_of], dtype="datetime64[ns]"))[0] - matrix.index.to_numpy()
-    )
-    ages = np.arange(int(observable.max()) + 1 if len(observable) else 0)
-    matrix = matrix.reindex(columns=ages)
-    matrix = matrix.fillna(0.0) if kind == "share" else matrix.ffill(axis=1)
-    matrix = matrix.where(ages[None, :] <= observable[:, None])
-    matrix.index = [f"{n // MONTHS_PER_YEAR}-{n % MONTHS_PER_YEAR + 1:02d}" for n in matrix.index]
-    matrix.index.name = "cohort"
-    matrix.columns.name = "months since first order"
-    return matrix
-
-
-def _month_number(dates: np.ndarray) -> np.ndarray:
-    """Year x 12 + month - 1 of each datetime64."""
-    return dates.astype("datetime64[M]").astype(np.int64) + 1970 * MONTHS_PER_YEAR
-
-
-def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Per 12-month year up to the analysis date: NRR and GRR of last year's buyers.
-
-    For the customers with revenue in the previous year: start = that revenue;
-    a customer with none this year churned it all; less is contraction, more is
-    expansion. NRR = (start + expansion - contraction - churned) / start and
-    GRR = (start - contraction - churned) / start (the library's nrr and grr).
-    """
-    after_end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    data_start = lines["date"].min().to_period("M").to_timestamp()  # a year may start that month
-    years = 0  # 12-month years, counted back from the analysis date, that the data cover
-    while after_end - pd.DateOffset(years=years + 1) >= data_start:
-        years += 1
-    edges = [after_end - pd.DateOffset(years=k) for k in range(years, -1, -1)]  # oldest first
-    year = np.searchsorted(np.array(edges, dtype="datetime64[ns]"), lines["date"], side="right")
-    # Row: customer code; column y: revenue in the year ending at edges[y] (0 = before the
-    # first edge). Grouped by one key, customer x width + year, quicker than by the pair;
-    # pandas sums each key's lines in order, as grouped by the pair.
-    width = years + 2
-    key = lines["customer"].cat.codes.to_numpy().astype(np.int64) * width + year
-    sums = lines["amount"].groupby(key, sort=False).sum()
-    revenue = np.zeros(len(lines["customer"].cat.categories) * width)
-    revenue[sums.index.to_numpy()] = sums.to_numpy()
-    revenue = pd.DataFrame(revenue.reshape(-1, width))
-    rows = []
-    for y in range(2, years + 1):
-        before, now = revenue[y - 1], revenue[y]
-        before, now = before[before > 0], now[before > 0].clip(lower=0)
-        change = now - before
-        stayed = now > 0
-        row = {
-            "year_to": (edges[y] - pd.Timedelta(days=1)).date(),
-            "customers_at_start": len(before),
-            "customers_retained": int(stayed.sum()),
-            "start_revenue": before.sum(),
-            "expansion": change[stayed & (change > 0)].sum(),
-            "contraction": -change[stayed & (change < 0)].sum(),
-            "churned": before[~stayed].sum(),
-        }
-        rows.append(row)
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "year_to", "customers_at_start", "customers_retained", "start_revenue",
-            "expansion", "contraction", "churned",
-        ],
-    )  # fmt: skip
-    # A year after one without buyers has no start revenue: its NRR and GRR stay blank.
-    rates = (table["start_revenue"], table["expansion"], table["contraction"], table["churned"])
-    table["nrr"] = formulas.nrr.evaluate(*(r.to_numpy() for r in rates)).values
-    table["grr"] = formulas.grr.evaluate(*(r.to_numpy() for r in rates[:1] + rates[2:])).values
-    return table
-
-
-def curves_by_year(matrix: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
-    """Average the monthly cohorts of each acquisition year, weighted by cohort size.
-
-    Only cohorts observed that many months count towards each point.
-    """
-    sizes = customers.groupby("cohort_month").size().reindex(matrix.index)
-    years = matrix.index.str[:4]
-    weights = matrix.notna().mul(sizes, axis=0)
-    totals = matrix.fillna(0.0).mul(sizes, axis=0).groupby(years).sum()
-    curves = (totals / weights.groupby(years).sum().where(lambda w: w > 0)).T
-    curves.index.name = "months since first order"
-    curves.columns.name = "acquisition year"
-    return curves

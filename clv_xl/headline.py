@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from .analysis import ALL, BEHAVIOUR_DIMENSIONS, Analysis
+from .analysis import ALL, BEHAVIOUR_DIMENSIONS, DAYS_PER_MONTH, Analysis
 from .analysis import channel_dimension as channels_of
 
 #: The sensitivity's default steps: margin in percentage points, churn as a share of itself.
@@ -47,7 +47,7 @@ def executive_summary(analysis: Analysis) -> list[str]:
     """Three to five plain sentences from the figures (at the inputs as delivered)."""
     o, q = analysis.overall, analysis.orders
     first, last = q.lines["date"].min(), q.lines["date"].max()
-    months = (last - first).days / (365.25 / 12)
+    months = (last - first).days / DAYS_PER_MONTH
     sentences = [
         f"The data cover {first:%d %b %Y} to {last:%d %b %Y} ({months:.0f} months): "
         f"{int(o['customers']):,} customers, {int(o['orders']):,} orders and "

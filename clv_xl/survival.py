@@ -31,7 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DAYS_PER_MONTH = 365.25 / 12
+from .models.units import days_per
+
+DAYS_PER_MONTH = days_per("months")
 #: The last month of R(k) or S(k) used must be observed for this share of the group.
 MIN_OBSERVED_SHARE = 0.05
 #: ... and for at least this many customers.

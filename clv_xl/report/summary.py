@@ -17,7 +17,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
-from ..analysis import MONTHS_PER_YEAR, Analysis
+from ..analysis import Analysis
+from ..formulas import MONTHS_PER_YEAR
 from ..headline import CHURN_STEP, MARGIN_STEP, executive_summary
 from .cells import formula, lay_out, put
 
