@@ -123,6 +123,16 @@ class Lifetime(LifetimeFigures):
         tail = self.revenue_per_survivor * self.survival[-1] * self._tail_months
         return float(self.revenue.sum() + tail)
 
+    def revenue_within(self, months: int) -> float:
+        """Expected revenue per acquired customer in its first ``months`` months: R(k) as
+        observed, then rho x S(last) x q^(k - last) (the tail, month by month)."""
+        if not self.estimated:
+            return float("nan")
+        n = len(self.revenue)
+        beyond = np.arange(1, max(months - n, 0) + 1)
+        tail = self.revenue_per_survivor * self.survival[-1] * self.tail_retention**beyond
+        return float(self.revenue[:months].sum() + tail.sum())
+
     def remaining_revenue(self, age_days: np.ndarray) -> np.ndarray:
         """Expected revenue after ``age_days`` since the first order, per acquired customer:
         the rest of the current month's R plus every later month's, and the tail."""

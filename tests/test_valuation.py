@@ -3,6 +3,8 @@ and its definitions against the numbers they are made of."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,8 +116,50 @@ def test_lifetime_of_customers_who_buy_every_month_until_they_leave() -> None:
     # Revenue: 10 a month alive, observed for all 60 months: 10 x 20.5 in all.
     assert curves.revenue[:seen] == pytest.approx(10 * (n - months[:seen]) / n)
     assert curves.revenue.sum() == pytest.approx(10 * 20.5)
+    assert curves.revenue_within(10) == pytest.approx(sum(10 * (n - k) / n for k in range(10)))
     assert curves.lifetime_revenue >= 10 * 20.5
 
 
 def test_acquisition_year_is_a_dimension_with_a_clv() -> None:
     assert segment_dimensions(())["Acquisition year"] == "cohort_year"
+
+
+CDNOW = Path(__file__).parent / "data" / "cdnow" / "CDNOW_sample.txt"
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    """CDNOW's 2,357 customers, all acquired in the first quarter of 1997, 78 weeks."""
+    raw = pd.read_csv(CDNOW, sep=r"\s+", header=None, dtype={2: str},
+                      names=["customer", "id", "date", "quantity", "amount"])  # fmt: skip
+    return pd.DataFrame(
+        {"customer": raw["customer"].astype(str), "date": pd.to_datetime(raw["date"]),
+         "amount": raw["amount"]}
+    )  # fmt: skip
+
+
+def cdnow_lifetime(cdnow: pd.DataFrame, weeks: int, window: int):
+    cut = pd.Timestamp("1997-01-01") + pd.Timedelta(weeks=weeks, days=-1)
+    orders = load_orders(cdnow[cdnow["date"] <= cut], as_of=cut.date())
+    lines = orders.lines.assign(customer=orders.lines["customer"].astype("category"))
+    customers = customer_summary(lines, (), cut.date(), window)
+    return value_customers(lines, customers, cut, window).base
+
+
+def test_on_cdnow_a_year_of_data_forecasts_the_next_half_year(cdnow) -> None:
+    """Real data: the curves from the first 52 weeks forecast each customer's revenue in
+    their first 16 months, which the remaining 26 weeks show (every customer was acquired
+    in 1997's first quarter, so all are seen through their 16th month)."""
+    months = 16
+    first = cdnow.groupby("customer")["date"].transform("min")
+    seen = (cdnow["date"] - first).dt.days < months * DAYS_PER_MONTH
+    actual = cdnow.loc[seen, "amount"].sum() / cdnow["customer"].nunique()
+    estimate = cdnow_lifetime(cdnow, 52, 90)
+    assert estimate.revenue_within(months) == pytest.approx(actual, rel=0.10)
+    assert len(estimate.revenue) < months  # the last months are the tail's, not observed
+
+
+def test_on_cdnow_39_weeks_cannot_show_a_365_day_loss(cdnow) -> None:
+    estimate = cdnow_lifetime(cdnow, 39, 365)
+    assert not estimate.estimated and np.isnan(estimate.lifetime_revenue)
+    assert "No loss can be seen yet" in estimate.reason
