@@ -1,8 +1,8 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
-The output is checked before any work starts (`destination.check_output`). The analysis
-fits the models in a second thread of its own (`second_thread`); a worker process for the
-model fits cost more than it saved at a million rows on two cores (see `bench/RESULTS.md`).
+The output is checked before any work starts (`destination.check_output`). Everything runs
+in this thread: a second thread for the models and a worker process both cost more than
+they saved on two cores (see `bench/RESULTS.md`).
 """
 
 from __future__ import annotations

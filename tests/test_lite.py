@@ -22,7 +22,6 @@ from xlwings import server
 
 from clv_xl import book_report, lite, udfs
 from clv_xl.cli import main as cli
-from clv_xl.second_thread import InThisThread, second_thread
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "templates" / "sample_orders.xlsx"
@@ -172,11 +171,6 @@ print(json.dumps([a["args"] for a in remote.json()["actions"] if a["func"] == "a
     )
     alerts = json.loads(done.stdout.splitlines()[-1])
     assert alerts[0][0] == "The CLV report is in the sheets CLV Summary to CLV About."
-
-
-def test_no_second_thread_in_pyodide(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "platform", "emscripten")
-    assert isinstance(second_thread(10_000_000), InThisThread)
 
 
 # --- the worksheet functions -------------------------------------------------------------------
