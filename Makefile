@@ -33,6 +33,7 @@ test: $(STAMP) libreoffice
 lint: $(STAMP)
 	$(BIN)/ruff check clv_xl tests bench
 	$(BIN)/ruff format --check clv_xl tests bench
+	$(BIN)/mypy clv_xl
 
 # lifetimes (the reference the model benchmark compares with) needs numpy < 2 and
 # pandas < 2, so it gets a virtualenv of its own, only for the benchmark.

@@ -17,7 +17,7 @@ import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -147,8 +147,29 @@ def _describe(value: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> str
     return f"got {shown!r}{where}"
 
 
+class HasCells(Protocol):
+    """A result that becomes worksheet cells."""
+
+    def cells(self) -> Grid: ...
+
+
+class WorksheetFormula(Protocol):
+    """What a worksheet function is made from: a :class:`Formula` or a model fit."""
+
+    __name__: str
+    args: dict[str, Arg]
+    signature: inspect.Signature
+
+    @property
+    def summary(self) -> str: ...
+
+    def evaluate(self, *args: Any) -> HasCells: ...
+
+
 class Formula:
     """A checked, broadcasting CLV formula; call it like the function it wraps."""
+
+    __name__: str  # the wrapped function's, set by functools.update_wrapper
 
     def __init__(self, compute: Callable[..., Any], args: dict[str, Arg], rules: Sequence[Rule]):
         self.compute = compute

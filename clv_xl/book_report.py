@@ -221,7 +221,7 @@ def _headed_blocks(ws: Worksheet) -> list[Block]:
 def _colour_scales(ws: Worksheet) -> list[tuple[str, list[str]]]:
     """The sheet's colour scales: low to high (two colours), or with the median between
     (three); other rules have no place in the report."""
-    scales = []
+    scales: list[tuple[str, list[str]]] = []
     for formatting in ws.conditional_formatting:
         for rule in formatting.rules:
             scale = rule.colorScale
@@ -439,9 +439,9 @@ def write_copy(book: xw.Book, copy: ReportCopy) -> None:
     """Replace the report's sheets and names in ``book`` (checked by `check_book`)."""
     ours = set(copy.sheet_names)
     wanted = dict(copy.names)
-    for name in list(book.names):
-        if name.name in wanted:
-            name.delete()
+    for existing in list(book.names):
+        if existing.name in wanted:
+            existing.delete()
     for sheet in list(book.sheets):
         if sheet.name in ours:
             sheet.delete()

@@ -15,6 +15,7 @@ import os
 import re
 import zipfile
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
@@ -77,7 +78,7 @@ def _text_cells(values: pd.Series, style: str) -> list[str]:
     return table[np.where(codes < 0, len(rendered), codes)].tolist()
 
 
-def _number_cells(numbers: np.ndarray, style: str) -> tuple[str, list[object]]:
+def _number_cells(numbers: np.ndarray, style: str) -> tuple[str, Sequence[object]]:
     """Numbers as a cell with a number format and the numbers to put in it, or, with blanks
     (NaN, infinities) among them, as each cell's XML."""
     finite = np.isfinite(numbers)
@@ -96,7 +97,7 @@ def _number_cells(numbers: np.ndarray, style: str) -> tuple[str, list[object]]:
     return "%s", cells
 
 
-def column_cells(values: pd.Series, style: str) -> tuple[str, list[object]]:
+def column_cells(values: pd.Series, style: str) -> tuple[str, Sequence[object]]:
     """One column as the format of its cell's XML and the value of each cell for it
     (``style`` is the ' s="n"' attribute or ''): `rows_xml` formats whole rows at once."""
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -130,10 +131,10 @@ def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    paths = {}
+    paths: dict[str, str] = {}
     for sheet in workbook.iterfind("m:sheets/m:sheet", _NS):
         target = targets[sheet.get(f"{{{_NS['r']}}}id")].lstrip("/")
-        paths[sheet.get("name")] = target if target.startswith("xl/") else f"xl/{target}"
+        paths[sheet.attrib["name"]] = target if target.startswith("xl/") else f"xl/{target}"
     return paths
 
 

@@ -14,6 +14,9 @@ Lehmann 2003; Berger & Nasr 1998).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypedDict
+
 import numpy as np
 
 from .arguments import Arg, Bound, Rule, formula
@@ -167,7 +170,15 @@ def _more_lost_than_started(customers_at_start, customers_lost, **_):
     return customers_lost > customers_at_start
 
 
-_CUSTOMER_COUNTS = {
+class _CustomerCounts(TypedDict):
+    """The declarations churn_rate and retention_rate share."""
+
+    rules: Sequence[Rule]
+    customers_at_start: Arg
+    customers_lost: Arg
+
+
+_CUSTOMER_COUNTS: _CustomerCounts = {
     "rules": [
         Rule(_more_lost_than_started, NUM, "customers_lost cannot exceed customers_at_start")
     ],

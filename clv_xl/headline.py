@@ -72,7 +72,7 @@ def executive_summary(analysis: Analysis) -> list[str]:
     ]
     dimension = channel_dimension(analysis)
     ranked = acquisition[acquisition["dimension"] == dimension].sort_values("clv")
-    if len(ranked) >= 2:
+    if dimension is not None and len(ranked) >= 2:  # no channel column: no ranking
         best, worst = ranked.iloc[-1], ranked.iloc[0]
         sentences.append(
             f"By {in_text(dimension)}, {best['segment']} customers are worth the most "

@@ -313,6 +313,8 @@ class ModelFit:
     column at the end of the ranges are not data and are left out.
     """
 
+    __name__: str  # the wrapped function's, set by functools.update_wrapper
+
     def __init__(
         self,
         fit: Callable[..., tuple[FittedModel, dict[str, int]]],

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .collector import collector_paused
 from .destination import check_output
 from .errors import InputError
 from .headers import GUESS, ColumnMap
-from .orders_file import WORKBOOK_SUFFIXES, workbook_sheet
+from .orders_file import WORKBOOK_SUFFIXES, OrdersSheet, workbook_sheet
 from .params import Params
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def run_report(
         raise InputError(f"The report would overwrite the orders file {source}; choose -o.")
     check_output(Path(output), overwrite)
     progress("Reading orders")
-    orders = _read(path if path is not None else source, sheet, columns, params)
+    frame_or_path = path if path is not None else cast("pd.DataFrame", source)
+    orders = _read(frame_or_path, sheet, columns, params)
     return _written(_analysed(orders, params, progress), Path(output), overwrite, progress)
 
 
@@ -59,11 +60,12 @@ def _read(
     source: Path | pd.DataFrame, sheet: str | None, columns: ColumnMap, params: Params
 ) -> Orders:
     """`load_orders`; a workbook's sheet is parsed first (`workbook_sheet`)."""
+    readable: Path | pd.DataFrame | OrdersSheet = source
     if isinstance(source, Path) and source.suffix.lower() in WORKBOOK_SUFFIXES:
-        source = workbook_sheet(source, sheet, columns)
+        readable = workbook_sheet(source, sheet, columns)
     from .orders import load_orders
 
-    return load_orders(source, sheet=sheet, columns=columns, as_of=params.as_of)
+    return load_orders(readable, sheet=sheet, columns=columns, as_of=params.as_of)
 
 
 def report_orders(

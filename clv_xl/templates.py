@@ -37,7 +37,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__, formulas, model_formulas, settings
-from .arguments import Bound, Formula
+from .arguments import Bound, Formula, WorksheetFormula
 from .model_formulas import ModelFit
 from .models.simulate import simulate_bg_nbd, simulate_spend
 from .params import Params
@@ -752,7 +752,7 @@ FIT_TOLERANCE = "1E-4"
 MODELS_HEADING = "Buy-till-you-die models: fit to the data on the left, then predict"
 
 
-def excel_name(formula: Formula) -> str:
+def excel_name(formula: WorksheetFormula) -> str:
     """The name Excel shows a worksheet function under: the upper-case Python name."""
     return formula.__name__.upper()
 

@@ -27,7 +27,7 @@ from xlwings.conversion.standard import (
 )
 
 from . import formulas, model_formulas
-from .arguments import Formula, Grid
+from .arguments import Grid, WorksheetFormula
 from .collector import collector_paused
 from .errors import FormulaError
 
@@ -72,7 +72,7 @@ class Cells(Accessor):
         return Pipeline().prepend_stage(errors_to_officejs).prepend_stage(Ensure2DStage())
 
 
-def worksheet_function(formula: Formula) -> Callable[..., Grid]:
+def worksheet_function(formula: WorksheetFormula) -> Callable[..., Grid]:
     """Wrap a formula as an xlwings worksheet function with the same name and arguments."""
 
     def function(*args: Any) -> Grid:

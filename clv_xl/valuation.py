@@ -31,6 +31,7 @@ README quote.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from .survival import (
     detection_days,
     lifetime,
 )
+
+# One customer's figures, or a column of them (one per segment).
+Figures = TypeVar("Figures", float, pd.Series)
 
 #: Dimensions whose segment is fixed at acquisition have a new-customer CLV.
 BEHAVIOUR_NOTE = (
@@ -166,8 +170,8 @@ def group_lifetime(valuation: Valuation, members: np.ndarray) -> Lifetime:
 
 
 def discounted_clv(
-    revenue_per_month: float, margin: float, monthly_churn: float, monthly_rate: float
-) -> float:
+    revenue_per_month: Figures, margin: Figures, monthly_churn: Figures, monthly_rate: float
+) -> Figures:
     """Revenue per month x margin x (1 + i) / (i + churn): the first month now."""
     return revenue_per_month * margin * (1.0 + monthly_rate) / (monthly_rate + monthly_churn)
 

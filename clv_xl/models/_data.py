@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ._errors import ModelDataError
+
+
+class RowSentence(Protocol):
+    """What is wrong with the row at a position (a lambda may bind more by default)."""
+
+    def __call__(self, position: int, /) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Columns:
         label = self.index[position]
         return f"{self.index.name} {label!r}" if self.index.name else f"row {label!r}"
 
-    def reject_first(self, bad: np.ndarray, sentence: Callable[[int], str]) -> None:
+    def reject_first(self, bad: np.ndarray, sentence: RowSentence) -> None:
         """Raise ModelDataError for the first row where ``bad`` holds: '<row>: <sentence>'."""
         if bad.any():
             position = int(np.argmax(bad))

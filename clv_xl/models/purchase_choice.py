@@ -76,9 +76,9 @@ def fit_purchases(
     rows = compress(columns.values, columns.weights)
     history = (*(rows.values[k] for k in ("frequency", "recency", "T")), rows.weights)
     limits: list[FittedModel] = []
-    for model in (NBD(), Poisson()):
+    for limit in (NBD(), Poisson()):
         try:
-            limits.append(model.fit(*history))
+            limits.append(limit.fit(*history))
         except NotFittedError:
             continue
     chosen = {}

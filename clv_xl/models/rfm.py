@@ -11,7 +11,7 @@ order of amount 0 is (CDNOW has such transactions).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,11 @@ def check_orders(orders: pd.DataFrame) -> None:
     problems = (
         (orders["customer"].isna(), "the customer is missing"),
         (orders["date"].isna(), "the date is missing"),
-        (~np.isfinite(orders["amount"].astype(float)), "the amount is missing"),
+        # np.isfinite keeps a Series a Series (the stub says ndarray).
+        (
+            ~cast("pd.Series[bool]", np.isfinite(orders["amount"].astype(float))),
+            "the amount is missing",
+        ),
     )
     for bad, sentence in problems:
         if bad.any():

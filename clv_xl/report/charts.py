@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.workbook.workbook import Workbook
@@ -102,6 +104,6 @@ def _curve_data(
     style.SECTION.apply(put(ws, top, left, title))
     style.write_header(ws, top + 1, ["Month", *[str(c) for c in curves.columns]], left)
     for offset, (month, values) in enumerate(curves.iterrows(), start=top + 2):
-        put(ws, offset, left, int(month))
+        put(ws, offset, left, int(cast("int", month)))  # the index: month numbers
         for column, value in enumerate(values.tolist(), start=left + 1):
             put(ws, offset, column, value, number_format)

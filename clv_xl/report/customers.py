@@ -63,7 +63,7 @@ def headers(analysis: Analysis) -> list[str]:
     return table_columns([header for header, _, _ in COLUMNS] + list(analysis.orders.segments))
 
 
-def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable | None:
+def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable:
     """Write the header and the first customer; return the rows to stream in after saving."""
     ws = wb.create_sheet(SHEET)
     frame = table_frame(analysis)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -63,7 +63,7 @@ def _table(
     row: int,
     title: str,
     headers: tuple[str, str, str],
-    lines: list[tuple[str, object, str]],
+    lines: Sequence[tuple[str, object, str]],
     fmt: dict[str, str],
 ) -> int:
     """A titled three-column table (or "None." under its headers); return the next free row."""
