@@ -27,6 +27,7 @@ over the last observed year. Then
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,11 +67,18 @@ class CustomerHistory:
     line_amount: np.ndarray
 
 
-class LifetimeFigures:
+class LifetimeFigures(ABC):
     """What follows from an expected lifetime and lifetime revenue (seed 003's terms)."""
 
-    lifetime_months: float
-    lifetime_revenue: float
+    @property
+    @abstractmethod
+    def lifetime_months(self) -> float:
+        """Expected months from the first order's month to the last order's."""
+
+    @property
+    @abstractmethod
+    def lifetime_revenue(self) -> float:
+        """Expected revenue of a new customer over its lifetime."""
 
     @property
     def monthly_churn(self) -> float:
