@@ -57,8 +57,8 @@ PREDICTED_REVENUE = {"predicted_clv_12m": "predicted_revenue_12m",
                      "predicted_clv_36m": "predicted_revenue_36m"}  # fmt: skip
 MODEL_COLUMNS = ("prob_alive", "expected_purchases_12m", "expected_spend")
 #: The segments' 80% ranges: parameter sets drawn, customers forecast per segment (the
-#: cost is bounded whatever the number of customers: about 0.5 s on two cores).
-RANGE_DRAWS, RANGE_SAMPLE = 60, 40
+#: cost is bounded whatever the number of customers: about 1 s on two cores).
+RANGE_DRAWS, RANGE_SAMPLE = 40, 30
 
 #: Customers columns summed per segment (repeat_customers and active_customers are flags).
 SEGMENT_SUMS = (
