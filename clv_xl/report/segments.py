@@ -145,15 +145,16 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
     """Write the sheet; return each dimension's (header row, last row)."""
     ws = wb.create_sheet(SHEET)
     style.TITLE.apply(put(ws, 1, 1, "Segments: customers, value and retention per segment"))
-    note = (
+    notes = (
         f"Amounts in {analysis.params.currency}. Every margin-based figure is a live formula "
-        "on the Summary inputs and each segment's margin spread (the input column). Segments "
-        f"with fewer than {analysis.params.min_segment_customers} customers are marked small: "
-        "treat with care."
+        "on the Summary inputs and each segment's margin spread (the input column).",
+        f"Segments with fewer than {analysis.params.min_segment_customers} customers are "
+        "marked small: treat with care. Blank figures: see the Notes column.",
     )
-    style.NOTE.apply(put(ws, 2, 1, note))
+    for row, note in enumerate(notes, start=2):
+        style.NOTE.apply(put(ws, row, 1, note))
     cols = columns(analysis)
-    row = 4
+    row = 5
     places: dict[str, tuple[int, int]] = {}
     for dimension in analysis.dimensions:
         part = ordered(analysis, dimension)
@@ -161,7 +162,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
         last = _table(ws, row + 1, part, cols, fmt, table_name(dimension), analysis)
         places[dimension] = (row + 1, last)
         row = last + 2
-    lay_out(ws, {1: 24}, freeze="B4")
+    lay_out(ws, {1: 24}, freeze="B5")
     return places
 
 
