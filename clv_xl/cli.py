@@ -112,7 +112,10 @@ def parser() -> argparse.ArgumentParser:
         default=Params.min_segment_customers,
         help="segments smaller than this are marked small (default %(default)s)",
     )
-    report.add_argument("--currency", default=Params.currency, help="currency code or symbol")
+    report.add_argument("--currency",
+                        help="currency code or symbol of the report (default "
+                             f"{Params.currency}); orders in several currencies: read only "
+                             "the rows in this one")  # fmt: skip
     for field in ("customer", "date", "amount", "order-id", "cost", "margin", "quantity"):
         report.add_argument(
             f"--{field}-col",
@@ -178,7 +181,7 @@ def _report(args: argparse.Namespace) -> int:
         margin=args.margin,
         annual_discount_rate=args.discount_rate,
         min_segment_customers=args.min_segment_customers,
-        currency=args.currency,
+        currency=args.currency or Params.currency,
     )
     columns = ColumnMap(
         customer=args.customer_col,
@@ -189,6 +192,7 @@ def _report(args: argparse.Namespace) -> int:
         margin=args.margin_col,
         quantity=args.quantity_col,
         segments=tuple(args.segment) if args.segment else None,
+        only_currency=args.currency,
     )
     if not args.orders.is_file():
         raise UsageError(f"The orders file {args.orders} does not exist.")

@@ -26,12 +26,14 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from .currency import IN_AMOUNT, amount_currencies, currency_code, other_currency
 from .errors import InputError
 from .headers import (
     GUESS,
     LABELS,
     ColumnMap,
     find_header,
+    header_key,
     listing,
     resolve_roles,
 )
@@ -117,6 +119,7 @@ FUTURE_DATE = "future date"
 MISSING_AMOUNT = "missing amount"
 NON_NUMERIC_AMOUNT = "non-numeric amount"
 NON_FINITE_AMOUNT = "non-finite amount"
+OTHER_CURRENCY = "other currency"
 DUPLICATE_ORDER_ID = "duplicate order id"
 #: Every exclusion reason, in the order a row is checked (a row gets the first that applies).
 REASONS = (
@@ -128,6 +131,7 @@ REASONS = (
     MISSING_AMOUNT,
     NON_NUMERIC_AMOUNT,
     NON_FINITE_AMOUNT,
+    OTHER_CURRENCY,
     DUPLICATE_ORDER_ID,
 )
 
@@ -301,7 +305,7 @@ def _numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
     return pd.Series(np.nan, index=values.index)
 
 
-NUMBER_NOISE = r"[\s'’€$£¥]|(?i:eur|usd|gbp)"  # spaces, apostrophes (1'234), currency
+NUMBER_NOISE = r"[\s'’]|" + IN_AMOUNT  # spaces, apostrophes (1'234), currency
 COMMA_STYLE = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?"  # 1.234,56
 POINT_STYLE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?"  # 1,234.56
 INFINITY = r"[+-]?inf(?:inity)?"
@@ -468,7 +472,14 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     date = _parse(cells[roles["date"]], _dates)
     amount = _parse(cells[roles["amount"]], numbers).to_numpy(dtype="float64")
     order_id = _parse(cells[roles["order_id"]], _texts) if "order_id" in roles else None
-    reason = _reasons(cells, table.filled, roles, customer, date, amount, order_id, as_of)
+    reason = _reasons(cells, table.filled, roles, customer, date, amount, as_of)
+    foreign = other_currency(
+        _row_currencies(cells, roles), reason < 0, table.rows, table.where, columns.only_currency
+    )
+    reason[foreign] = REASONS.index(OTHER_CURRENCY)
+    if order_id is not None:
+        repeated = _repeated_orders(cells, order_id, customer, date, amount < 0, reason < 0)
+        reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
     used = reason < 0
     exclusions = tuple(
         _exclusion(name, reason == REASONS.index(name), table.rows)
@@ -496,10 +507,11 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
         for role in ("cost", "margin", "quantity")
         if role in roles
     }
-    lines["margin_amount"] = _margin_amount(amount, optional, used)
+    lines["margin_amount"] = _margin_amount(amount, optional, used, roles.get("margin", ""))
     if "quantity" in optional:
         lines["quantity"] = optional["quantity"][used]
     lines["row"] = table.rows[used]
+    _check_totals(lines, table.where)
     segments, ignored = _segment_headers(cells, roles, columns, table.where, table.decimal_comma)
     segment_names = tuple(f"{h} (segment)" if h in LINE_COLUMNS else h for h in segments)
     for header, name in zip(segments, segment_names, strict=True):
@@ -549,10 +561,10 @@ def _reasons(
     customer: pd.Series,
     date: pd.Series,
     amount: np.ndarray,
-    order_id: pd.Series | None,
     as_of: dt.date,
 ) -> np.ndarray:
-    """Each row's exclusion reason as an index into REASONS (the first that applies), or -1."""
+    """Each row's exclusion reason as an index into REASONS (the first that applies), or -1;
+    the currency and the order ids are checked after these (see `_orders`)."""
     checks = {
         EMPTY_ROW: ~np.logical_or.reduce(list(filled.values())),
         MISSING_CUSTOMER: customer.isna().to_numpy(),
@@ -563,11 +575,21 @@ def _reasons(
         NON_NUMERIC_AMOUNT: np.isnan(amount),
         NON_FINITE_AMOUNT: ~np.isfinite(amount),
     }
-    reason = np.select(list(checks.values()), [REASONS.index(name) for name in checks], -1)
-    if order_id is not None:
-        repeated = _repeated_orders(cells, order_id, customer, date, amount < 0, reason < 0)
-        reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
-    return reason
+    return np.select(list(checks.values()), [REASONS.index(name) for name in checks], -1)
+
+
+def _row_currencies(cells: pd.DataFrame, roles: dict[str, str]) -> pd.Series:
+    """Each row's currency code, from the currency column or the amount's text, or None."""
+    if "currency" in roles:
+        column = _parse(cells[roles["currency"]], _texts)
+        return _by_unique(column, lambda text: text.map(currency_code, na_action="ignore"))
+    return _parse(cells[roles["amount"]], _amount_currency)
+
+
+def _amount_currency(values: pd.Series) -> pd.Series:
+    if _is_text(values.dtype):
+        return _by_unique(values, amount_currencies)
+    return pd.Series(None, index=values.index, dtype=object)
 
 
 def _repeated_orders(
@@ -602,19 +624,58 @@ def _repeated_orders(
     return repeated
 
 
+#: Margin headers that name money, not a rate: their values are currency whatever their size.
+MONEY_MARGINS = frozenset(
+    {"marginamount", "margebedrag", "grossprofit", "brutowinst", "profit", "winst",
+     "contributionmargin", "dekkingsbijdrage"}
+)  # fmt: skip
+PERCENT_WORDS = ("percent", "percentage", "procent", "pct")
+
+
 def _margin_amount(
-    amount: np.ndarray, optional: dict[str, np.ndarray], used: np.ndarray
+    amount: np.ndarray, optional: dict[str, np.ndarray], used: np.ndarray, margin_header: str
 ) -> np.ndarray:
-    """Currency margin of each used row: amount - cost; or a margin column, read as a
-    fraction of the amount when every used value lies in [-1, 1], else as currency."""
+    """Currency margin of each used row: amount - cost; or a margin column, read as
+    a fraction of the amount when every used value lies in [-1, 1] ('35%' text is 0.35);
+    as a percentage when its header says so ('Marge %', 'Margin percent') or every value
+    is 0 or lies between 1 and 100 (either sign) and the header does not name money ('Gross
+    profit'); else as currency."""
     amount = amount[used]
     if "cost" in optional:
-        return amount - optional["cost"][used]
+        with np.errstate(over="ignore"):  # an overflow is refused by `_check_totals`
+            return amount - optional["cost"][used]
     if "margin" in optional:
         margin = optional["margin"][used]
-        readable = margin[np.isfinite(margin)]
-        return margin * amount if np.all(np.abs(readable) <= 1) else margin
+        readable = np.abs(margin[np.isfinite(margin)])
+        key = header_key(margin_header)
+        if np.all(readable <= 1):
+            return margin * amount
+        if "%" in margin_header or any(word in key for word in PERCENT_WORDS):
+            return margin / 100 * amount
+        in_percent = (readable == 0) | ((readable >= 1) & (readable <= 100))
+        if np.all(in_percent) and key not in MONEY_MARGINS:
+            return margin / 100 * amount
+        return margin
     return np.full(len(amount), np.nan)
+
+
+def _check_totals(lines: pd.DataFrame, where: str) -> None:
+    """InputError when the amounts or margins of the used rows add up beyond a float64
+    (about 1.8e308): no total of them could be shown."""
+    for column, label in (("amount", "amounts"), ("margin_amount", "margins")):
+        values = lines[column].to_numpy()
+        finite = np.isfinite(values)
+        with np.errstate(over="ignore"):
+            total = np.abs(values[finite]).sum()
+        if np.isfinite(total) and np.isfinite(values[~np.isnan(values)]).all():
+            continue
+        size = np.where(finite, np.abs(values), np.inf)
+        large = size > np.finfo(np.float64).max / len(values)  # the rows that can overflow
+        rows = ", ".join(str(row) for row in lines["row"].to_numpy()[large][:EXAMPLE_ROWS])
+        raise InputError(
+            f"The {label} in {where} add up beyond the largest number a computer holds "
+            f"(about 1.8e308), so they have no total; check rows {rows}."
+        )
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

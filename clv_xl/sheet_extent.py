@@ -120,17 +120,18 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
                 f"expands to {info.file_size / 2**30:.1f} GB."
             )
     last_row, widest, cells = 0, -1, 0
-    first_row, first_column, head = 0, 0, ()
+    first_row, first_column, head_column, head = 0, 0, 0, ()
     narrow = -1  # the rightmost single-letter column of the first piece
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
             first_row, first_column, head = _head(archive, piece)
+            head_column = first_column
             narrow = next((c for c in range(25, -1, -1) if _has_column(piece, c)), -1)
-        else:  # a value left of the head's first column moves the range's start
-            first_column = next(
-                (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
-            )
+        # a value left of the head's first column, further down, moves the range's start
+        first_column = next(
+            (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
+        )
         cells += piece.count(b"<c ") + piece.count(b"<c>")
         rows = [int(n) for n in _LONG_ROW.findall(piece)]
         if (at := piece.rfind(b"<row ")) >= 0 and (number := _ROW_NUMBER.match(piece, at)):
@@ -139,6 +140,8 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
         wide = [column_index(c.decode()) for c, empty in _WIDE_CELL.findall(piece) if not empty]
         widest = max(widest, *wide) if wide else widest
         _check_size(cells, where)
+    if head and first_column < head_column:  # the head's rows start at the range's column
+        head = tuple((None,) * (head_column - first_column) + row for row in head)
     last_column = max(widest, narrow, first_column + max(map(len, head), default=1) - 1)
     if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
         raise InputError(
