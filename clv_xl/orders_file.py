@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,7 +187,7 @@ def _calamine_sheet(
 def _chosen(
     names: list[str],
     visible: list[str],
-    head: object,
+    head: Callable[[str], Sequence[Sequence[object]]],
     name: str,
     sheet: str | None,
     columns: ColumnMap,
@@ -202,7 +203,7 @@ def _chosen(
     if len(visible) == 1:
         return visible[0]
     for candidate in visible:
-        rows = [row for row in head(candidate)[:100] if any(v is not None for v in row)]  # type: ignore[operator]
+        rows = [row for row in head(candidate)[:100] if any(v is not None for v in row)]
         if recognised_header(rows[:20], columns) is not None:
             return candidate
     raise InputError(

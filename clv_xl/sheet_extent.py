@@ -11,10 +11,10 @@ as cell values: shared strings looked up, numbers as floats), for finding the he
 and where the used range starts, which fastexcel does not say.
 
 The actual extent is found from the row numbers of the ``<row>`` elements (the last of
-each piece of XML, and every one of seven digits or more), every cell reference of two or
-more column letters, and the single-letter columns used in the sheet's first piece: cheap
-to find in bytes, and an upper bound on what calamine spans but for a narrow sheet whose
-later rows reach further right within columns A to Z (at most 26 columns wide).
+each piece of XML, and every one of seven digits or more), every cell with a value beyond
+column Z or below row 999,999, and the single-letter columns used in the sheet's first
+64 KB: cheap to find in bytes, and an upper bound on what calamine spans but for a narrow
+sheet whose later rows reach further right within columns A to Z (26 columns at most).
 """
 
 from __future__ import annotations
@@ -46,8 +46,12 @@ _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relations
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _ROW_NUMBER = re.compile(rb'<row [^>]*?\br="(\d+)"')
-_LONG_ROW = re.compile(rb'\br="[A-Z]*(\d{7,})"')
-_WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,})\d+"[^>]*?(/?)>')
+_LONG_ROW = re.compile(rb'<row r="(\d{7,})"')
+#: A cell beyond column Z or below row 999,999 (most cells are neither: one quick pass).
+_ODD_CELL = re.compile(rb'<c r="([A-Z]{2,}|[A-Z](?=\d{7}))(\d+)"[^>]*?(/?)>')
+_NARROW_CELL = re.compile(rb'<c r="([A-Z])\d+"')
+#: XML of the first piece looked at for its single-letter columns.
+NARROW_SAMPLE_BYTES = 2**16
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _ATTRIBUTE = re.compile(rb'\b(r|t)="([^"]*)"')
@@ -121,24 +125,25 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
             )
     last_row, widest, cells = 0, -1, 0
     first_row, first_column, head_column, head = 0, 0, 0, ()
-    narrow = -1  # the rightmost single-letter column of the first piece
+    narrow = -1  # the rightmost single-letter column of the first piece's beginning
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
             first_row, first_column, head = _head(archive, piece)
             head_column = first_column
-            narrow = next((c for c in range(25, -1, -1) if _has_column(piece, c)), -1)
+            letters = _NARROW_CELL.findall(piece, 0, NARROW_SAMPLE_BYTES)
+            narrow = column_index(max(letters).decode()) if letters else -1
         # a value left of the head's first column, further down, moves the range's start
         first_column = next(
             (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
         )
         cells += piece.count(b"<c ") + piece.count(b"<c>")
-        rows = [int(n) for n in _LONG_ROW.findall(piece)]
+        odd = [(c, int(r)) for c, r, empty in _ODD_CELL.findall(piece) if not empty]
+        rows = [int(n) for n in _LONG_ROW.findall(piece)] + [r for _, r in odd]
         if (at := piece.rfind(b"<row ")) >= 0 and (number := _ROW_NUMBER.match(piece, at)):
             rows.append(int(number.group(1)))
         last_row = max(last_row, *rows) if rows else last_row
-        wide = [column_index(c.decode()) for c, empty in _WIDE_CELL.findall(piece) if not empty]
-        widest = max(widest, *wide) if wide else widest
+        widest = max(widest, *(column_index(c.decode()) for c, _ in odd)) if odd else widest
         _check_size(cells, where)
     if head and first_column < head_column:  # the head's rows start at the range's column
         head = tuple((None,) * (head_column - first_column) + row for row in head)
