@@ -96,7 +96,8 @@ def shaped_orders(shape: str, rows: int, seed: int = 11) -> pd.DataFrame:
 
 def write_like_excel(frame: pd.DataFrame, path: Path) -> Path:
     """The orders as Excel saves a workbook: row by row, shared strings, real dates."""
-    book = xlsxwriter.Workbook(str(path))
+    partial = path.with_name(f"{path.stem}.part.xlsx")
+    book = xlsxwriter.Workbook(str(partial))
     sheet = book.add_worksheet("Orders")
     date_format = book.add_format({"num_format": "dd-mm-yyyy"})
     sheet.write_row(0, 0, list(frame.columns))
@@ -111,7 +112,7 @@ def write_like_excel(frame: pd.DataFrame, path: Path) -> Path:
             else:
                 sheet.write_number(r, c, value)
     book.close()
-    return path
+    return partial.rename(path)
 
 
 def workbook(shape: str, label: str) -> Path:

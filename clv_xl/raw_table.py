@@ -265,16 +265,15 @@ def _arrow_cells(array: pa.Array) -> pd.Series:
 def _text_cells(array: pa.Array) -> pd.Series:
     """Text as categories of the stripped texts; blank text is missing."""
     encoded = pc.dictionary_encode(array)
-    stripped = pc.utf8_trim_whitespace(encoded.dictionary)
-    blank = pa.scalar(None, stripped.type)
-    regrouped = pc.dictionary_encode(pc.if_else(pc.equal(stripped, ""), blank, stripped))
-    codes = regrouped.indices.take(encoded.indices)  # old code -> new code; blank -> null
+    texts, codes = encoded.dictionary, encoded.indices
+    stripped = pc.utf8_trim_whitespace(texts)
+    if not pc.all(pc.equal(stripped, texts)).as_py() or pc.any(pc.equal(texts, "")).as_py():
+        blank = pa.scalar(None, stripped.type)  # ' A' and 'A' meet; blanks are missing
+        regrouped = pc.dictionary_encode(pc.if_else(pc.equal(stripped, ""), blank, stripped))
+        texts, codes = regrouped.dictionary, regrouped.indices.take(codes)
+    categories = pd.Index(texts.to_numpy(zero_copy_only=False), dtype="str")
     codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.Series(
-        categorical(
-            codes, pd.Index(regrouped.dictionary.to_numpy(zero_copy_only=False), dtype="str")
-        )
-    )
+    return pd.Series(categorical(codes, categories))
 
 
 def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
