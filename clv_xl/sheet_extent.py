@@ -138,12 +138,13 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
             (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
         )
         cells += piece.count(b"<c ") + piece.count(b"<c>")
-        odd = [(c, int(r)) for c, r, empty in _ODD_CELL.findall(piece) if not empty]
-        rows = [int(n) for n in _LONG_ROW.findall(piece)] + [r for _, r in odd]
+        odd = [(c, r) for c, r, empty in _ODD_CELL.findall(piece) if not empty]
+        letters = {c for c, _ in odd}  # a wide sheet has many odd cells, in few columns
+        rows = {int(n) for n in _LONG_ROW.findall(piece)} | {int(r) for r in {r for _, r in odd}}
         if (at := piece.rfind(b"<row ")) >= 0 and (number := _ROW_NUMBER.match(piece, at)):
-            rows.append(int(number.group(1)))
+            rows.add(int(number.group(1)))
         last_row = max(last_row, *rows) if rows else last_row
-        widest = max(widest, *(column_index(c.decode()) for c, _ in odd)) if odd else widest
+        widest = max(widest, *(column_index(c.decode()) for c in letters)) if letters else widest
         _check_size(cells, where)
     if head and first_column < head_column:  # the head's rows start at the range's column
         head = tuple((None,) * (head_column - first_column) + row for row in head)
