@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet",)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # an encrypted .xlsx, or an old .xls
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+# fastexcel logs a warning for each column without values ("falling back to string"); such a
+# column is blank here, and a warning would break the command's one-sentence output.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
 #: What fastexcel and python-calamine raise for a workbook they cannot read.
 READ_ERRORS = (fastexcel.FastExcelError, python_calamine.CalamineError, KeyError, ValueError)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -91,3 +92,21 @@ def test_csv_blank_lines_and_quoted_line_breaks_keep_the_sheet_rows(tmp_path: Pa
     assert orders.lines["amount"].tolist() == [1.5, 2.0]
     assert orders.lines["row"].tolist() == [2, 4]  # rows as Excel opens it: one per record
     assert [(e.reason, e.examples) for e in orders.exclusions] == [("empty row", (3,))]
+
+
+def test_a_column_without_values_prints_nothing_of_the_reader(tmp_path: Path) -> None:
+    """fastexcel logs a warning for a column without values; the command printed it."""
+    book = openpyxl.Workbook()
+    for row in [
+        ["Customer", "Date", "Amount", "Note"],
+        ["C1", "2024-01-02", 5],
+        ["C2", "2024-02-03", 7],
+    ]:
+        book.active.append(row)
+    book.save(tmp_path / "orders.xlsx")
+    done = subprocess.run(
+        [sys.executable, "-c", "from clv_xl.cli import run; run()", "report",
+         str(tmp_path / "orders.xlsx"), "-o", str(tmp_path / "r.xlsx"), "-q"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stderr == ""
