@@ -153,8 +153,8 @@ class Run:
 
 
 def run(command: list[str]) -> Run:
-    """Run one child process and measure it: the larger of its own peak memory and the peak
-    of it and its children, sampled every 20 ms."""
+    """Run one child process and measure it: the peak memory of it and its children,
+    sampled every 20 ms (a forked child's ru_maxrss counts its parent's memory)."""
     with tempfile.TemporaryFile("w+") as output:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
@@ -177,8 +177,8 @@ def run(command: list[str]) -> Run:
         printed = output.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command} failed:\n{printed}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Run(seconds, cpu, max(usage.ru_maxrss / 1024, *sampled), printed)
+    cpu = usage.ru_utime + usage.ru_stime  # (ru_maxrss would count this process's memory)
+    return Run(seconds, cpu, max(sampled), printed)
 
 
 def steps(progress: str) -> dict[str, float]:

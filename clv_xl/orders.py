@@ -450,6 +450,8 @@ def _segment_headers(
 
 def _is_dimension(values: pd.Series, decimal_comma: bool) -> bool:
     """Mostly text that is neither a number nor a date, with few distinct values."""
+    if pdt.is_numeric_dtype(values.dtype) or pdt.is_datetime64_any_dtype(values.dtype):
+        return False  # numbers or dates only (booleans neither)
     codes, uniques = pd.factorize(values)
     if not len(uniques) or len(uniques) > MAX_SEGMENT_VALUES:
         return False

@@ -207,7 +207,7 @@ def _table_below(
     width = max(len(header), len(body))
     length = len(body[0]) if body else 0
     body = body + [pd.Series(np.full(length, np.nan))] * (width - len(body))
-    filled = [column.notna().to_numpy() for column in body]
+    filled = [_filled(column) for column in body]
     filled_rows = np.flatnonzero(np.logical_or.reduce(filled)) if filled else np.array([])
     if not len(filled_rows):
         raise InputError(
@@ -220,12 +220,22 @@ def _table_below(
         [names[i] or f"Column {column_letters(first_column + i)}" for i in kept]
     )
     cells = pd.DataFrame(
-        {h: body[i].iloc[:stop].reset_index(drop=True) for h, i in zip(headers, kept, strict=True)},
+        {
+            h: body[i] if stop == length else body[i].iloc[:stop].reset_index(drop=True)
+            for h, i in zip(headers, kept, strict=True)
+        },
         copy=False,
     )
     filled_by_header = {h: filled[i][:stop] for h, i in zip(headers, kept, strict=True)}
     rows = np.arange(header_row + 1, header_row + 1 + stop, dtype=np.int64)
     return RawTable(cells, rows, where, decimal_comma, source, filled_by_header)
+
+
+def _filled(column: pd.Series) -> np.ndarray:
+    """Which cells are not blank (NaN, NaT, None or a missing category)."""
+    if column.dtype == np.float64:
+        return ~np.isnan(column.to_numpy())
+    return column.notna().to_numpy()
 
 
 def unique_headers(headers: list[str]) -> list[str]:

@@ -285,7 +285,7 @@ def _shared_strings(archive: zipfile.ZipFile, wanted: set[int]) -> dict[int, str
     if not wanted or "xl/sharedStrings.xml" not in archive.namelist():
         return {}
     found: dict[int, str] = {}
-    index = 0
+    index, last = 0, max(wanted)
     with archive.open("xl/sharedStrings.xml") as stream:
         for _, element in ElementTree.iterparse(stream):
             if element.tag != f"{_MAIN}si":
@@ -296,7 +296,7 @@ def _shared_strings(archive: zipfile.ZipFile, wanted: set[int]) -> dict[int, str
                 )
             element.clear()
             index += 1
-            if index > max(wanted):
+            if index > last:
                 break
     return found
 
