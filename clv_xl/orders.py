@@ -42,6 +42,7 @@ from .orders_file import (
     WORKBOOK_SUFFIXES,
     OrdersSheet,
     Source,
+    orders_file_source,
     read_orders_file,
     workbook_sheet,
 )
@@ -220,10 +221,10 @@ def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> RawTable:
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
         return sheet_table(workbook_sheet(path, sheet, columns), columns)
-    data, source = read_orders_file(path)  # a CSV or Parquet file, or the sentence why not
     if suffix in PARQUET_SUFFIXES:
+        data, source = read_orders_file(path)
         return parquet_table(data, path.name, source)
-    return csv_table(data, path.name, source, columns)
+    return csv_table(path, orders_file_source(path), columns)  # a CSV file, or why it is none
 
 
 # ----------------------------------------------------------------------------------------------

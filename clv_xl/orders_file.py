@@ -69,6 +69,30 @@ class OrdersSheet:
 
 def read_orders_file(path: Path) -> tuple[bytes, Source]:
     """The bytes of an orders file and where they came from."""
+    check_orders_file(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
+    return data, Source(str(path), None, hashlib.sha256(data).hexdigest())
+
+
+def orders_file_source(path: Path) -> Source:
+    """Where the orders come from, for a file read from its path (a CSV file): its SHA-256
+    computed a piece at a time, so that its bytes are never held whole."""
+    check_orders_file(path)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            while piece := file.read(2**24):
+                digest.update(piece)
+    except OSError as error:
+        raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
+    return Source(str(path), None, digest.hexdigest())
+
+
+def check_orders_file(path: Path) -> None:
+    """InputError for a path that is no orders file clv_xl reads."""
     if not path.exists():
         raise InputError(f"The orders file {path} does not exist.")
     if path.is_dir():
@@ -79,11 +103,6 @@ def read_orders_file(path: Path) -> tuple[bytes, Source]:
             "(.xlsx, .xlsm or .xls), an OpenDocument spreadsheet (.ods), a CSV file (.csv) "
             "or a Parquet file (.parquet)."
         )
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
-    return data, Source(str(path), None, hashlib.sha256(data).hexdigest())
 
 
 def workbook_sheet(path: Path, sheet: str | None, columns: ColumnMap) -> OrdersSheet:

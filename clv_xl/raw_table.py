@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,29 +110,28 @@ def grid_table(
     )
 
 
-def csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> RawTable:
+def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     """A CSV file as Excel saves it: UTF-8 (with or without BOM), UTF-16 or Windows-1252; the
     separator its first line declares (``sep=;``) or the one that splits its first lines
-    evenly; every field read as text (types are decided per column later)."""
-    if not data.strip():
+    evenly; every field read as text (types are decided per column later). pyarrow reads
+    the file itself, and each column is typed and let go of in turn."""
+    name = path.name
+    with path.open("rb") as file:
+        start = file.read(SAMPLE_BYTES)
+    if not start.strip():
         raise InputError(f"{name} is empty.")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        data = data.decode("utf-16").encode()
-    encoding = "utf8" if _is_utf8(data) else "cp1252"
-    sample = data[:SAMPLE_BYTES].decode("utf-8-sig" if encoding == "utf8" else encoding, "ignore")
+    data: Path | pa.BufferReader = path
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        data = pa.BufferReader(path.read_bytes().decode("utf-16").encode())
+        start = start.decode("utf-16", "ignore").encode()
+    encoding = "utf8" if _is_utf8(path) or isinstance(data, pa.BufferReader) else "cp1252"
+    sample = start.decode("utf-8-sig" if encoding == "utf8" else encoding, "ignore")
     first_line, _, rest = sample.partition("\n")
     declared = re.fullmatch(r"\s*sep=(.)\s*", first_line)  # Excel's "sep=;" line
     separator = declared.group(1) if declared else _csv_separator(sample)
     first_row = 2 if declared else 1
-    width = max(
-        (
-            len(fields)
-            for fields in csv.reader(
-                (rest if declared else sample).splitlines()[:HEAD_SEARCH], delimiter=separator
-            )
-        ),
-        default=1,
-    )
+    lines = (rest if declared else sample).splitlines()[:HEAD_SEARCH]
+    width = max((len(fields) for fields in csv.reader(lines, delimiter=separator)), default=1)
     invalid: list[str] = []
 
     def refuse(row: pa_csv.InvalidRow) -> str:
@@ -142,7 +142,7 @@ def csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> Raw
 
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(data),
+            data if isinstance(data, pa.BufferReader) else str(data),
             read_options=pa_csv.ReadOptions(
                 autogenerate_column_names=True,
                 skip_rows=first_row - 1,
@@ -165,13 +165,16 @@ def csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> Raw
         raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
     if invalid:
         raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
-    arrays = [table.column(i).combine_chunks() for i in range(table.num_columns)]
-    head = [tuple(a[i].as_py() for a in arrays) for i in range(min(HEAD_SEARCH, table.num_rows))]
-    start = next((i for i, row in enumerate(head) if any(map(header_text, row))), None)
-    if start is None:
+    head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
+    start_at = next((i for i, row in enumerate(head) if any(map(header_text, row))), None)
+    if start_at is None:
         raise InputError(f"{name} is empty.")
-    header_at = start + (recognised_header(head[start : start + HEADER_SEARCH_ROWS], columns) or 0)
-    body = [_arrow_cells(a.slice(header_at + 1)) for a in arrays]
+    found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
+    header_at = start_at + (found or 0)
+    body = []
+    while table.num_columns:  # each column typed, then its text let go of
+        body.append(_arrow_cells(table.column(0).slice(header_at + 1).combine_chunks()))
+        table = table.remove_column(0)
     return _table_below(
         head[header_at], body, first_row + header_at, 0, name, separator == ";", source
     )
@@ -281,7 +284,7 @@ def _text_cells(array: pa.Array) -> pd.Series:
         blank = pa.scalar(None, stripped.type)  # ' A' and 'A' meet; blanks are missing
         regrouped = pc.dictionary_encode(pc.if_else(pc.equal(stripped, ""), blank, stripped))
         texts, codes = regrouped.dictionary, regrouped.indices.take(codes)
-    categories = pd.Index(texts.to_numpy(zero_copy_only=False), dtype="str")
+    categories = pd.Index(texts.to_pandas(), dtype="str")  # no Python object per text
     codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     return pd.Series(categorical(codes, categories))
 
@@ -332,12 +335,13 @@ def _inferred(values: pd.Series) -> pd.Series:
     return values.infer_objects() if values.dtype == object else values
 
 
-def _is_utf8(data: bytes) -> bool:
-    """Whether the bytes are UTF-8, checked a piece at a time (no copy of the whole text)."""
+def _is_utf8(path: Path) -> bool:
+    """Whether a file is UTF-8, checked a piece at a time (never held whole)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        for start in range(0, len(data), 2**24):
-            decoder.decode(data[start : start + 2**24])
+        with path.open("rb") as file:
+            while piece := file.read(2**24):
+                decoder.decode(piece)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
