@@ -1,10 +1,13 @@
-"""The whole `clv-xl report` run against the bare python-calamine read of the same file.
+"""The whole `clv-xl report` against fastexcel's read of the same file, on workbooks the
+project did not make; a 5M-row CSV against DuckDB; a wide sheet against a long one.
 
-Orders are the bundled sample generator's at three sizes (about 10k, 100k and
-1M rows; about 9 rows per customer), written once to bench/data/. Each report
-runs as its own process (`clv-xl report`, the command a user types), timed with
-its peak memory; the bare read runs in a process of its own too. The breakdown
-of where the time goes comes from the same run's per-step progress.
+Workbooks are written as Excel saves them: xlsxwriter, row by row, texts as shared strings,
+real dates with a date format. Three shapes (steady buyers, churning customers, the bundled
+sample's) at about 10k, 100k and 1M rows, written once to bench/data/. Each run is a
+process of its own, timed with its peak memory (the process tree's, sampled); a report and
+a bare read are alternated so that both see the same machine load.
+
+Run: `python -m bench.report [SIZE ...]` (sizes 10k 100k 1M; csv and wide run always).
 """
 
 from __future__ import annotations
@@ -19,27 +22,109 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
 from bench.common import write_section
-from clv_xl import sheet_parts
-from clv_xl.sample import write_sample_orders
+from clv_xl.sample import sample_orders, write_orders
 
 DATA = Path(__file__).parent / "data"
-REPEATS = 5  # pairs per size; the median ratio is shown, with all of them
-SIZES = {"10k": 1_075, "100k": 10_750, "1M": 107_500}  # customers, for about that many rows
+REPEATS = 3  # pairs per file; the median ratio is shown, with all of them
+ROWS = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+CSV_ROWS = 5_000_000
+SHAPES = ("steady", "churning", "sample")
+CHANNELS = np.array(["Webshop", "Marketplace", "Retail store", "Newsletter"], dtype=object)
 
 BARE_READ = """
-import sys, python_calamine
-rows = python_calamine.CalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_index(0).to_python()
-print(len(rows) - 1)
+import sys, fastexcel
+table = fastexcel.read_excel(sys.argv[1]).load_sheet(0).to_arrow()
+print(table.num_rows)
+"""
+READ_ORDERS = """
+import sys
+from clv_xl.orders import load_orders
+print(load_orders(sys.argv[1]).rows_used)
+"""
+DUCKDB_AGGREGATE = """
+import sys, duckdb
+rows = duckdb.sql(
+    "select \\"Customer ID\\", count(*), sum(Amount), min(\\"Order date\\"), max(\\"Order date\\") "
+    f"from read_csv('{sys.argv[1]}', delim=';', decimal_separator=',', dateformat='%d-%m-%Y') "
+    "group by 1"
+).fetchall()
+print(len(rows))
 """
 
 
-def orders_file(label: str) -> Path:
-    path = DATA / f"orders_{label}.xlsx"
+# ----------------------------------------------------------------------------------------------
+# Orders of three shapes
+
+
+def shaped_orders(shape: str, rows: int, seed: int = 11) -> pd.DataFrame:
+    """About ``rows`` order lines: 'steady' (every customer buys every 20-40 days for two
+    years), 'churning' (a few orders each, most customers gone after one or two), or the
+    bundled sample's (`clv_xl.sample`)."""
+    if shape == "sample":
+        return sample_orders(customers=max(rows // 9, 10), seed=seed)
+    rng = np.random.default_rng(seed)
+    if shape == "steady":
+        customers = max(rows // 24, 10)
+        counts = np.full(customers, 24)
+        gaps = rng.integers(20, 41, size=counts.sum())
+    else:
+        customers = max(rows // 3, 10)
+        counts = rng.geometric(1 / 3, size=customers)
+        gaps = rng.exponential(40, size=counts.sum()).astype(int) + 1
+    owner = np.repeat(np.arange(customers), counts)
+    first = np.repeat(rng.integers(0, 365, size=customers), counts)
+    cumulative = np.cumsum(gaps)
+    day = first + cumulative - np.repeat(cumulative[np.cumsum(counts) - counts], counts)
+    amount = np.round(rng.gamma(6, 10, size=len(owner)), 2)
+    frame = pd.DataFrame(
+        {
+            "Order ID": [f"SO-{i:07d}" for i in range(1, len(owner) + 1)],
+            "Customer ID": [f"C{c:06d}" for c in owner],
+            "Order date": pd.Timestamp("2022-01-01") + pd.to_timedelta(day, unit="D"),
+            "Amount": amount,
+            "Cost": np.round(amount * rng.uniform(0.5, 0.7, size=len(owner)), 2),
+            "Channel": CHANNELS[owner % len(CHANNELS)],
+        }
+    )
+    return frame.sort_values("Order date", kind="stable", ignore_index=True)
+
+
+def write_like_excel(frame: pd.DataFrame, path: Path) -> Path:
+    """The orders as Excel saves a workbook: row by row, shared strings, real dates."""
+    partial = path.with_name(f"{path.stem}.part.xlsx")
+    book = xlsxwriter.Workbook(str(partial))
+    sheet = book.add_worksheet("Orders")
+    date_format = book.add_format({"num_format": "dd-mm-yyyy"})
+    sheet.write_row(0, 0, list(frame.columns))
+    columns = [frame[c].tolist() for c in frame.columns]
+    dates = [i for i, c in enumerate(frame.columns) if c == "Order date"]
+    for r, row in enumerate(zip(*columns, strict=True), start=1):
+        for c, value in enumerate(row):
+            if c in dates:
+                sheet.write_datetime(r, c, value.to_pydatetime(), date_format)
+            elif isinstance(value, str):
+                sheet.write_string(r, c, value)
+            else:
+                sheet.write_number(r, c, value)
+    book.close()
+    return partial.rename(path)
+
+
+def workbook(shape: str, label: str) -> Path:
+    path = DATA / f"{shape}_{label}.xlsx"
     if not path.exists():
         DATA.mkdir(exist_ok=True)
-        write_sample_orders(path, customers=SIZES[label], seed=11)
+        write_like_excel(shaped_orders(shape, ROWS[label]), path)
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring a child process
 
 
 def tree_memory_mb(pid: int) -> float:
@@ -57,12 +142,6 @@ def tree_memory_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def scratch_mb() -> float:
-    """The size of the sheet parts a report has in the memory folder now (`sheet_parts`)."""
-    parts = sheet_parts.MEMORY_FOLDER.glob("clv_xl-*/*")
-    return sum(part.stat().st_size for part in parts if part.exists()) / 2**20
-
-
 @dataclass(frozen=True)
 class Run:
     """One child process: wall and processor seconds, peak memory (MB) and its output."""
@@ -74,11 +153,8 @@ class Run:
 
 
 def run(command: list[str]) -> Run:
-    """Run one child process and measure it.
-
-    The memory is the larger of the process's own peak and the peak of the sum over it, its
-    child processes and the sheet parts it keeps in the memory folder, sampled every 20 ms.
-    """
+    """Run one child process and measure it: the peak memory of it and its children,
+    sampled every 20 ms (a forked child's ru_maxrss counts its parent's memory)."""
     with tempfile.TemporaryFile("w+") as output:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
@@ -88,7 +164,7 @@ def run(command: list[str]) -> Run:
 
         def sample() -> None:
             while running.is_set():
-                sampled.append(tree_memory_mb(child.pid) + scratch_mb())
+                sampled.append(tree_memory_mb(child.pid))
                 time.sleep(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -97,115 +173,158 @@ def run(command: list[str]) -> Run:
         seconds = time.perf_counter() - start
         running.clear()
         sampler.join()
-        child.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         printed = output.read()
-    if child.returncode != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command} failed:\n{printed}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Run(seconds, cpu, max(usage.ru_maxrss / 1024, *sampled), printed)
+    cpu = usage.ru_utime + usage.ru_stime  # (ru_maxrss would count this process's memory)
+    return Run(seconds, cpu, max(sampled), printed)
 
 
-def steps(progress: str) -> list[tuple[str, float]]:
-    """The `  step... 1.2 s` lines the command prints."""
-    found = []
+def steps(progress: str) -> dict[str, float]:
+    """The `  step... 1.2 s` lines the command prints, by step."""
+    found = {}
     for line in progress.splitlines():
         name, dots, rest = line.strip().partition("...")
         if dots and rest.strip().endswith(" s"):
-            found.append((name, float(rest.strip()[:-2])))
+            found[re.sub(r"[\d,]+ ", "", name)] = float(rest.strip()[:-2])
     return found
 
 
-def main() -> None:
-    clv_xl = str(Path(sys.executable).with_name("clv-xl"))
-    rows = []
-    breakdown = ""
-    for label in SIZES:
-        path = orders_file(label)
-        out = DATA / f"report_{label}.xlsx"
-        pairs = []  # bare read and report, alternated, so both see the same machine load
-        for _ in range(REPEATS):
-            read = run([sys.executable, "-c", BARE_READ, str(path)])
-            report = run([clv_xl, "report", str(path), "-o", str(out), "--force"])
-            pairs.append((report.seconds / read.seconds, read, report))
-        ratio, read, report = sorted(pairs, key=lambda pair: pair[0])[REPEATS // 2]
-        spread = ", ".join(f"{r:.2f}x" for r, _, _ in sorted(pairs, key=lambda pair: pair[0]))
-        customers = next(
-            (
-                line.split()[-1]
-                for line in report.printed.splitlines()
-                if line.startswith("Customers")
-            ),
-            "?",
-        )
-        rows.append(
-            f"| {label} ({int(read.printed.split()[-1]):,} rows, {customers} customers) "
-            f"| {read.seconds:.1f} | {report.seconds:.1f} | **{ratio:.2f}x** ({spread}) "
-            f"| {read.cpu_seconds:.1f} / {report.cpu_seconds:.1f} | {report.memory_mb:,.0f} MB |"
-        )
-        if label == "1M":
-            breakdown = "\n".join(
-                f"| {name} | {seconds:.1f} |" for name, seconds in steps(report.printed)
-            )
-    body = f"""
-Whole `clv-xl report ORDERS.xlsx` (a new process: start-up, read, analysis and the
-complete workbook with every customer on the `Customers` sheet) against a bare
-python-calamine read of the same file in its own process, five pairs alternated; the
-pair with the median ratio is shown. Targets: within 2x of the bare read (1.5x later),
-under 2 GB peak. The bare read parses on one core, as python-calamine does; the report
-parses a large sheet on every core (see below), so its processor seconds (user + system,
-next to the bare read's) are shown as well. The peak memory counts the sheet parts the
-report keeps in memory (/dev/shm) while it parses.
+CLV_XL = str(Path(sys.executable).with_name("clv-xl"))
 
-| orders | bare read (s) | whole report (s) | ratio: median (all five pairs) | processor s: bare / report | report peak memory |
-|---|---:|---:|---:|---:|---:|
+
+def report_command(path: Path) -> list[str]:
+    out = DATA / f"report_{path.stem}.xlsx"
+    return [CLV_XL, "report", str(path), "-o", str(out), "--force"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The benchmarks
+
+
+def workbooks(labels: list[str]) -> str:
+    rows, shares = [], []
+    for label in labels:
+        for shape in SHAPES:
+            path = workbook(shape, label)
+            pairs = []
+            for _ in range(REPEATS):
+                read = run([sys.executable, "-c", BARE_READ, str(path)])
+                report = run(report_command(path))
+                pairs.append((report.seconds / read.seconds, read, report))
+            pairs.sort(key=lambda pair: pair[0])
+            ratio, read, report = pairs[len(pairs) // 2]
+            spread = ", ".join(f"{r:.2f}x" for r, _, _ in pairs)
+            timing = steps(report.printed)
+            reading = timing.get("Reading orders", float("nan"))
+            analysis = timing.get("Analysing order rows", float("nan"))
+            rows.append(
+                f"| {shape} | {label} ({int(read.printed.split()[-1]):,} rows) "
+                f"| {read.seconds:.2f} | {report.seconds:.2f} | **{ratio:.2f}x** ({spread}) "
+                f"| {reading:.2f} | {analysis:.2f} ({analysis / report.seconds:.0%}) "
+                f"| {read.memory_mb:,.0f} / {report.memory_mb:,.0f} MB |"
+            )
+            if label == labels[-1]:
+                shares.append(
+                    f"| {shape} | "
+                    + " | ".join(f"{name} {s:.2f}" for name, s in timing.items())
+                    + " |"
+                )
+    return f"""
+### Workbooks as Excel saves them
+
+Whole `clv-xl report ORDERS.xlsx` (a new process: start-up, read, analysis with the model
+fits, the complete workbook) against fastexcel's typed Arrow read of the same sheet
+(`fastexcel.read_excel(path).load_sheet(0).to_arrow()`, in a process of its own),
+{REPEATS} pairs alternated; the pair with the median ratio is shown, with every pair's
+ratio. Targets at 1M rows, every shape: at most 2.5x (goal 1.5x), under 2 GB peak.
+"Reading" and "analysis" are the command's own progress lines of the median run; the
+analysis includes the model step (BG/NBD and Gamma-Gamma fits, which another branch is
+speeding up), and its share of the whole report is shown.
+
+| shape | orders | fastexcel read (s) | whole report (s) | ratio: median (all pairs) | reading (s) | analysis incl. models (s, share) | peak memory: read / report |
+|---|---|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
-Where the time goes at 1M rows (the command's own progress lines, same run):
+Every step at {labels[-1]} (seconds, the median run):
 
-| step | seconds |
-|---|---:|
-{breakdown}
-
-What runs in parallel:
-- The parse (`clv_xl.sheet_parts`). A sheet of 24 MB of XML or more is cut at row
-  boundaries into one part more than the cores (three here). Each part is written as a
-  workbook of its own to /dev/shm and parsed by python-calamine in a thread of its own,
-  while the next part is inflated. At 1M rows the parse takes about 2.7 s instead of 3.7 s;
-  with the texts as 1.1 million shared strings (27 MB, as Excel saves such a sheet), which
-  every part parses again, 3.3 s instead of 3.9 s.
-  Measured and not kept: two parts (3.1 s), and each part's rows through `to_python`
-  instead of `iter_rows` (0.1 s slower). At 100,000 rows, three parts made the reading
-  0.15 s slower, because the parse is then shorter than the imports below, which the
-  parts' threads slow down.
-- The imports. python-calamine parses without holding the interpreter lock, so pandas,
-  scipy and openpyxl are imported in a second thread during the parse (`clv_xl.pipeline`).
-- The models (`clv_xl.analysis`, `clv_xl.prediction`, `clv_xl.second_thread`). From
-  200,000 order rows, the models are fitted in a second thread while the customer summary,
-  cohorts and revenue retention are made, and the model check's fit runs beside the main
-  fits. numpy lets go of the lock in its array loops: the analysis took 1.25 s instead of
-  1.45 s at 1M rows. Below 200,000 rows the two threads mostly wait for each other (0.035 s
-  slower at 10k rows).
-- The `Customers` rows are compressed in a second thread while the next chunk is made.
-
-Three ways of using the second core more were measured on this machine (alternated runs at
-1M rows) and dropped, since each made the whole run slower or no faster:
-- a worker process fitting the models: 8.9-9.2 s against 8.6 s in one process. Its
-  start-up slows the parse, and two Python processes share these two cores poorly;
-- half of the `Customers` rows made in that worker: 0.81 s against 0.74 s alone;
-- the whole parse in a thread started before pandas is imported: 0.2 s less reading, but
-  0.2 s more analysis, in eight alternated pairs. The memory the parse frees stays with
-  that thread's allocator arena, so the analysis has to fault in fresh pages instead of
-  reusing it.
-
-The `Customers` rows are streamed into the saved workbook's sheet XML
-(`clv_xl.fastsheet`); through openpyxl cell by cell the same 100,000-customer sheet
-took about 115 s on this machine (46 s to build, 70 s to save), and openpyxl's own
-table writer visited every cell of the table again until the table columns were
-named up front.
+| shape | steps |
+|---|---|
+{chr(10).join(shares)}
 """
+
+
+def csv_against_duckdb() -> str:
+    path = DATA / "sample_5M.csv"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        write_orders(sample_orders(customers=CSV_ROWS // 9, seed=11), path)
+    size_mb = path.stat().st_size / 2**20
+    duck = run([sys.executable, "-c", DUCKDB_AGGREGATE, str(path)])
+    read = run([sys.executable, "-c", READ_ORDERS, str(path)])
+    report = run(report_command(path))
+    return f"""
+### A 5M-row CSV against DuckDB
+
+The sample's orders ({int(read.printed.split()[-1]):,} rows used, {size_mb:,.0f} MB, as
+Excel saves a CSV in Dutch locales: `;`, decimal comma, day-first dates, BOM), one run
+each, in processes of their own. DuckDB reads and aggregates per customer (count, sum,
+first and last date); `load_orders` reads, types and accounts for every row; the report
+is the whole command. Targets: under 1.5 GB peak, within 3x of DuckDB.
+
+| run | seconds | ratio to DuckDB | processor s | peak memory |
+|---|---:|---:|---:|---:|
+| DuckDB per-customer aggregation | {duck.seconds:.1f} | 1.00x | {duck.cpu_seconds:.1f} | {duck.memory_mb:,.0f} MB |
+| `load_orders` (the reading) | {read.seconds:.1f} | {read.seconds / duck.seconds:.2f}x | {read.cpu_seconds:.1f} | {read.memory_mb:,.0f} MB |
+| whole `clv-xl report` | {report.seconds:.1f} | {report.seconds / duck.seconds:.2f}x | {report.cpu_seconds:.1f} | {report.memory_mb:,.0f} MB |
+"""
+
+
+def wide_against_long() -> str:
+    """The same number of cells as 64 rows of 16,384 columns and as 3 columns of rows."""
+    cells = 64 * 16_384
+    shapes = {"wide (64 x 16,384)": (64, 16_384), "long (349,525 x 3)": (cells // 3, 3)}
+    lines = []
+    per_cell = {}
+    for name, (height, width) in shapes.items():
+        path = DATA / f"extent_{height}x{width}.xlsx"
+        if not path.exists():
+            DATA.mkdir(exist_ok=True)
+            book = xlsxwriter.Workbook(str(path))
+            sheet = book.add_worksheet("Orders")
+            sheet.write_row(
+                0, 0, ["Customer", "Date", "Amount"] + [f"x{i}" for i in range(3, width)]
+            )
+            for r in range(1, height):
+                sheet.write_row(r, 0, [f"C{r % 500}", 45000 + r % 700, float(r % 97)])
+                if width > 3:
+                    sheet.write_row(r, 3, [float(c) for c in range(3, width)])
+            book.close()
+        read = run([sys.executable, "-c", READ_ORDERS, str(path)])
+        per_cell[name] = read.seconds / (height * width)
+        lines.append(
+            f"| {name} | {read.seconds:.2f} | {per_cell[name] * 1e9:,.0f} ns | {read.memory_mb:,.0f} MB |"
+        )
+    wide, long = per_cell.values()
+    return f"""
+### A wide sheet against a long one
+
+`load_orders` (the extent check, fastexcel's read and the typing) of the same number of
+cells laid out wide and long, one run each. Target: a wide sheet's cost per cell within 3x
+of a long one's. Measured: **{wide / long:.2f}x**.
+
+| sheet | seconds | per cell | peak memory |
+|---|---:|---:|---:|
+{chr(10).join(lines)}
+"""
+
+
+def main(labels: list[str]) -> None:
+    labels = labels or list(ROWS)
+    body = workbooks(labels) + csv_against_duckdb() + wide_against_long()
     print(write_section("report", "Segment report: orders in, workbook out", body))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

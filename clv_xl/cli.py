@@ -143,7 +143,10 @@ def parser() -> argparse.ArgumentParser:
         default=Params.min_segment_customers,
         help="segments smaller than this are marked small (default %(default)s)",
     )
-    report.add_argument("--currency", default=Params.currency, help="currency code or symbol")
+    report.add_argument("--currency",
+                        help="currency code or symbol of the report (default "
+                             f"{Params.currency}); orders in several currencies: read only "
+                             "the rows in this one")  # fmt: skip
     report.add_argument("--cac", type=Path, metavar="FILE",
                         help="CSV of channel, CAC (cost per new customer)")  # fmt: skip
     for field in ("customer", "date", "amount", "order-id", "cost", "margin", "quantity"):
@@ -210,7 +213,7 @@ def _report(args: argparse.Namespace) -> int:
         margin=args.margin,
         annual_discount_rate=args.discount_rate,
         min_segment_customers=args.min_segment_customers,
-        currency=args.currency,
+        currency=args.currency or Params.currency,
         cac=read_cac(args.cac) if args.cac else (),
     )
     columns = ColumnMap(
@@ -222,6 +225,7 @@ def _report(args: argparse.Namespace) -> int:
         margin=args.margin_col,
         quantity=args.quantity_col,
         segments=tuple(args.segment) if args.segment else None,
+        only_currency=args.currency,
     )
     if not os.path.exists(args.orders):  # False for a name too long as well
         raise UsageError(f"The orders file {args.orders} does not exist.")

@@ -25,12 +25,16 @@ class ColumnMap:
     cost: str | None = None
     margin: str | None = None
     quantity: str | None = None
+    currency: str | None = None
     segments: tuple[str, ...] | None = None
+    #: Read only the rows in this currency (a code such as EUR, or a symbol) when the orders
+    #: are in several; None: several currencies are refused (`orders.load_orders`).
+    only_currency: str | None = None
 
 
 GUESS = ColumnMap()  # every column found by its header
 REQUIRED = ("customer", "date", "amount")
-OPTIONAL = ("order_id", "cost", "margin", "quantity")
+OPTIONAL = ("order_id", "cost", "margin", "quantity", "currency")
 LABELS = {
     "customer": "customer",
     "date": "order date",
@@ -39,6 +43,7 @@ LABELS = {
     "cost": "cost",
     "margin": "margin",
     "quantity": "quantity",
+    "currency": "currency",
 }
 EXAMPLE_HEADERS = {
     "customer": "'Customer ID' or 'Klantnummer'",
@@ -90,6 +95,9 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
     "quantity": (
         "quantity", "qty", "aantal", "units", "stuks", "aantalstuks", "pieces", "items",
         "numberofitems",
+    ),
+    "currency": (
+        "currency", "currencycode", "ccy", "curr", "valuta", "valutacode", "munteenheid", "munt",
     ),
 }
 # fmt: on

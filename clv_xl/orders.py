@@ -1,62 +1,60 @@
-"""Orders in: read an orders table from a workbook, a CSV file or a DataFrame.
+"""Orders in: read an orders table from a workbook, a CSV or Parquet file, a grid of cells or
+a DataFrame.
 
 `load_orders` finds the columns by their headers (English and Dutch, any case,
 spacing or punctuation), reads every cell as the type its column needs, and
 accounts for every row: it is used, or excluded with a reason and its sheet row
-number (the header is row 1, the first data row row 2). Workbooks are read with
-python-calamine a block of rows at a time, each block turned into typed columns
-at once (floats, dates, objects), with the garbage collector paused; text columns
-become categorical, each distinct text stripped once; every later step works on
-whole columns (Python loops run only over distinct values). The headers are
-recognised by `clv_xl.headers`, the file is opened by `clv_xl.orders_file`.
+number (the header is row 1, the first data row row 2). The files are opened by
+`clv_xl.orders_file` and turned into raw cells by `clv_xl.raw_table`; the headers
+are recognised by `clv_xl.headers`. Every step here works on whole columns (Python
+loops run only over distinct values).
 
 Knows nothing of the analysis or of Excel's object model.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import csv
 import datetime as dt
-import io
-import operator
 import os
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain, islice, repeat
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .collector import collector_paused
+from .currency import IN_AMOUNT, amount_currencies, currency_code, other_currency
 from .errors import InputError
 from .headers import (
     GUESS,
-    HEADER_SEARCH_ROWS,
     LABELS,
     ColumnMap,
     find_header,
-    header_text,
+    header_key,
     listing,
-    recognised_header,
     resolve_roles,
 )
 from .orders_file import (
+    PARQUET_SUFFIXES,
     WORKBOOK_SUFFIXES,
     OrdersSheet,
     Source,
+    orders_file_source,
     read_orders_file,
     workbook_sheet,
 )
-
-if TYPE_CHECKING:  # python-calamine is imported only where a file is read (not in Lite)
-    import python_calamine
+from .raw_table import (
+    RawTable,
+    categorical,
+    csv_table,
+    frame_table,
+    grid_table,
+    parquet_table,
+    sheet_table,
+)
 
 # ----------------------------------------------------------------------------------------------
 # The result
@@ -122,6 +120,7 @@ FUTURE_DATE = "future date"
 MISSING_AMOUNT = "missing amount"
 NON_NUMERIC_AMOUNT = "non-numeric amount"
 NON_FINITE_AMOUNT = "non-finite amount"
+OTHER_CURRENCY = "other currency"
 DUPLICATE_ORDER_ID = "duplicate order id"
 #: Every exclusion reason, in the order a row is checked (a row gets the first that applies).
 REASONS = (
@@ -133,6 +132,7 @@ REASONS = (
     MISSING_AMOUNT,
     NON_NUMERIC_AMOUNT,
     NON_FINITE_AMOUNT,
+    OTHER_CURRENCY,
     DUPLICATE_ORDER_ID,
 )
 
@@ -140,8 +140,6 @@ PANDAS_WITH_STR = 3  # the first pandas whose default text dtype is str
 BLANK_SEGMENT = "(blank)"
 #: A guessed segment dimension has at most this many distinct values (names, e-mails are not).
 MAX_SEGMENT_VALUES = 250
-#: pandas' categories without the check that they are distinct (private; see `_categorical`).
-UNCHECKED_CATEGORIES = getattr(pd.CategoricalDtype, "_from_fastpath", None)
 EXAMPLE_ROWS = 5
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system (from March 1900)
 FIRST_DATE = pd.Timestamp("1900-01-01")
@@ -151,19 +149,6 @@ LINE_COLUMNS = ("customer", "date", "amount", "order_id", "margin_amount", "quan
 
 # ----------------------------------------------------------------------------------------------
 # The entry point
-
-
-@dataclass(frozen=True)
-class _Table:
-    """Raw cells (blank = missing) under their headers, before any type is decided (a column
-    of dates only is datetime64 already)."""
-
-    cells: pd.DataFrame
-    rows: np.ndarray  # sheet row number of each data row
-    where: str  # names the table in a sentence: "orders.csv", "sheet 'Orders' of sales.xlsx"
-    decimal_comma: bool  # read text numbers without a telling separator as 1.234,56
-    source: Source
-    filled: dict[str, np.ndarray]  # per header: which cells are not blank
 
 
 def load_orders(
@@ -182,9 +167,9 @@ def load_orders(
     """
     with _text_as_str():
         if isinstance(source, pd.DataFrame):
-            table = _frame_table(source)
+            table = frame_table(source)
         elif isinstance(source, OrdersSheet):
-            table = _sheet_table(source, columns)
+            table = sheet_table(source, columns)
         else:
             table = _file_table(Path(source), sheet, columns)
         return _orders(table, columns, as_of if as_of is not None else dt.date.today())
@@ -216,9 +201,9 @@ def orders_from_grid(
     rows are reported by their real row numbers.
     """
     with _text_as_str():
-        table = _grid_table(
-            _row_blocks(grid),
-            _Origin(first_row, 0),
+        table = grid_table(
+            grid,
+            first_row,
             f"sheet '{sheet}' of {workbook}",
             False,
             Source(workbook, sheet, None),
@@ -228,312 +213,22 @@ def orders_from_grid(
 
 
 # ----------------------------------------------------------------------------------------------
-# Shells: files and DataFrames to a table of raw cells
+# ----------------------------------------------------------------------------------------------
+# Files to a table of raw cells
 
 
-def _frame_table(frame: pd.DataFrame) -> _Table:
-    """A DataFrame's columns keep their names (as text), so ``columns`` can index the frame."""
-    headers = _unique_headers(
-        [
-            str(name) if header_text(name) else f"Column {_letter(i)}"
-            for i, name in enumerate(frame.columns)
-        ]
-    )
-    cells = pd.DataFrame(
-        {
-            h: _inferred(_cells(frame.iloc[:, i].reset_index(drop=True)))
-            for i, h in enumerate(headers)
-        },
-        index=pd.RangeIndex(len(frame)),
-    )
-    rows = np.arange(len(frame), dtype=np.int64) + 2
-    filled = {h: cells[h].notna().to_numpy() for h in headers}
-    return _Table(cells, rows, "the orders table", False, Source(None, None, None), filled)
-
-
-def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> _Table:
-    if path.suffix.lower() in WORKBOOK_SUFFIXES:
-        return _sheet_table(workbook_sheet(path, sheet, columns), columns)
-    data, source = read_orders_file(path)  # a CSV file, or the sentence why it is none
-    return _csv_table(data, path.name, source, columns)
-
-
-def _sheet_table(opened: OrdersSheet, columns: ColumnMap) -> _Table:
-    blocks, origin = _sheet_blocks(opened.parts)
-    return _grid_table(blocks, origin, opened.where, False, opened.source, columns)
-
-
-def _sheet_blocks(
-    parts: Sequence[python_calamine.CalamineSheet],
-) -> tuple[list[_Block], _Origin]:
-    """A sheet's cells (see `_row_blocks`), from the parts it was parsed in, and where they
-    start. A part's used cells span its rows ``start..end`` and columns; its `iter_rows`
-    gives ``start[0]`` empty rows first, which are left out. The parts' rows are joined in
-    order, with the empty rows between them, on the columns of them all."""
-    parts = [part for part in parts if part.start is not None and part.end is not None]
-    if not parts:
-        return [], _Origin(1, 0)
-    left = min(part.start[1] for part in parts)
-    rows: list[Iterable[list[object]]] = []
-    next_row = parts[0].start[0]
-    for part in parts:
-        first_row, first_column = part.start
-        part_rows = islice(part.iter_rows(), first_row, None)
-        if first_column > left:  # this part's used cells start right of the others'
-            part_rows = map(partial(operator.add, [""] * (first_column - left)), part_rows)
-        rows += [repeat([], first_row - next_row), part_rows]
-        next_row = part.end[0] + 1
-    blocks = _row_blocks(chain.from_iterable(rows))
-    return blocks, _Origin(parts[0].start[0] + 1, left)
-
-
-def _csv_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> _Table:
-    text = _decode(data)
-    first_line, _, rest = text.partition("\n")
-    declared = re.fullmatch(r"\s*sep=(.)\s*", first_line)  # Excel's "sep=;" line
-    if declared:
-        separator, text, first_row = declared.group(1), rest, 2
-    else:
-        separator, first_row = _csv_separator(text), 1
-    try:
-        grid = pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{name} is empty.") from None
-    except (pd.errors.ParserError, ValueError) as error:
-        detail = str(error).strip().splitlines()[-1].removeprefix("Error tokenizing data. ")
-        raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
-    block = [_part(grid[column].to_numpy(dtype=object)) for column in grid.columns]
-    return _grid_table([block], _Origin(first_row, 0), name, separator == ";", source, columns)
-
-
-def _decode(data: bytes) -> str:
-    """CSV text as Excel saves it: UTF-8 (with or without BOM), UTF-16, or Windows-1252."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
-def _csv_separator(text: str) -> str:
-    """The separator that splits the first lines into equally many fields, the most in the
-    header line; else the one that splits the header line the most."""
-    sample = [fields for fields in text[:65536].splitlines()[:HEADER_SEARCH_ROWS] if fields]
-    best, best_score = ",", (False, 1)
-    for separator in ";,\t|":
-        widths = [len(fields) for fields in csv.reader(sample, delimiter=separator)]
-        score = (len(set(widths)) == 1, widths[0] if widths else 0)
-        if score[1] > 1 and score > best_score:
-            best, best_score = separator, score
-    return best
-
-
-@dataclass(frozen=True)
-class _Part:
-    """A run of one column's cells: float64 when they are all floats, datetime64[D] when they
-    are all dates, else objects (text is stripped later, once per distinct value). ``kinds``
-    are the cells' types."""
-
-    values: np.ndarray
-    kinds: frozenset[type]
-
-
-#: A block of rows as one part per column.
-_Block = list[_Part]
-BLOCK_ROWS = 4096  # rows held as Python lists at once while a sheet is read
-_FLOATS, _DATES = frozenset({float}), frozenset({dt.date})
-UNIX_DAY = dt.date(1970, 1, 1).toordinal()  # the proleptic ordinal of datetime64's day 0
-
-
-@dataclass(frozen=True)
-class _Origin:
-    """The sheet row number (1-based) and column index (0-based) of a grid's first cell."""
-
-    row: int
-    column: int
-
-
-def _row_blocks(rows: Iterable[Sequence[object]]) -> list[_Block]:
-    """Rows of cells as blocks of column parts, BLOCK_ROWS rows at a time: a sheet's million
-    rows never exist as Python lists all at once, and each cell is typed and stripped while
-    it is fresh in the processor's cache. Short rows are padded with None."""
-    rows = iter(rows)
-    blocks = []
-    with collector_paused():
-        while chunk := list(islice(rows, BLOCK_ROWS)):
-            widths = set(map(len, chunk))
-            if len(widths) > 1:
-                chunk = [[*row, *[None] * (max(widths) - len(row))] for row in chunk]
-            blocks.append([_part(values) for values in zip(*chunk, strict=True)])
-    width = max((len(block) for block in blocks), default=0)
-    return [
-        block + [_part([None] * len(block[0].values))] * (width - len(block)) for block in blocks
-    ]
-
-
-def _part(values: Sequence[object]) -> _Part:
-    """Cells as a `_Part`: one pass over them to learn their types, one to store them."""
-    kinds = frozenset(map(type, values))
-    if kinds == _FLOATS:
-        return _Part(np.fromiter(values, dtype=np.float64, count=len(values)), kinds)
-    if kinds == _DATES:  # day numbers, without a datetime object per cell
-        days = np.fromiter(map(dt.date.toordinal, values), dtype=np.int64, count=len(values))
-        return _Part((days - UNIX_DAY).astype("datetime64[D]"), kinds)
-    return _Part(np.fromiter(values, dtype=object, count=len(values)), kinds)
-
-
-def _grid_rows(blocks: list[_Block]) -> Iterable[tuple[object, ...]]:
-    """The rows of a grid, one at a time (for finding the header row)."""
-    for block in blocks:
-        yield from zip(*(part.values for part in block), strict=True)
-
-
-def _grid_column(blocks: list[_Block], index: int, skip: int) -> list[_Part]:
-    """One column of a grid as parts, without its first ``skip`` rows."""
-    parts = []
-    for block in blocks:
-        part = block[index]
-        if skip >= len(part.values):
-            skip -= len(part.values)
-            continue
-        if skip:  # the rest of a part of one kind is of that kind; others are typed again
-            rest = part.values[skip:]
-            part = _part(rest) if len(part.kinds) > 1 else _Part(rest, part.kinds)
-            skip = 0
-        parts.append(part)
-    return parts
-
-
-def _grid_table(
-    blocks: list[_Block],
-    origin: _Origin,
-    where: str,
-    decimal_comma: bool,
-    source: Source,
-    columns: ColumnMap,
-) -> _Table:
-    """Find the header row among a sheet's first filled rows and keep the rows below it.
-
-    ``origin`` places the grid's first cell on the sheet. Rows above the header and
-    blank rows after the last filled row are not data.
-    """
-    start = next(
-        (i for i, row in enumerate(_grid_rows(blocks)) if any(map(header_text, row))),
-        None,
-    )
-    if start is None:
-        raise InputError(f"There is nothing in {where}.")
-    head = [list(row) for row in islice(_grid_rows(blocks), start, start + HEADER_SEARCH_ROWS)]
-    header_at = start + (recognised_header(head, columns) or 0)
-    header_cells = head[header_at - start]
-    body = [_column_cells(_grid_column(blocks, i, header_at + 1)) for i in range(len(header_cells))]
-    filled_rows = np.flatnonzero(np.logical_or.reduce([filled for _, filled in body]))
-    if not len(filled_rows):
-        raise InputError(
-            f"There are no data rows below the header row (row {header_at + origin.row}) "
-            f"in {where}."
-        )
-    stop = filled_rows[-1] + 1  # blank rows after the last filled one are outside the table
-    kept = [
-        i for i, cell in enumerate(header_cells) if header_text(cell) or body[i][1][:stop].any()
-    ]
-    headers = _unique_headers(
-        [header_text(header_cells[i]) or f"Column {_letter(origin.column + i)}" for i in kept]
-    )
-    cells = pd.DataFrame(
-        {h: body[i][0].iloc[:stop] for h, i in zip(headers, kept, strict=True)}, copy=False
-    )
-    filled = {h: body[i][1][:stop] for h, i in zip(headers, kept, strict=True)}
-    rows = np.arange(header_at + 1, header_at + 1 + stop, dtype=np.int64) + origin.row
-    return _Table(cells, rows, where, decimal_comma, source, filled)
-
-
-def _unique_headers(headers: list[str]) -> list[str]:
-    """Repeated headers numbered: Amount, Amount (2)."""
-    seen: dict[str, int] = {}
-    unique = []
-    for header in headers:
-        seen[header] = seen.get(header, 0) + 1
-        unique.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
-    return unique
-
-
-def _letter(index: int) -> str:
-    """The spreadsheet column letter of a 0-based column index: 0 -> A, 27 -> AB."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
+def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> RawTable:
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return sheet_table(workbook_sheet(path, sheet, columns), columns)
+    if suffix in PARQUET_SUFFIXES:
+        data, source = read_orders_file(path)
+        return parquet_table(data, path.name, source)
+    return csv_table(path, orders_file_source(path), columns)  # a CSV file, or why it is none
 
 
 # ----------------------------------------------------------------------------------------------
-# Cells: blank detection and one-kind parts
-
-
-def _cells(values: pd.Series) -> pd.Series:
-    """A column's cells with text stripped and every blank (empty text, spaces, None, NaN) as
-    missing. A column of text (and blanks) comes back categorical, the stripped texts its
-    categories, so that later steps hash nothing again and convert each distinct text once;
-    a mixed column comes back as an object column (see `_inferred`)."""
-    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
-        values.dtype, pd.StringDtype | pd.DatetimeTZDtype
-    ):
-        values = values.astype(object)
-    if not pdt.is_string_dtype(values.dtype):  # numbers, dates, booleans: NaN/NaT is blank
-        return values
-    codes, uniques = pd.factorize(values)
-    uniques = np.asarray(uniques, dtype=object)
-    if pdt.infer_dtype(uniques) != "string":  # mixed: blank text missing, the rest as it is
-        cleaned = np.array([*map(_stripped, uniques), None], dtype=object)
-        return pd.Series(cleaned[codes], index=values.index, dtype=object)  # -1 -> None
-    stripped = np.fromiter(map(str.strip, uniques), dtype=object, count=len(uniques))
-    blank = stripped == ""
-    if blank.any() or (stripped != uniques).any():  # ' A' and 'A' meet; blanks are missing
-        stripped[blank] = None
-        codes_of_stripped, stripped = pd.factorize(stripped)
-        codes = np.append(codes_of_stripped, -1)[codes]  # code -1 (blank) stays -1
-    text = _categorical(codes, pd.Index(stripped, dtype="str"))
-    return pd.Series(text, index=values.index)
-
-
-def _stripped(value: object) -> object:
-    return (value.strip() or None) if isinstance(value, str) else value
-
-
-def _column_cells(parts: list[_Part]) -> tuple[pd.Series, np.ndarray]:
-    """A sheet column's cells as `_cells` and `_inferred` give them, and which are filled; no
-    per-cell Python work when all its parts are floats or dates."""
-    if not parts:
-        return pd.Series([], dtype=object), np.zeros(0, dtype=bool)
-    kinds = frozenset().union(*(part.kinds for part in parts))
-    if kinds == _FLOATS:
-        values = np.concatenate([part.values for part in parts])
-        return pd.Series(values), ~np.isnan(values)
-    if kinds == _DATES:
-        days = np.concatenate([part.values for part in parts])
-        return pd.Series(days), np.ones(len(days), dtype=bool)
-    objects = np.concatenate([part.values.astype(object, copy=False) for part in parts])
-    objects = pd.Series(objects, dtype=object)
-    cells = _inferred(_cells(objects if str in kinds else _inferred(objects)))
-    return cells, cells.notna().to_numpy()
-
-
-def _inferred(values: pd.Series) -> pd.Series:
-    """An object column as float64, str or datetime64 when all its cells are of one kind."""
-    return values.infer_objects() if values.dtype == object else values
+# Object columns part by part
 
 
 _NUMBER, _TEXT, _MOMENT, _OTHER, _BLANK = range(5)
@@ -596,7 +291,7 @@ def _by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> 
 
 
 def _is_text(dtype: object) -> bool:
-    """str or object text, or categories (which `_cells` only makes of text)."""
+    """str or object text, or categories (which `raw_table` only makes of text)."""
     return pdt.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
 
 
@@ -611,7 +306,7 @@ def _numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
     return pd.Series(np.nan, index=values.index)
 
 
-NUMBER_NOISE = r"[\s'’€$£¥]|(?i:eur|usd|gbp)"  # spaces, apostrophes (1'234), currency
+NUMBER_NOISE = r"[\s'’]|" + IN_AMOUNT  # spaces, apostrophes (1'234), currency
 COMMA_STYLE = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?"  # 1.234,56
 POINT_STYLE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?"  # 1,234.56
 INFINITY = r"[+-]?inf(?:inity)?"
@@ -709,10 +404,15 @@ def _date_strings(text: pd.Series) -> pd.Series:
     return moments.fillna(_excel_serial(pd.to_numeric(serial, errors="coerce")))
 
 
+MIDNIGHT = r"(\d{4}-\d{2}-\d{2}) 00:00:00"  # a date in a text column, as fastexcel writes it
+
+
 def _texts(values: pd.Series) -> pd.Series:
     """str, or categories of str; whole numbers without '.0' (customer 1001.0 -> '1001');
-    dates as ISO text."""
-    if isinstance(values.dtype, pd.CategoricalDtype):  # text already (see `_cells`)
+    dates as ISO text (a reader's '2024-01-31 00:00:00' too)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # text already (see `raw_table.cleaned`)
+        if values.cat.categories.str.fullmatch(MIDNIGHT).any():
+            return _by_unique(values, lambda text: text.str.replace(MIDNIGHT, r"\1", regex=True))
         return values
     if pdt.is_bool_dtype(values.dtype) or values.dtype == object:
         return values.astype("str")
@@ -751,6 +451,8 @@ def _segment_headers(
 
 def _is_dimension(values: pd.Series, decimal_comma: bool) -> bool:
     """Mostly text that is neither a number nor a date, with few distinct values."""
+    if pdt.is_numeric_dtype(values.dtype) or pdt.is_datetime64_any_dtype(values.dtype):
+        return False  # numbers or dates only (booleans neither)
     codes, uniques = pd.factorize(values)
     if not len(uniques) or len(uniques) > MAX_SEGMENT_VALUES:
         return False
@@ -765,7 +467,7 @@ def _is_dimension(values: pd.Series, decimal_comma: bool) -> bool:
 # The core: coerce the columns and account for every row
 
 
-def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
+def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     cells = table.cells
     roles = resolve_roles(list(cells.columns), columns, table.where)
     numbers = partial(_numbers, decimal_comma=table.decimal_comma)
@@ -773,7 +475,14 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
     date = _parse(cells[roles["date"]], _dates)
     amount = _parse(cells[roles["amount"]], numbers).to_numpy(dtype="float64")
     order_id = _parse(cells[roles["order_id"]], _texts) if "order_id" in roles else None
-    reason = _reasons(cells, table.filled, roles, customer, date, amount, order_id, as_of)
+    reason = _reasons(cells, table.filled, roles, customer, date, amount, as_of)
+    foreign = other_currency(
+        _row_currencies(cells, roles), reason < 0, table.rows, table.where, columns.only_currency
+    )
+    reason[foreign] = REASONS.index(OTHER_CURRENCY)
+    if order_id is not None:
+        repeated = _repeated_orders(cells, order_id, customer, date, amount < 0, reason < 0)
+        reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
     used = reason < 0
     exclusions = tuple(
         _exclusion(name, reason == REASONS.index(name), table.rows)
@@ -801,10 +510,11 @@ def _orders(table: _Table, columns: ColumnMap, as_of: dt.date) -> Orders:
         for role in ("cost", "margin", "quantity")
         if role in roles
     }
-    lines["margin_amount"] = _margin_amount(amount, optional, used)
+    lines["margin_amount"] = _margin_amount(amount, optional, used, roles.get("margin", ""))
     if "quantity" in optional:
         lines["quantity"] = optional["quantity"][used]
     lines["row"] = table.rows[used]
+    _check_totals(lines, table.where)
     segments, ignored = _segment_headers(cells, roles, columns, table.where, table.decimal_comma)
     segment_names = tuple(f"{h} (segment)" if h in LINE_COLUMNS else h for h in segments)
     for header, name in zip(segments, segment_names, strict=True):
@@ -844,16 +554,7 @@ def _text_categories(
         recoded = np.full(len(categories) + 1, -1)  # the last for code -1
         recoded[order] = np.arange(len(order))
         codes, categories = recoded[codes], categories[order]
-    return _categorical(codes, categories)
-
-
-def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
-    """``codes`` into ``categories``, which are distinct by construction (factorize's uniques
-    or some of them). pandas' public constructor hashes every category to check that (0.15 s
-    for a million order ids), so its unchecked one is used where it has it."""
-    unchecked = UNCHECKED_CATEGORIES
-    dtype = unchecked(categories, False) if unchecked else pd.CategoricalDtype(categories)
-    return pd.Categorical.from_codes(codes, dtype=dtype)
+    return categorical(codes, categories)
 
 
 def _reasons(
@@ -863,10 +564,10 @@ def _reasons(
     customer: pd.Series,
     date: pd.Series,
     amount: np.ndarray,
-    order_id: pd.Series | None,
     as_of: dt.date,
 ) -> np.ndarray:
-    """Each row's exclusion reason as an index into REASONS (the first that applies), or -1."""
+    """Each row's exclusion reason as an index into REASONS (the first that applies), or -1;
+    the currency and the order ids are checked after these (see `_orders`)."""
     checks = {
         EMPTY_ROW: ~np.logical_or.reduce(list(filled.values())),
         MISSING_CUSTOMER: customer.isna().to_numpy(),
@@ -877,11 +578,21 @@ def _reasons(
         NON_NUMERIC_AMOUNT: np.isnan(amount),
         NON_FINITE_AMOUNT: ~np.isfinite(amount),
     }
-    reason = np.select(list(checks.values()), [REASONS.index(name) for name in checks], -1)
-    if order_id is not None:
-        repeated = _repeated_orders(cells, order_id, customer, date, amount < 0, reason < 0)
-        reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
-    return reason
+    return np.select(list(checks.values()), [REASONS.index(name) for name in checks], -1)
+
+
+def _row_currencies(cells: pd.DataFrame, roles: dict[str, str]) -> pd.Series:
+    """Each row's currency code, from the currency column or the amount's text, or None."""
+    if "currency" in roles:
+        column = _parse(cells[roles["currency"]], _texts)
+        return _by_unique(column, lambda text: text.map(currency_code, na_action="ignore"))
+    return _parse(cells[roles["amount"]], _amount_currency)
+
+
+def _amount_currency(values: pd.Series) -> pd.Series:
+    if _is_text(values.dtype):
+        return _by_unique(values, amount_currencies)
+    return pd.Series(None, index=values.index, dtype=object)
 
 
 def _repeated_orders(
@@ -916,19 +627,58 @@ def _repeated_orders(
     return repeated
 
 
+#: Margin headers that name money, not a rate: their values are currency whatever their size.
+MONEY_MARGINS = frozenset(
+    {"marginamount", "margebedrag", "grossprofit", "brutowinst", "profit", "winst",
+     "contributionmargin", "dekkingsbijdrage"}
+)  # fmt: skip
+PERCENT_WORDS = ("percent", "percentage", "procent", "pct")
+
+
 def _margin_amount(
-    amount: np.ndarray, optional: dict[str, np.ndarray], used: np.ndarray
+    amount: np.ndarray, optional: dict[str, np.ndarray], used: np.ndarray, margin_header: str
 ) -> np.ndarray:
-    """Currency margin of each used row: amount - cost; or a margin column, read as a
-    fraction of the amount when every used value lies in [-1, 1], else as currency."""
+    """Currency margin of each used row: amount - cost; or a margin column, read as
+    a fraction of the amount when every used value lies in [-1, 1] ('35%' text is 0.35);
+    as a percentage when its header says so ('Marge %', 'Margin percent') or every value
+    is 0 or lies between 1 and 100 (either sign) and the header does not name money ('Gross
+    profit'); else as currency."""
     amount = amount[used]
     if "cost" in optional:
-        return amount - optional["cost"][used]
+        with np.errstate(over="ignore"):  # an overflow is refused by `_check_totals`
+            return amount - optional["cost"][used]
     if "margin" in optional:
         margin = optional["margin"][used]
-        readable = margin[np.isfinite(margin)]
-        return margin * amount if np.all(np.abs(readable) <= 1) else margin
+        readable = np.abs(margin[np.isfinite(margin)])
+        key = header_key(margin_header)
+        if np.all(readable <= 1):
+            return margin * amount
+        if "%" in margin_header or any(word in key for word in PERCENT_WORDS):
+            return margin / 100 * amount
+        in_percent = (readable == 0) | ((readable >= 1) & (readable <= 100))
+        if np.all(in_percent) and key not in MONEY_MARGINS:
+            return margin / 100 * amount
+        return margin
     return np.full(len(amount), np.nan)
+
+
+def _check_totals(lines: pd.DataFrame, where: str) -> None:
+    """InputError when the amounts or margins of the used rows add up beyond a float64
+    (about 1.8e308): no total of them could be shown."""
+    for column, label in (("amount", "amounts"), ("margin_amount", "margins")):
+        values = lines[column].to_numpy()
+        finite = np.isfinite(values)
+        with np.errstate(over="ignore"):
+            total = np.abs(values[finite]).sum()
+        if np.isfinite(total) and np.isfinite(values[~np.isnan(values)]).all():
+            continue
+        size = np.where(finite, np.abs(values), np.inf)
+        large = size > np.finfo(np.float64).max / len(values)  # the rows that can overflow
+        rows = ", ".join(str(row) for row in lines["row"].to_numpy()[large][:EXAMPLE_ROWS])
+        raise InputError(
+            f"The {label} in {where} add up beyond the largest number a computer holds "
+            f"(about 1.8e308), so they have no total; check rows {rows}."
+        )
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

@@ -1,25 +1,50 @@
 """The orders file: its checks, its bytes and SHA-256, and a workbook's orders sheet (the one
-named, else the only one, else the first with a recognisable header row) parsed by
-python-calamine."""
+named, else the only one, else the first with a recognisable header row) read.
+
+An xlsx/xlsm sheet is bounded first (`sheet_extent.check_extent`), then read by fastexcel
+(python-calamine's Rust core, typed Arrow columns out) from the row below its header. An
+.xls or .ods sheet is read by python-calamine as cells from A1 (those formats have no
+streamed extent to check; .xls holds at most 65,536 rows of 256 columns).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import pyarrow as pa
 
 from .errors import InputError
-from .headers import HEADER_SEARCH_ROWS, ColumnMap, listing, recognised_header
+from .headers import ColumnMap, listing, recognised_header
+from .sheet_extent import (
+    SheetEntry,
+    check_extent,
+    sheet_head,
+    workbook_sheets,
+)
 
-if TYPE_CHECKING:  # imported only where a workbook file is read: native, not in xlwings Lite
-    import python_calamine
-
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet",)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # an encrypted .xlsx, or an old .xls
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+# fastexcel logs a warning for each column without values ("falling back to string"); such a
+# column is blank here, and a warning would break the command's one-sentence output.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+
+def _read_errors() -> tuple[type[Exception], ...]:
+    """What fastexcel and python-calamine raise for a workbook they cannot read (both native,
+    imported only where a workbook file is read: neither is in xlwings Lite)."""
+    import fastexcel
+    import python_calamine
+
+    return (fastexcel.FastExcelError, python_calamine.CalamineError, KeyError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -33,25 +58,23 @@ class Source:
 
 @dataclass(frozen=True)
 class OrdersSheet:
-    """A workbook's orders sheet, parsed in one or more parts (see `sheet_parts`), in row
-    order; ``where`` names it in a sentence."""
+    """A workbook's orders sheet, read: either its header row's cells (``header``, on sheet
+    row ``header_row``) and the typed columns below it (``columns``, Arrow arrays, the
+    first of sheet column ``first_column``, 0-based), or, for .xls and .ods, its cells
+    from A1 (``grid``). ``where`` names the sheet in a sentence."""
 
-    parts: tuple[python_calamine.CalamineSheet, ...]
     where: str
     source: Source
+    header: tuple[object, ...] = ()
+    header_row: int = 1
+    first_column: int = 0
+    columns: tuple[pa.Array, ...] = ()
+    grid: tuple[tuple[object, ...], ...] | None = None
 
 
 def read_orders_file(path: Path) -> tuple[bytes, Source]:
-    """The bytes of an orders file (.xlsx, .xlsm or .csv) and where they came from."""
-    if not path.exists():
-        raise InputError(f"The orders file {path} does not exist.")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not an orders file.")
-    if path.suffix.lower() not in WORKBOOK_SUFFIXES + CSV_SUFFIXES:
-        raise InputError(
-            f"{path.name} is not a file clv_xl can read orders from: "
-            "use an Excel workbook (.xlsx or .xlsm) or a CSV file (.csv)."
-        )
+    """The bytes of an orders file and where they came from."""
+    check_orders_file(path)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -59,77 +82,161 @@ def read_orders_file(path: Path) -> tuple[bytes, Source]:
     return data, Source(str(path), None, hashlib.sha256(data).hexdigest())
 
 
-def open_orders_sheet(
-    data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
-) -> OrdersSheet:
-    """The orders sheet of the workbook ``data`` (file ``name``), parsed: the sheet named, else
-    the only worksheet, else the first whose header row `recognised_header` knows (looked
-    for in the head of each sheet, `parse_head`)."""
-    if data.startswith(OLE_MAGIC):
-        if ENCRYPTED_STREAM in data:
-            raise InputError(
-                f"{name} is password-protected: save a copy without a password and read that."
-            )
-        raise InputError(f"{name} is an old-format Excel file: save it as .xlsx and read that.")
-    if not data.startswith(b"PK"):
-        raise InputError(f"{name} is not an Excel workbook, or it is damaged.")
-    import python_calamine
-
-    from .sheet_parts import parse_sheet
-
+def orders_file_source(path: Path) -> Source:
+    """Where the orders come from, for a file read from its path (a CSV file): its SHA-256
+    computed a piece at a time, so that its bytes are never held whole."""
+    check_orders_file(path)
+    digest = hashlib.sha256()
     try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        chosen = _choose_sheet(workbook, data, name, sheet, columns)
-        parts = parse_sheet(workbook, data, chosen)
-    except python_calamine.PasswordError:
+        with path.open("rb") as file:
+            while piece := file.read(2**24):
+                digest.update(piece)
+    except OSError as error:
+        raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
+    return Source(str(path), None, digest.hexdigest())
+
+
+def check_orders_file(path: Path) -> None:
+    """InputError for a path that is no orders file clv_xl reads."""
+    if not path.exists():
+        raise InputError(f"The orders file {path} does not exist.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an orders file.")
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(
-            f"{name} is password-protected: save a copy without a password and read that."
-        ) from None
-    except python_calamine.CalamineError as error:
-        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
-    return OrdersSheet(
-        parts, f"sheet '{chosen}' of {name}", Source(source.path, chosen, source.sha256)
-    )
+            f"{path.name} is not a file clv_xl can read orders from: use an Excel workbook "
+            "(.xlsx, .xlsm or .xls), an OpenDocument spreadsheet (.ods), a CSV file (.csv) "
+            "or a Parquet file (.parquet)."
+        )
 
 
 def workbook_sheet(path: Path, sheet: str | None, columns: ColumnMap) -> OrdersSheet:
-    """The orders sheet of the workbook at ``path``, parsed (`read_orders_file`, then
+    """The orders sheet of the workbook at ``path``, read (`read_orders_file`, then
     `open_orders_sheet`)."""
     data, source = read_orders_file(path)
     return open_orders_sheet(data, path.name, source, sheet, columns)
 
 
-def _choose_sheet(
-    workbook: python_calamine.CalamineWorkbook,
-    data: bytes,
+def open_orders_sheet(
+    data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
+) -> OrdersSheet:
+    """The orders sheet of the workbook ``data`` (file ``name``), read: the sheet named, else
+    the only visible worksheet, else the first whose head has a header row that
+    `recognised_header` knows."""
+    if data.startswith(OLE_MAGIC):
+        if ENCRYPTED_STREAM in data:
+            raise InputError(
+                f"{name} is password-protected: save a copy without a password and read that."
+            )
+        return _calamine_sheet(data, name, source, sheet, columns)
+    if not data.startswith(b"PK"):
+        raise InputError(f"{name} is not an Excel workbook, or it is damaged.")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = set(archive.namelist())
+    except zipfile.BadZipFile as error:
+        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+    if "content.xml" in members and "xl/workbook.xml" not in members:
+        return _calamine_sheet(data, name, source, sheet, columns)
+    try:
+        entries = workbook_sheets(archive)
+    except (KeyError, SyntaxError) as error:
+        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+    chosen = _chosen(
+        [entry.name for entry in entries],
+        [entry.name for entry in entries if entry.visible_worksheet],
+        lambda title: sheet_head(archive, _entry(entries, title).member, name).head,
+        name,
+        sheet,
+        columns,
+    )
+    where = f"sheet '{chosen}' of {name}"
+    extent = check_extent(archive, _entry(entries, chosen).member, where)
+    header_at = _header_index(extent.head, columns)
+    header = extent.head[header_at] if extent.head else ()
+    header_row = extent.first_row + header_at
+    import fastexcel
+
+    try:  # with a number of rows to skip, fastexcel counts rows from the sheet's first
+        loaded = fastexcel.read_excel(data).load_sheet(
+            chosen, header_row=None, skip_rows=header_row, whitespace_as_null=True
+        )
+        table = pa.record_batch(loaded.to_arrow()) if extent.head else None
+    except _read_errors() as error:
+        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+    return OrdersSheet(
+        where,
+        Source(source.path, chosen, source.sha256),
+        header=header,
+        header_row=header_row,
+        first_column=extent.first_column,
+        columns=tuple(table.columns) if table is not None else (),
+    )
+
+
+def _entry(entries: list[SheetEntry], title: str) -> SheetEntry:
+    return next(entry for entry in entries if entry.name == title)
+
+
+def _header_index(head: tuple[tuple[object, ...], ...], columns: ColumnMap) -> int:
+    """The head's header row: the first recognised one, else its first row."""
+    return recognised_header(head, columns) or 0
+
+
+def _calamine_sheet(
+    data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
+) -> OrdersSheet:
+    """An .xls or .ods workbook's orders sheet as its cells from A1."""
+    import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        visible = [
+            meta.name
+            for meta in workbook.sheets_metadata
+            if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and meta.visible == python_calamine.SheetVisibleEnum.Visible
+        ]
+
+        def grid(title: str) -> list[list[object]]:
+            return workbook.get_sheet_by_name(title).to_python(skip_empty_area=False)
+
+        chosen = _chosen(workbook.sheet_names, visible, grid, name, sheet, columns)
+        cells = grid(chosen)
+    except python_calamine.PasswordError:
+        raise InputError(
+            f"{name} is password-protected: save a copy without a password and read that."
+        ) from None
+    except _read_errors() as error:
+        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+    return OrdersSheet(
+        f"sheet '{chosen}' of {name}",
+        Source(source.path, chosen, source.sha256),
+        grid=tuple(map(tuple, cells)),
+    )
+
+
+def _chosen(
+    names: list[str],
+    visible: list[str],
+    head: Callable[[str], Sequence[Sequence[object]]],
     name: str,
     sheet: str | None,
     columns: ColumnMap,
 ) -> str:
-    import python_calamine
-
-    from .sheet_parts import parse_head
-
-    names = workbook.sheet_names
+    """The sheet named (exactly, else ignoring case), else the only visible worksheet, else
+    the first visible worksheet whose ``head(title)`` rows hold a recognised header row."""
     if sheet is not None:
         wanted = sheet.strip().casefold()
         matches = [n for n in names if n == sheet] or [n for n in names if n.casefold() == wanted]
         if not matches:
             raise InputError(f"{name} has no sheet '{sheet}'; its sheets are {listing(names)}.")
         return matches[0]
-    worksheets = [
-        meta.name
-        for meta in workbook.sheets_metadata
-        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-        and meta.visible == python_calamine.SheetVisibleEnum.Visible
-    ]
-    if len(worksheets) == 1:
-        return worksheets[0]
-    for candidate in worksheets:
-        head = parse_head(workbook, data, candidate).to_python(
-            skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
-        )
-        if recognised_header(head, columns) is not None:
+    if len(visible) == 1:
+        return visible[0]
+    for candidate in visible:
+        rows = [row for row in head(candidate)[:100] if any(v is not None for v in row)]
+        if recognised_header(rows[:20], columns) is not None:
             return candidate
     raise InputError(
         f"No sheet of {name} has a header row with customer, order date and amount columns; "

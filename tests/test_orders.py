@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import hashlib
 import math
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from unittest.mock import patch
 
 import numpy as np
 import openpyxl
@@ -21,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clv_xl import orders as orders_module
 from clv_xl.errors import InputError
 from clv_xl.orders import BLANK_SEGMENT, ColumnMap, Orders, load_orders, orders_from_grid
 from clv_xl.sample import sample_orders, write_orders
@@ -640,16 +636,24 @@ def test_the_sample_round_trips_through_a_workbook(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Large sheets: read a block of rows at a time
+# A sheet read by fastexcel gives what its cells give
 
 
-def read_grid(grid: list[list[object]], block_rows: int) -> Orders | str:
-    """The orders of an xlwings-style grid read `block_rows` rows at a time, or the error."""
-    with patch.object(orders_module, "BLOCK_ROWS", block_rows):
-        try:
-            return orders_from_grid(grid, workbook="b.xlsx", sheet="S", first_row=4, as_of=AS_OF)
-        except InputError as error:
-            return str(error)
+def read_grid(grid: list[list[object]]) -> Orders | str:
+    """The orders of an xlwings-style grid whose first row is sheet row 1, or the error."""
+    try:
+        return orders_from_grid(grid, workbook="b.xlsx", sheet="S", first_row=1, as_of=AS_OF)
+    except InputError as error:
+        return str(error)
+
+
+def read_saved(grid: list[list[object]], path: Path) -> Orders | str:
+    """The orders of the same grid saved as sheet S of b.xlsx and read from the file."""
+    write_xlsx(path / "b.xlsx", {"S": grid})
+    try:
+        return load_orders(path / "b.xlsx", as_of=AS_OF)
+    except InputError as error:
+        return str(error)
 
 
 def assert_same_orders(first: Orders | str, second: Orders | str) -> None:
@@ -665,11 +669,13 @@ def assert_same_orders(first: Orders | str, second: Orders | str) -> None:
 
 
 ODD_CELLS = st.sampled_from(
-    [None, "", "  ", " C1 ", "Web", 1.0, -0.0, 1001, True, dt.date(2024, 1, 31),
-     dt.datetime(2024, 2, 1, 13, 5), dt.time(12, 30), "2024-01-31", "12,50", "abc", FORMULA_TEXT]
+    [None, "", "  ", " C1 ", "Web", 1.0, 1001, dt.date(2024, 1, 31), "2024-01-31",
+     "12.50", "abc", FORMULA_TEXT]
 )  # fmt: skip
+# Not "12,50": a column of numbers and text reaches the reading as text from fastexcel, and its
+# numbers then vote in the column's decimal style (see `orders._number_strings`).
 COLUMN_CELLS = [
-    st.floats(-1e4, 1e4, allow_nan=False).map(lambda x: round(x, 2)),
+    st.floats(-1e4, 1e4, allow_nan=False).map(lambda x: round(x, 2) + 0.0),  # no -0.0
     st.sampled_from(["C1", " C2 ", "Web", "", "  "]),
     st.dates(dt.date(2023, 1, 1), dt.date(2024, 12, 31)),
     ODD_CELLS,
@@ -691,57 +697,35 @@ def grids(draw: st.DrawFn) -> list[list[object]]:
     return [*above, headers, *body]
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(grids(), st.integers(1, 4))
-def test_the_size_of_the_blocks_of_rows_does_not_matter(
-    grid: list[list[object]], block_rows: int
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(grid=grids())
+def test_a_saved_sheet_gives_the_orders_of_its_cells(
+    grid: list[list[object]], tmp_path: Path
 ) -> None:
-    assert_same_orders(read_grid(grid, block_rows), read_grid(grid, 10_000))
+    assert_same_orders(read_saved(grid, tmp_path), read_grid(grid))
 
 
-def test_rows_read_in_blocks_keep_their_types_and_sheet_rows(tmp_path: Path) -> None:
+def test_sheet_rows_types_and_column_letters_of_a_table_lower_right(tmp_path: Path) -> None:
     rows = [
         ["Customer", "Date", "Amount", None],
         *[[f" C{i} ", dt.date(2024, 1, i), float(i), None] for i in range(1, 6)],
-        ["C6", "06-01-2024", "6,50", "late note"],  # text among floats and dates, block 3
+        ["C6", "06-01-2024", "6,50", "late note"],  # text among floats and dates
         [None, None, None, None],
         ["  ", dt.date(2024, 1, 8), 8.0, None],
     ]
     path = write_xlsx(tmp_path / "orders.xlsx", {"Orders": rows}, origin="C5")
-    for block_rows in (2, 3, 10_000):
-        with patch.object(orders_module, "BLOCK_ROWS", block_rows):
-            orders = load_orders(path, as_of=AS_OF)
-        assert orders.lines["customer"].tolist() == [f"C{i}" for i in range(1, 7)]
-        assert orders.lines["date"].dt.day.tolist() == list(range(1, 7))
-        assert orders.lines["amount"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.5]
-        assert orders.lines["row"].tolist() == list(range(6, 12))  # header on sheet row 5
-        assert reasons(orders) == {"empty row": (1, (12,)), "missing customer": (1, (13,))}
-        assert orders.segments == ("Column F",)  # the fourth column of a table from column C
-        assert orders.lines["Column F"].tolist() == ["(blank)"] * 5 + ["late note"]
-
-
-def test_the_garbage_collector_is_paused_while_rows_are_read_and_restored() -> None:
-    seen: list[bool] = []
-
-    def rows() -> Iterator[list[object]]:
-        for row in [["Customer", "Date", "Amount"], ["C1", dt.date(2024, 1, 2), 5.0]]:
-            seen.append(gc.isenabled())
-            yield row
-
-    class Grid(list):  # a grid that reports the collector's state as its rows are read
-        def __iter__(self) -> Iterator[list[object]]:
-            return rows()
-
-    was_enabled = gc.isenabled()
-    try:
-        for enabled in (True, False):
-            (gc.enable if enabled else gc.disable)()
-            orders = orders_from_grid(Grid(), workbook="b.xlsx", sheet="S", as_of=AS_OF)
-            assert orders.rows_used == 1
-            assert gc.isenabled() is enabled
-        assert seen == [False] * 4
-    finally:
-        (gc.enable if was_enabled else gc.disable)()
+    orders = load_orders(path, as_of=AS_OF)
+    assert orders.lines["customer"].tolist() == [f"C{i}" for i in range(1, 7)]
+    assert orders.lines["date"].dt.day.tolist() == list(range(1, 7))
+    assert orders.lines["amount"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.5]
+    assert orders.lines["row"].tolist() == list(range(6, 12))  # header on sheet row 5
+    assert reasons(orders) == {"empty row": (1, (12,)), "missing customer": (1, (13,))}
+    assert orders.segments == ("Column F",)  # the fourth column of a table from column C
+    assert orders.lines["Column F"].tolist() == ["(blank)"] * 5 + ["late note"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -765,7 +749,7 @@ def test_unsupported_extension(tmp_path: Path, name: str) -> None:
     [
         (b"Customer;Date;Amount\n", "is not an Excel workbook"),
         (b"PK\x03\x04 not really a zip", "cannot be read as an Excel workbook"),
-        (bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504), "is an old-format Excel file"),
+        (bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504), "cannot be read as an Excel workbook"),
     ],
 )
 def test_files_that_are_not_workbooks(tmp_path: Path, content: bytes, message: str) -> None:
@@ -839,19 +823,6 @@ def test_customers_and_segments_are_the_used_texts_in_sorted_order(regions: int)
     customers = orders.lines["customer"]
     assert customers.astype(str).tolist() == [c for c, *_ in used]
     assert customers.cat.categories.tolist() == sorted({c for c, *_ in used})
-
-
-def test_the_same_orders_where_pandas_has_no_unchecked_categories(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`orders._categorical` uses pandas' private unchecked categories where pandas has them;
-    the public, checking constructor gives the same orders."""
-    path = tmp_path / "orders.xlsx"
-    write_orders(sample_orders(customers=40, seed=3), path)
-    unchecked = load_orders(path, as_of=AS_OF)
-    assert orders_module.UNCHECKED_CATEGORIES is not None  # pandas 2.3 and 3 have them
-    monkeypatch.setattr(orders_module, "UNCHECKED_CATEGORIES", None)
-    assert_same_orders(load_orders(path, as_of=AS_OF), unchecked)
 
 
 def test_nullable_and_categorical_dataframe_columns() -> None:

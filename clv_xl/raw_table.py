@@ -1,0 +1,361 @@
+"""An orders table's raw cells under their headers, from any input: a workbook sheet read by
+fastexcel (Arrow columns), a CSV file read by pyarrow.csv, a Parquet file, a grid of cell
+values (xlwings, .xls, .ods) or a DataFrame.
+
+Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text
+columns become categorical through Arrow's dictionary encoding, so each distinct text is
+stripped and later converted once and a column of repeated texts costs integer codes, not
+a Python object per cell. Numbers are float64 and dates datetime64 when the reader typed
+them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from pandas.api import types as pdt
+
+from .errors import InputError
+from .headers import HEADER_SEARCH_ROWS, ColumnMap, header_text, recognised_header
+from .orders_file import OrdersSheet, Source
+from .sheet_extent import column_letters
+
+#: CSV text looked at to choose the separator and the encoding.
+SAMPLE_BYTES = 2**16
+#: Rows of a CSV file looked at for its header row (title rows come first).
+HEAD_SEARCH = HEADER_SEARCH_ROWS * 5
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Raw cells (blank = missing) under their headers, before any type is decided."""
+
+    cells: pd.DataFrame
+    rows: np.ndarray  # sheet row number of each data row
+    where: str  # names the table in a sentence: "orders.csv", "sheet 'Orders' of sales.xlsx"
+    decimal_comma: bool  # read text numbers without a telling separator as 1.234,56
+    source: Source
+    filled: dict[str, np.ndarray]  # per header: which cells are not blank
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs
+
+
+def frame_table(frame: pd.DataFrame) -> RawTable:
+    """A DataFrame's columns keep their names (as text), so ``columns`` can index the frame."""
+    headers = unique_headers(
+        [
+            str(name) if header_text(name) else f"Column {column_letters(i)}"
+            for i, name in enumerate(frame.columns)
+        ]
+    )
+    cells = pd.DataFrame(
+        {
+            h: _inferred(cleaned(frame.iloc[:, i].reset_index(drop=True)))
+            for i, h in enumerate(headers)
+        },
+        index=pd.RangeIndex(len(frame)),
+    )
+    rows = np.arange(len(frame), dtype=np.int64) + 2
+    filled = {h: cells[h].notna().to_numpy() for h in headers}
+    return RawTable(cells, rows, "the orders table", False, Source(None, None, None), filled)
+
+
+def sheet_table(sheet: OrdersSheet, columns: ColumnMap) -> RawTable:
+    """A workbook's orders sheet (`orders_file.open_orders_sheet`)."""
+    if sheet.grid is not None:
+        return grid_table(sheet.grid, 1, sheet.where, False, sheet.source, columns)
+    if not sheet.header:
+        raise InputError(f"There is nothing in {sheet.where}.")
+    body = [_arrow_cells(array) for array in sheet.columns]
+    return _table_below(
+        sheet.header, body, sheet.header_row, sheet.first_column, sheet.where, False, sheet.source
+    )
+
+
+def grid_table(
+    grid: Sequence[Sequence[object]],
+    first_row: int,
+    where: str,
+    decimal_comma: bool,
+    source: Source,
+    columns: ColumnMap,
+) -> RawTable:
+    """Rows of cell values from column A, the first on sheet row ``first_row``: the header
+    row among the first filled rows, the rows below it the data."""
+    start = next((i for i, row in enumerate(grid) if any(map(header_text, row))), None)
+    if start is None:
+        raise InputError(f"There is nothing in {where}.")
+    header_at = start + (recognised_header(grid[start : start + HEADER_SEARCH_ROWS], columns) or 0)
+    below = grid[header_at + 1 :]
+    width = max(map(len, below), default=0)
+    body = [_object_cells(values) for values in zip_longest(*below, fillvalue=None)]
+    body += [pd.Series([None] * len(below), dtype=object)] * (width - len(body))
+    return _table_below(
+        grid[header_at], body, first_row + header_at, 0, where, decimal_comma, source
+    )
+
+
+def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
+    """A CSV file as Excel saves it: UTF-8 (with or without BOM), UTF-16 or Windows-1252; the
+    separator its first line declares (``sep=;``) or the one that splits its first lines
+    evenly; every field read as text (types are decided per column later). pyarrow reads
+    the file itself, and each column is typed and let go of in turn."""
+    name = path.name
+    with path.open("rb") as file:
+        start = file.read(SAMPLE_BYTES)
+    if not start.strip():
+        raise InputError(f"{name} is empty.")
+    data: Path | pa.BufferReader = path
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        data = pa.BufferReader(path.read_bytes().decode("utf-16").encode())
+        start = start.decode("utf-16", "ignore").encode()
+    encoding = "utf8" if _is_utf8(path) or isinstance(data, pa.BufferReader) else "cp1252"
+    sample = start.decode("utf-8-sig" if encoding == "utf8" else encoding, "ignore")
+    first_line, _, rest = sample.partition("\n")
+    declared = re.fullmatch(r"\s*sep=(.)\s*", first_line)  # Excel's "sep=;" line
+    separator = declared.group(1) if declared else _csv_separator(sample)
+    first_row = 2 if declared else 1
+    lines = (rest if declared else sample).splitlines()[:HEAD_SEARCH]
+    width = max((len(fields) for fields in csv.reader(lines, delimiter=separator)), default=1)
+    invalid: list[str] = []
+
+    def refuse(row: pa_csv.InvalidRow) -> str:
+        invalid.append(
+            f"line {row.number} has {row.actual_columns} fields, not {row.expected_columns}"
+        )
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            data if isinstance(data, pa.BufferReader) else str(data),
+            read_options=pa_csv.ReadOptions(
+                autogenerate_column_names=True,
+                skip_rows=first_row - 1,
+                encoding=encoding,
+                use_threads=False,
+            ),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=separator,
+                ignore_empty_lines=False,
+                newlines_in_values=True,
+                invalid_row_handler=refuse,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
+        raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
+    if invalid:
+        raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
+    head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
+    start_at = next((i for i, row in enumerate(head) if any(map(header_text, row))), None)
+    if start_at is None:
+        raise InputError(f"{name} is empty.")
+    found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
+    header_at = start_at + (found or 0)
+    body = []
+    while table.num_columns:  # each column typed, then its text let go of
+        body.append(_arrow_cells(table.column(0).slice(header_at + 1).combine_chunks()))
+        table = table.remove_column(0)
+    return _table_below(
+        head[header_at], body, first_row + header_at, 0, name, separator == ";", source
+    )
+
+
+def parquet_table(data: bytes, name: str, source: Source) -> RawTable:
+    """A Parquet file: its column names are the headers, its first row sheet row 2."""
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{name} cannot be read as a Parquet file ({error}).") from None
+    body = [_arrow_cells(column.combine_chunks()) for column in table.columns]
+    return _table_below(tuple(table.column_names), body, 1, 0, name, False, source)
+
+
+# ----------------------------------------------------------------------------------------------
+# Header row and the cells below it
+
+
+def _table_below(
+    header: Sequence[object],
+    body: list[pd.Series],
+    header_row: int,
+    first_column: int,
+    where: str,
+    decimal_comma: bool,
+    source: Source,
+) -> RawTable:
+    """The cells below a header row (on sheet row ``header_row``; its first cell in sheet
+    column ``first_column``). Rows after the last filled one are not data; a column with
+    neither a header nor a filled cell is left out; a blank header is named by its
+    column's letter."""
+    width = max(len(header), len(body))
+    length = len(body[0]) if body else 0
+    body = body + [pd.Series(np.full(length, np.nan))] * (width - len(body))
+    filled = [_filled(column) for column in body]
+    filled_rows = np.flatnonzero(np.logical_or.reduce(filled)) if filled else np.array([])
+    if not len(filled_rows):
+        raise InputError(
+            f"There are no data rows below the header row (row {header_row}) in {where}."
+        )
+    stop = int(filled_rows[-1]) + 1
+    names = [header_text(header[i]) if i < len(header) else "" for i in range(width)]
+    kept = [i for i in range(width) if names[i] or filled[i][:stop].any()]
+    headers = unique_headers(
+        [names[i] or f"Column {column_letters(first_column + i)}" for i in kept]
+    )
+    cells = pd.DataFrame(
+        {
+            h: body[i] if stop == length else body[i].iloc[:stop].reset_index(drop=True)
+            for h, i in zip(headers, kept, strict=True)
+        },
+        copy=False,
+    )
+    filled_by_header = {h: filled[i][:stop] for h, i in zip(headers, kept, strict=True)}
+    rows = np.arange(header_row + 1, header_row + 1 + stop, dtype=np.int64)
+    return RawTable(cells, rows, where, decimal_comma, source, filled_by_header)
+
+
+def _filled(column: pd.Series) -> np.ndarray:
+    """Which cells are not blank (NaN, NaT, None or a missing category)."""
+    if column.dtype == np.float64:
+        return ~np.isnan(column.to_numpy())
+    return column.notna().to_numpy()
+
+
+def unique_headers(headers: list[str]) -> list[str]:
+    """Repeated headers numbered: Amount, Amount (2)."""
+    seen: dict[str, int] = {}
+    unique = []
+    for header in headers:
+        seen[header] = seen.get(header, 0) + 1
+        unique.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
+    return unique
+
+
+# ----------------------------------------------------------------------------------------------
+# Cells: blanks, text and types
+
+
+def _arrow_cells(array: pa.Array) -> pd.Series:
+    """An Arrow column as cells: text as categories (see `categorical`), numbers as float64,
+    dates and times as datetime64, anything else (booleans, durations) as objects."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.cast(kind.value_type)
+        kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _text_cells(array)
+    if pa.types.is_null(kind):
+        return pd.Series(np.full(len(array), np.nan))
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return pd.Series(array.cast(pa.float64()).to_numpy(zero_copy_only=False))
+    if pa.types.is_date(kind):
+        return pd.Series(array.cast(pa.timestamp("s")).to_pandas())
+    if pa.types.is_timestamp(kind):
+        return pd.Series(array.to_pandas())
+    return pd.Series(array.to_pylist(), dtype=object)
+
+
+def _text_cells(array: pa.Array) -> pd.Series:
+    """Text as categories of the stripped texts; blank text is missing."""
+    encoded = pc.dictionary_encode(array)
+    texts, codes = encoded.dictionary, encoded.indices
+    stripped = pc.utf8_trim_whitespace(texts)
+    if not pc.all(pc.equal(stripped, texts)).as_py() or pc.any(pc.equal(texts, "")).as_py():
+        blank = pa.scalar(None, stripped.type)  # ' A' and 'A' meet; blanks are missing
+        regrouped = pc.dictionary_encode(pc.if_else(pc.equal(stripped, ""), blank, stripped))
+        texts, codes = regrouped.dictionary, regrouped.indices.take(codes)
+    categories = pd.Index(texts.to_pandas(), dtype="str")  # no Python object per text
+    codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Series(categorical(codes, categories))
+
+
+def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """``codes`` into ``categories`` (distinct; code -1 is missing)."""
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+
+
+def cleaned(values: pd.Series) -> pd.Series:
+    """A column's cells with text stripped and every blank (empty text, spaces, None, NaN) as
+    missing. A column of text (and blanks) comes back categorical, the stripped texts its
+    categories; a mixed column comes back as objects (see `_inferred`)."""
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
+        values.dtype, pd.StringDtype | pd.DatetimeTZDtype
+    ):
+        values = values.astype(object)
+    if not pdt.is_string_dtype(values.dtype):  # numbers, dates, booleans: NaN/NaT is blank
+        return values
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    if pdt.infer_dtype(uniques) != "string":  # mixed: blank text missing, the rest as it is
+        stripped_values = np.array([*map(_stripped, uniques), None], dtype=object)
+        return pd.Series(stripped_values[codes], index=values.index, dtype=object)  # -1 -> None
+    stripped = np.fromiter(map(str.strip, uniques), dtype=object, count=len(uniques))
+    blank = stripped == ""
+    if blank.any() or (stripped != uniques).any():  # ' A' and 'A' meet; blanks are missing
+        stripped[blank] = None
+        codes_of_stripped, stripped = pd.factorize(stripped)
+        codes = np.append(codes_of_stripped, -1)[codes]  # code -1 (blank) stays -1
+    text = categorical(codes, pd.Index(stripped, dtype="str"))
+    return pd.Series(text, index=values.index)
+
+
+def _stripped(value: object) -> object:
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+def _object_cells(values: Sequence[object]) -> pd.Series:
+    """A grid column's cells (see `cleaned`), typed when they are all of one kind."""
+    objects = pd.Series(values, dtype=object)
+    has_text = any(isinstance(value, str) for value in values)
+    return _inferred(cleaned(objects if has_text else _inferred(objects)))
+
+
+def _inferred(values: pd.Series) -> pd.Series:
+    """An object column as float64, str or datetime64 when all its cells are of one kind."""
+    return values.infer_objects() if values.dtype == object else values
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether a file is UTF-8, checked a piece at a time (never held whole)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as file:
+            while piece := file.read(2**24):
+                decoder.decode(piece)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _csv_separator(text: str) -> str:
+    """The separator that splits the first lines into equally many fields, the most in the
+    header line; else the one that splits the header line the most."""
+    sample = [fields for fields in text.splitlines()[:HEADER_SEARCH_ROWS] if fields]
+    best, best_score = ",", (False, 1)
+    for separator in ";,\t|":
+        widths = [len(fields) for fields in csv.reader(sample, delimiter=separator)]
+        score = (len(set(widths)) == 1, widths[0] if widths else 0)
+        if score[1] > 1 and score > best_score:
+            best, best_score = separator, score
+    return best

@@ -1,0 +1,306 @@
+"""A workbook sheet's extent and head, read from its XML before any parser allocates it.
+
+calamine (inside fastexcel) allocates a sheet's whole used range, from its first to its
+last cell with a value, at once: a few-KB file with one value at XFD1048576 asks for
+512 GiB, and the process aborts (Rust's `abort`, not an exception). So the sheet's XML is
+streamed first, without building anything per cell, and a sheet is refused, in one
+sentence, when its declared or actual extent lies beyond Excel's limits or when its cells
+(counted, or spanned by its extent) would need more than MEMORY_BUDGET_BYTES
+(`check_extent`). The same pass gives the head of the sheet (its first rows with a value,
+as cell values: shared strings looked up, numbers as floats), for finding the header row,
+and where the used range starts, which fastexcel does not say.
+
+The actual extent is found from the row numbers of the ``<row>`` elements (the last of
+each piece of XML, and every one of seven digits or more), every cell with a value beyond
+column Z or below row 999,999, and the single-letter columns used in the sheet's first
+64 KB: cheap to find in bytes, and an upper bound on what calamine spans but for a narrow
+sheet whose later rows reach further right within columns A to Z (26 columns at most).
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from xml.etree import ElementTree
+
+from .errors import InputError
+
+EXCEL_ROWS = 1_048_576
+EXCEL_COLUMNS = 16_384
+#: Memory calamine takes per cell of the range it allocates (a 32-byte enum), and the most
+#: a sheet's range may take.
+CELL_BYTES = 32
+MEMORY_BUDGET_BYTES = 2 * 2**30
+#: Uncompressed XML read at a time (a zip bomb is never inflated whole).
+PIECE_BYTES = 8 * 2**20
+#: Rows of a sheet's head (the header row is among its first filled rows).
+HEAD_ROWS = 20
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_ROW_NUMBER = re.compile(rb'<row [^>]*?\br="(\d+)"')
+_LONG_ROW = re.compile(rb'<row r="(\d{7,})"')
+#: A cell beyond column Z or below row 999,999 (most cells are neither: one quick pass).
+_ODD_CELL = re.compile(rb'<c r="([A-Z]{2,}|[A-Z](?=\d{7}))(\d+)"[^>]*?(/?)>')
+_NARROW_CELL = re.compile(rb'<c r="([A-Z])\d+"')
+#: XML of the first piece looked at for its single-letter columns.
+NARROW_SAMPLE_BYTES = 2**16
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_ATTRIBUTE = re.compile(rb'\b(r|t)="([^"]*)"')
+_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
+_TEXT = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
+_REFERENCE = re.compile(r"([A-Z]+)(\d+)")
+
+
+@dataclass(frozen=True)
+class SheetExtent:
+    """Where a sheet's cells with values start (sheet row, 1-based; column, 0-based), how
+    far they reach, and its head: the rows from ``first_row`` on (HEAD_ROWS of them), each
+    a list of values from column ``first_column`` on (None for a blank)."""
+
+    first_row: int
+    first_column: int
+    last_row: int
+    last_column: int
+    head: tuple[tuple[object, ...], ...]
+
+
+def column_index(letters: str) -> int:
+    """0-based index of a column's letters: A -> 0, AB -> 27."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
+
+
+def column_letters(index: int) -> str:
+    """The spreadsheet column letters of a 0-based column index: 0 -> A, 27 -> AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class SheetEntry:
+    """A sheet as the workbook lists it: its name, its XML member, whether it is a visible
+    worksheet (not hidden, not a chart sheet)."""
+
+    name: str
+    member: str
+    visible_worksheet: bool
+
+
+def workbook_sheets(archive: zipfile.ZipFile) -> list[SheetEntry]:
+    """The sheets of an xlsx/xlsm package, in the workbook's order."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(_RELS)}
+    entries = []
+    for element in workbook.iter(f"{_MAIN}sheet"):
+        target = targets.get(element.get(_RID), "")
+        member = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+        worksheet = "worksheets/" in member and element.get("state", "visible") == "visible"
+        entries.append(SheetEntry(element.get("name", ""), member, worksheet))
+    return entries
+
+
+def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExtent:
+    """The extent and head of a sheet's XML; InputError for a sheet that is too large."""
+    for info in archive.infolist():  # every part calamine holds whole: shared strings, styles
+        if info.filename != member and info.file_size > MEMORY_BUDGET_BYTES:
+            raise InputError(
+                f"{where} cannot be read: its workbook's part {info.filename} "
+                f"expands to {info.file_size / 2**30:.1f} GB."
+            )
+    last_row, widest, cells = 0, -1, 0
+    first_row, first_column, head_column, head = 0, 0, 0, ()
+    narrow = -1  # the rightmost single-letter column of the first piece's beginning
+    for index, piece in enumerate(_pieces(archive, member, where)):
+        if index == 0:
+            _check_declared(piece, where)
+            first_row, first_column, head = _head(archive, piece)
+            head_column = first_column
+            letters = _NARROW_CELL.findall(piece, 0, NARROW_SAMPLE_BYTES)
+            narrow = column_index(max(letters).decode()) if letters else -1
+        # a value left of the head's first column, further down, moves the range's start
+        first_column = next(
+            (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
+        )
+        cells += piece.count(b"<c ") + piece.count(b"<c>")
+        odd = [(c, r) for c, r, empty in _ODD_CELL.findall(piece) if not empty]
+        letters = {c for c, _ in odd}  # a wide sheet has many odd cells, in few columns
+        rows = {int(n) for n in _LONG_ROW.findall(piece)} | {int(r) for r in {r for _, r in odd}}
+        if (at := piece.rfind(b"<row ")) >= 0 and (number := _ROW_NUMBER.match(piece, at)):
+            rows.add(int(number.group(1)))
+        last_row = max(last_row, *rows) if rows else last_row
+        widest = max(widest, *(column_index(c.decode()) for c in letters)) if letters else widest
+        _check_size(cells, where)
+    if head and first_column < head_column:  # the head's rows start at the range's column
+        head = tuple((None,) * (head_column - first_column) + row for row in head)
+    last_column = max(widest, narrow, first_column + max(map(len, head), default=1) - 1)
+    if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
+        raise InputError(
+            f"{where} has cells beyond Excel's last cell XFD{EXCEL_ROWS} "
+            f"(as far as {column_letters(last_column)}{last_row}): it is not an Excel sheet."
+        )
+    if first_row:
+        spanned = (last_row - first_row + 1) * (last_column - first_column + 1)
+        if spanned * CELL_BYTES > MEMORY_BUDGET_BYTES:
+            raise InputError(
+                f"{where} spans {column_letters(first_column)}{first_row}:"
+                f"{column_letters(last_column)}{last_row}, {spanned:,} cells: reading it would "
+                f"take more than {MEMORY_BUDGET_BYTES // 2**30} GB of memory; copy the orders "
+                "to a sheet of their own."
+            )
+    return SheetExtent(first_row, first_column, last_row, last_column, head)
+
+
+def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes]:
+    """The member's XML, PIECE_BYTES at a time, each cut after a '>' (the rest goes on to
+    the next), so that no element start is split between two pieces."""
+    rest = b""
+    try:
+        with archive.open(member) as stream:
+            while block := stream.read(PIECE_BYTES):
+                block = rest + block
+                cut = block.rfind(b">") + 1
+                rest = block[cut:]
+                yield block[:cut]
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise InputError(f"{where} cannot be read ({error}).") from None
+    if rest:
+        yield rest
+
+
+def _has_column(piece: bytes, column: int) -> bool:
+    """Whether a cell with a value in this single-letter column (0 = A) is in the XML."""
+    letter = bytes([ord("A") + column])
+    return re.search(rb'<c r="' + letter + rb'\d+"[^>]*(?<!/)>', piece) is not None
+
+
+def _check_declared(piece: bytes, where: str) -> None:
+    declared = _DIMENSION.search(piece)
+    if declared is None:
+        return
+    letters, row = declared.group(3) or declared.group(1), declared.group(4) or declared.group(2)
+    if int(row) > EXCEL_ROWS or column_index(letters.decode()) >= EXCEL_COLUMNS:
+        raise InputError(
+            f"{where} declares cells as far as {letters.decode()}{int(row)}, beyond Excel's "
+            f"last cell XFD{EXCEL_ROWS}: it is not an Excel sheet."
+        )
+
+
+def _check_size(cells: int, where: str) -> None:
+    if cells * CELL_BYTES > MEMORY_BUDGET_BYTES:
+        raise InputError(
+            f"{where} holds more than {cells:,} cells: reading it would take more than "
+            f"{MEMORY_BUDGET_BYTES // 2**30} GB of memory."
+        )
+
+
+def sheet_head(archive: zipfile.ZipFile, member: str, where: str) -> SheetExtent:
+    """The head of a sheet (and where it starts) from its first piece of XML only."""
+    piece = next(_pieces(archive, member, where), b"")
+    first_row, first_column, head = _head(archive, piece)
+    return SheetExtent(first_row, first_column, first_row, first_column, head)
+
+
+def _head(archive: zipfile.ZipFile, xml: bytes) -> tuple[int, int, tuple[tuple[object, ...], ...]]:
+    """(first row, first column, head rows) of the sheet XML's beginning (see SheetExtent)."""
+    cells: dict[int, dict[int, tuple[bytes, bytes]]] = {}
+    row_number = 0
+    for row in _ROW.finditer(xml):
+        attributes = dict(_ATTRIBUTE.findall(row.group(1)))
+        row_number = int(attributes.get(b"r", row_number + 1))
+        column = -1
+        for cell in _CELL.finditer(row.group(2) or b""):
+            cell_attributes = dict(_ATTRIBUTE.findall(cell.group(1)))
+            reference = _REFERENCE.fullmatch(cell_attributes.get(b"r", b"").decode())
+            column = column_index(reference.group(1)) if reference else column + 1
+            content = cell.group(2) or b""
+            if b"<v>" in content or b"<is>" in content:
+                cells.setdefault(row_number, {})[column] = (
+                    cell_attributes.get(b"t", b"n"),
+                    content,
+                )
+        if len(cells) >= HEAD_ROWS and row_number >= min(cells) + HEAD_ROWS:
+            break
+    if not cells:
+        return 0, 0, ()
+    first_row = min(cells)
+    first_column = min(min(row) for row in cells.values())
+    shared = _shared_strings(
+        archive,
+        {
+            int(_VALUE.search(c).group(1))
+            for row in cells.values()
+            for t, c in row.values()
+            if t == b"s" and _VALUE.search(c)
+        },
+    )
+    head = []
+    for number in range(first_row, first_row + HEAD_ROWS):
+        row = cells.get(number, {})
+        width = max(row, default=first_column - 1) - first_column + 1
+        head.append(
+            tuple(
+                _value(*row[c], shared) if c in row else None
+                for c in range(first_column, first_column + width)
+            )
+        )
+    return first_row, first_column, tuple(head)
+
+
+def _value(kind: bytes, content: bytes, shared: dict[int, str]) -> object:
+    """A cell's value: text, a float or a bool (dates are floats: the styles are not read)."""
+    value = _VALUE.search(content)
+    raw = html.unescape(value.group(1).decode()) if value else ""
+    if kind == b"s":
+        return shared.get(int(raw)) if raw.isdigit() else None
+    if kind == b"inlineStr":
+        return html.unescape("".join(t.decode() for t in _TEXT.findall(content)))
+    if kind in (b"str", b"e", b"d"):
+        return raw
+    if kind == b"b":
+        return raw == "1"
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def _shared_strings(archive: zipfile.ZipFile, wanted: set[int]) -> dict[int, str]:
+    """The shared strings of these indexes, read up to the last of them."""
+    if not wanted or "xl/sharedStrings.xml" not in archive.namelist():
+        return {}
+    found: dict[int, str] = {}
+    index, last = 0, max(wanted)
+    with archive.open("xl/sharedStrings.xml") as stream:
+        for _, element in ElementTree.iterparse(stream):
+            if element.tag != f"{_MAIN}si":
+                continue
+            if index in wanted:
+                found[index] = "".join(
+                    t.text or "" for t in element.iter(f"{_MAIN}t") if not _phonetic(element, t)
+                )
+            element.clear()
+            index += 1
+            if index > last:
+                break
+    return found
+
+
+def _phonetic(item: ElementTree.Element, text: ElementTree.Element) -> bool:
+    """Whether a text element is a phonetic reading (``<rPh>``), not part of the string."""
+    return any(text in list(run) for run in item.iter(f"{_MAIN}rPh"))

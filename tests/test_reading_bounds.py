@@ -1,0 +1,131 @@
+"""Workbooks whose extent would exhaust memory or abort the parser: refused in one sentence,
+before the parse (issue 11, item 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from clv_xl import sheet_extent
+from clv_xl.errors import InputError
+from clv_xl.orders import load_orders
+
+AS_OF = dt.date(2024, 12, 31)
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+HEADER = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>Customer</t></is></c>'
+    '<c r="B1" t="inlineStr"><is><t>Date</t></is></c>'
+    '<c r="C1" t="inlineStr"><is><t>Amount</t></is></c></row>'
+    '<row r="2"><c r="A2" t="inlineStr"><is><t>C1</t></is></c><c r="B2"><v>45322</v></c>'
+    '<c r="C2"><v>5</v></c></row>'
+)
+
+
+def workbook_with_sheet_xml(path: Path, rows: str, dimension: str = "A1:C2") -> Path:
+    """An openpyxl workbook whose only sheet's XML is replaced by these rows."""
+    book = openpyxl.Workbook()
+    book.active.title = "Orders"
+    book.active["A1"] = "x"
+    book.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'
+        f'<dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>'
+    ).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+def run_report(orders: Path, output: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from clv_xl.cli import run; run()", "report", str(orders),
+         "-o", str(output), "--as-of", "2024-12-31"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_one_value_at_the_last_cell_gets_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    """A few KB with a value at XFD1048576: python-calamine asked for 512 GiB and aborted
+    the process (exit 134)."""
+    far = HEADER + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    path = workbook_with_sheet_xml(tmp_path / "far.xlsx", far)
+    assert path.stat().st_size < 10_000
+    done = run_report(path, tmp_path / "report.xlsx")
+    assert done.returncode == 2, done.stderr[-2000:]
+    message = done.stderr.strip().splitlines()[-1]  # after the progress line
+    assert "Traceback" not in done.stderr and message.startswith("clv-xl: ")
+    assert "sheet 'Orders' of far.xlsx spans A1:XFD1048576" in message
+    assert not (tmp_path / "report.xlsx").exists()
+
+
+def test_cells_beyond_excels_last_cell_are_refused(tmp_path: Path) -> None:
+    beyond = HEADER + '<row r="2000000"><c r="A2000000"><v>1</v></c></row>'
+    with pytest.raises(InputError, match=r"beyond Excel's last cell XFD1048576 \(as far as "):
+        load_orders(workbook_with_sheet_xml(tmp_path / "b.xlsx", beyond), as_of=AS_OF)
+
+
+def test_a_declared_extent_beyond_excels_limits_is_refused(tmp_path: Path) -> None:
+    path = workbook_with_sheet_xml(tmp_path / "d.xlsx", HEADER, dimension="A1:XFE2")
+    with pytest.raises(InputError, match=r"declares cells as far as XFE2, beyond Excel's"):
+        load_orders(path, as_of=AS_OF)
+
+
+def test_a_styled_empty_cell_far_away_is_no_extent(tmp_path: Path) -> None:
+    """calamine spans only cells with a value; a formatted blank cell at the end is fine."""
+    styled = HEADER + '<row r="1048576"><c r="XFD1048576" s="0"/></row>'
+    path = workbook_with_sheet_xml(tmp_path / "s.xlsx", styled, dimension="A1:XFD1048576")
+    assert load_orders(path, as_of=AS_OF).rows_used == 1
+
+
+def test_a_wide_value_far_down_is_spanned(tmp_path: Path) -> None:
+    """A value at ZZ1000000 spans 702 columns of a million rows: 22 GB for calamine."""
+    wide = HEADER + '<row r="1000000"><c r="ZZ1000000"><v>1</v></c></row>'
+    with pytest.raises(InputError, match=r"spans A1:ZZ1000000, 702,000,000 cells"):
+        load_orders(workbook_with_sheet_xml(tmp_path / "w.xlsx", wide), as_of=AS_OF)
+
+
+def test_more_cells_than_the_memory_budget_stop_the_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet whose XML inflates to more cells than the budget (a zip bomb, scaled down) is
+    refused while its XML is streamed, a piece at a time."""
+    body = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(3, 5003))
+    path = workbook_with_sheet_xml(tmp_path / "bomb.xlsx", HEADER + body)
+    monkeypatch.setattr(sheet_extent, "MEMORY_BUDGET_BYTES", 1000 * sheet_extent.CELL_BYTES)
+    monkeypatch.setattr(sheet_extent, "PIECE_BYTES", 4096)
+    with pytest.raises(InputError, match=r"holds more than [\d,]+ cells: reading it would take"):
+        load_orders(path, as_of=AS_OF)
+
+
+def test_a_value_left_of_the_table_further_down_keeps_the_columns_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table starts in column B, a note far below sits in column A: fastexcel's columns
+    then start at A, and the headers must too (also when the note is in a later piece)."""
+    rows = "".join(
+        f'<row r="{r}"><c r="B{r}" t="inlineStr"><is><t>C{r}</t></is></c>'
+        f'<c r="C{r}"><v>45322</v></c><c r="D{r}"><v>{r}</v></c></row>'
+        for r in range(2, 60)
+    )
+    header = (
+        '<row r="1"><c r="B1" t="inlineStr"><is><t>Customer</t></is></c>'
+        '<c r="C1" t="inlineStr"><is><t>Date</t></is></c>'
+        '<c r="D1" t="inlineStr"><is><t>Amount</t></is></c></row>'
+    )
+    note = '<row r="70"><c r="A70" t="inlineStr"><is><t>note</t></is></c></row>'
+    path = workbook_with_sheet_xml(tmp_path / "left.xlsx", header + rows + note, "A1:D70")
+    for piece in (sheet_extent.PIECE_BYTES, 2048):
+        monkeypatch.setattr(sheet_extent, "PIECE_BYTES", piece)
+        orders = load_orders(path, as_of=AS_OF)
+        assert orders.lines["amount"].tolist() == [float(r) for r in range(2, 60)]
+        assert orders.lines["customer"].tolist() == [f"C{r}" for r in range(2, 60)]
+        assert orders.ignored_columns == () and orders.segments == ("Column A",)
