@@ -30,8 +30,9 @@ REPORT_SHEETS = [
     "CLV Summary", "CLV Sensitivity", "CLV Segments", "CLV CAC", "CLV Cohorts",
     "CLV Customers", "CLV Charts", "CLV Model", "CLV Data quality", "CLV About",
 ]  # fmt: skip
-#: Requirements Pyodide provides (built or pure Python); xlwings Lite brings its own xlwings.
-IN_PYODIDE = {"xlwings", "openpyxl", "pandas", "numpy", "scipy"}
+#: Requirements Pyodide provides (built or pure Python; pyarrow has a recipe in
+#: pyodide/pyodide-recipes); xlwings Lite brings its own xlwings.
+IN_PYODIDE = {"xlwings", "openpyxl", "pandas", "numpy", "scipy", "pyarrow"}
 NOT_IN_LITE = "sys_platform != 'emscripten'"
 
 
@@ -131,6 +132,7 @@ def test_the_wheel_is_pure_python_and_marks_native_dependencies(tmp_path: Path) 
         if line.startswith("Requires-Dist: ") and "extra ==" not in line
     ]
     assert 'python-calamine>=0.2; sys_platform != "emscripten"' in requirements
+    assert 'fastexcel>=0.21; sys_platform != "emscripten"' in requirements
     for requirement in requirements:
         name = requirement.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
         marked = NOT_IN_LITE.replace("'", '"') in requirement
@@ -138,14 +140,13 @@ def test_the_wheel_is_pure_python_and_marks_native_dependencies(tmp_path: Path) 
 
 
 def test_the_lite_entry_points_need_no_native_package_and_start_no_thread() -> None:
-    """In a fresh interpreter with python-calamine, fastexcel and pyarrow unimportable and
-    threads unable to start (as in Pyodide), main.py imports and the button writes the
-    report."""
+    """In a fresh interpreter with python-calamine and fastexcel unimportable and threads
+    unable to start (as in Pyodide), main.py imports and the button writes the report."""
     program = f"""
 import asyncio, json, os, sys, threading
 os.environ["XLWINGS_ON_SERVER"] = "true"
 os.environ["XLWINGS_LICENSE_KEY"] = "noncommercial"
-for native in ("python_calamine", "fastexcel", "pyarrow"):
+for native in ("python_calamine", "fastexcel"):
     sys.modules[native] = None  # import raises ImportError
 def no_thread(self):
     raise RuntimeError("can't start new thread")
