@@ -290,7 +290,7 @@ def _by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> 
 # Converters of one-dtype columns: numbers, dates, text
 
 
-def _is_text(dtype: object) -> bool:
+def _is_text(dtype: np.dtype | pd.api.extensions.ExtensionDtype) -> bool:
     """str or object text, or categories (which `raw_table` only makes of text)."""
     return pdt.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
 
@@ -505,7 +505,7 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     )
     if order_id is not None:
         lines["order_id"] = _text_categories(order_id[used], in_order=False)  # only compared
-    optional = {
+    optional: dict[str, np.ndarray] = {
         role: _finite(_parse(cells[roles[role]], numbers).to_numpy(dtype="float64"))
         for role in ("cost", "margin", "quantity")
         if role in roles

@@ -199,7 +199,8 @@ def _calamine_sheet(
         ]
 
         def grid(title: str) -> list[list[object]]:
-            return workbook.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            rows = workbook.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            return [list(row) for row in rows]
 
         chosen = _chosen(workbook.sheet_names, visible, grid, name, sheet, columns)
         cells = grid(chosen)

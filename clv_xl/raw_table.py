@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -291,7 +292,9 @@ def _text_cells(array: pa.Array) -> pd.Series:
 
 def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     """``codes`` into ``categories`` (distinct; code -1 is missing)."""
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+    return cast(
+        pd.Categorical, pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+    )
 
 
 def cleaned(values: pd.Series) -> pd.Series:
@@ -304,8 +307,8 @@ def cleaned(values: pd.Series) -> pd.Series:
         values = values.astype(object)
     if not pdt.is_string_dtype(values.dtype):  # numbers, dates, booleans: NaN/NaT is blank
         return values
-    codes, uniques = pd.factorize(values)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, found = pd.factorize(values)
+    uniques = np.asarray(found, dtype=object)
     if pdt.infer_dtype(uniques) != "string":  # mixed: blank text missing, the rest as it is
         stripped_values = np.array([*map(_stripped, uniques), None], dtype=object)
         return pd.Series(stripped_values[codes], index=values.index, dtype=object)  # -1 -> None
@@ -325,7 +328,7 @@ def _stripped(value: object) -> object:
 
 def _object_cells(values: Sequence[object]) -> pd.Series:
     """A grid column's cells (see `cleaned`), typed when they are all of one kind."""
-    objects = pd.Series(values, dtype=object)
+    objects = pd.Series(list(values), dtype=object)
     has_text = any(isinstance(value, str) for value in values)
     return _inferred(cleaned(objects if has_text else _inferred(objects)))
 

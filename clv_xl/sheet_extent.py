@@ -124,15 +124,16 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
                 f"expands to {info.file_size / 2**30:.1f} GB."
             )
     last_row, widest, cells = 0, -1, 0
-    first_row, first_column, head_column, head = 0, 0, 0, ()
+    first_row, first_column, head_column = 0, 0, 0
+    head: tuple[tuple[object, ...], ...] = ()
     narrow = -1  # the rightmost single-letter column of the first piece's beginning
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
             first_row, first_column, head = _head(archive, piece)
             head_column = first_column
-            letters = _NARROW_CELL.findall(piece, 0, NARROW_SAMPLE_BYTES)
-            narrow = column_index(max(letters).decode()) if letters else -1
+            narrow_letters = _NARROW_CELL.findall(piece, 0, NARROW_SAMPLE_BYTES)
+            narrow = column_index(max(narrow_letters).decode()) if narrow_letters else -1
         # a value left of the head's first column, further down, moves the range's start
         first_column = next(
             (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
@@ -243,19 +244,19 @@ def _head(archive: zipfile.ZipFile, xml: bytes) -> tuple[int, int, tuple[tuple[o
     shared = _shared_strings(
         archive,
         {
-            int(_VALUE.search(c).group(1))
-            for row in cells.values()
-            for t, c in row.values()
-            if t == b"s" and _VALUE.search(c)
+            int(value.group(1))
+            for found in cells.values()
+            for t, c in found.values()
+            if t == b"s" and (value := _VALUE.search(c))
         },
     )
     head = []
     for number in range(first_row, first_row + HEAD_ROWS):
-        row = cells.get(number, {})
-        width = max(row, default=first_column - 1) - first_column + 1
+        found = cells.get(number, {})
+        width = max(found, default=first_column - 1) - first_column + 1
         head.append(
             tuple(
-                _value(*row[c], shared) if c in row else None
+                _value(*found[c], shared) if c in found else None
                 for c in range(first_column, first_column + width)
             )
         )
