@@ -29,7 +29,7 @@ curve compares, week by week over the whole span, the cumulative repeat purchase
 customer with the calibration model's expectation for a customer acquired on their first
 purchase day, sum over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
 
-:func:`interval_by_group` gives an 80% interval of a group's mean predicted CLV from the
+:func:`intervals_by_groupings` gives an 80% interval of a group's mean predicted CLV from the
 parameters' covariance; :func:`forecast_verdict` says whether a group's forecast can be
 trusted.
 """
@@ -640,18 +640,20 @@ DRAWS = 100
 SAMPLE_PER_GROUP = 60
 
 
-def interval_by_group(
+def intervals_by_groupings(
     prediction: Prediction,
-    groups: pd.Series,
+    groupings: pd.DataFrame,
     level: float = 0.8,
     *,
     draws: int = DRAWS,
     sample_per_group: int = SAMPLE_PER_GROUP,
     seed: int = 0,
-) -> pd.DataFrame:
-    """Per value of ``groups`` (a Series indexed by customer, e.g. each customer's channel):
-    the group's mean predicted CLV over 36 months per customer, with a ``level`` interval
-    from the uncertainty of the models' parameters.
+) -> dict[Any, pd.DataFrame]:
+    """For each column of ``groupings`` (indexed by customer; a column is, for example, each
+    customer's channel), one table indexed by its values: the group's mean predicted CLV over
+    36 months per customer, with a ``level`` interval from the uncertainty of the models'
+    parameters. Every parameter set is pushed once through the forecast of the customers
+    sampled for any of the groups, so many groupings cost about one.
 
     Columns: ``customers`` (in the group), ``mid`` (the mean of ``predicted_clv_36m``),
     ``low`` and ``high`` (mid plus the (1 - level)/2 and (1 + level)/2 quantiles of the
@@ -664,25 +666,6 @@ def interval_by_group(
     without a group value are left out. low and high are NaN where a model's likelihood is
     flat (no covariance). Empty, with these columns, when the prediction was not fitted.
     """
-    frame = groups.to_frame(groups.name if groups.name is not None else 0)
-    (table,) = intervals_by_groupings(
-        prediction, frame, level, draws=draws, sample_per_group=sample_per_group, seed=seed
-    ).values()
-    return table
-
-
-def intervals_by_groupings(
-    prediction: Prediction,
-    groupings: pd.DataFrame,
-    level: float = 0.8,
-    *,
-    draws: int = DRAWS,
-    sample_per_group: int = SAMPLE_PER_GROUP,
-    seed: int = 0,
-) -> dict[Any, pd.DataFrame]:
-    """:func:`interval_by_group` for each column of ``groupings`` at once (one table per
-    column, indexed by its values): every parameter set is pushed once through the forecast
-    of the customers sampled for any of the groups, so many groupings cost about one."""
     inputs = prediction.forecast_inputs
     if not 0 < level < 1:
         raise InputError(f"The interval level must be between 0 and 1 (80% = 0.8); got {level}.")

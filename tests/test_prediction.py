@@ -31,7 +31,7 @@ from clv_xl.prediction import (
     TRACKING_COLUMNS,
     Prediction,
     forecast_verdict,
-    interval_by_group,
+    intervals_by_groupings,
     predict,
 )
 from clv_xl.sample import sample_orders
@@ -362,6 +362,14 @@ def test_customers_with_only_free_repeat_purchases_get_the_average_spend(
     summary = prediction.fit_summary.set_index("model").loc["Gamma-Gamma"]
     assert "3 customers bought again only for an amount of 0" in summary["warnings"]
     assert summary["customers"] == (full_history["frequency"] > 0).sum() - 3
+
+
+def interval_by_group(prediction: Prediction, groups: pd.Series, *args, **options) -> pd.DataFrame:
+    """The interval table of one grouping."""
+    (table,) = intervals_by_groupings(
+        prediction, groups.to_frame("group"), *args, **options
+    ).values()
+    return table
 
 
 def assert_not_fitted(prediction: Prediction, reason: str) -> None:
