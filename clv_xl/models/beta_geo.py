@@ -195,9 +195,13 @@ def _integrated_if_alive(
     result = np.empty(len(t))
     for value in np.unique(x):
         rows = x == value
-        nodes, weights = roots_jacobi(_QUADRATURE_NODES, b + value - 1, a - 1)
+        with np.errstate(all="ignore"):
+            nodes, weights = roots_jacobi(_QUADRATURE_NODES, b + value - 1, a - 1)
+            weights = weights / weights.sum()
         p = (1 + nodes) / 2  # weight (1-u)^(b+x-1) (1+u)^(a-1) on [-1, 1]
-        weights = weights / weights.sum()
+        if not (np.isfinite(weights).all() and np.isfinite(p).all()):
+            # b + x so large that the rule overflows: p ~ Beta(a, b+x) sits at its mean.
+            p, weights = np.array([a / (a + b + value)]), np.ones(1)
         ratio = t[rows, None] / (alpha + age[rows, None]) * p
         gain = -np.expm1(-(r + value) * np.log1p(ratio)) / p
         result[rows] = gain @ weights

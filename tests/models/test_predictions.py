@@ -2,6 +2,7 @@
 the likelihood's own decomposition, brute-force sums and algebraically different forms."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -253,3 +254,17 @@ def test_expected_purchases_stay_finite_towards_the_poisson_limit(params) -> Non
     assert model.expected_purchases_new_customer(np.array([1.0, 10.0])) == pytest.approx(
         [_integrated_if_alive(r, alpha, a, b, t, 0.0, 0.0) for t in (1.0, 10.0)], rel=1e-6
     )
+
+
+def test_expected_purchases_near_the_no_drop_out_limit_are_finite_and_quiet() -> None:
+    """b so large that the Gauss-Jacobi rule overflows (steady buyers at a million rows):
+    the drop-out probability sits at its mean, a / (a + b + x), with no warning printed."""
+    from clv_xl.models import BetaGeo
+
+    model = BetaGeo.from_params(r=2.0, alpha=10.0, a=1.0, b=1e12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = model.expected_purchases(52.0, [0, 3, 40], [0.0, 20.0, 50.0], [60.0, 60.0, 60.0])
+    rate = (2.0 + np.array([0, 3, 40])) / (10.0 + 60.0)  # Poisson: (r + x) / (alpha + T) a week
+    assert np.isfinite(got).all()
+    assert got == pytest.approx(rate * 52.0, rel=1e-3)
