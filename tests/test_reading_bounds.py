@@ -129,3 +129,34 @@ def test_a_value_left_of_the_table_further_down_keeps_the_columns_in_place(
         assert orders.lines["amount"].tolist() == [float(r) for r in range(2, 60)]
         assert orders.lines["customer"].tolist() == [f"C{r}" for r in range(2, 60)]
         assert orders.ignored_columns == () and orders.segments == ("Column A",)
+
+
+def test_a_few_kb_of_ods_spanning_excels_whole_grid_get_one_sentence(tmp_path: Path) -> None:
+    """An OpenDocument sheet whose repeated rows and cells reach row 1,048,576 and column
+    16,384 in 8 KB: python-calamine refuses it (its own cell limit) and the command says so
+    in one sentence, exit 2, instead of allocating the grid."""
+    from libreoffice import convert
+
+    csv = tmp_path / "orders.csv"
+    csv.write_text("Customer,Date,Amount\nC1,2024-01-01,10\n")
+    plain = convert(csv, tmp_path / "ods", "ods").with_suffix(".ods")
+    repeated = (
+        '<table:table-row table:number-rows-repeated="1048570">'
+        '<table:table-cell table:number-columns-repeated="3"/></table:table-row>'
+        '<table:table-row><table:table-cell table:number-columns-repeated="16380"/>'
+        '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p>'
+        "</table:table-cell></table:table-row>"
+    )
+    bomb = tmp_path / "bomb.ods"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "content.xml":
+                data = data.replace(b"</table:table>", repeated.encode() + b"</table:table>", 1)
+            target.writestr(info, data)
+    assert bomb.stat().st_size < 20_000
+    done = run_report(bomb, tmp_path / "report.xlsx")
+    assert done.returncode == 2, done.stderr[-2000:]
+    message = done.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in done.stderr and message.startswith("clv-xl: bomb.ods ")
+    assert not (tmp_path / "report.xlsx").exists()
