@@ -19,6 +19,7 @@ sheet whose later rows reach further right within columns A to Z (26 columns at 
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -53,11 +54,14 @@ _NARROW_CELL = re.compile(rb'<c r="([A-Z])\d+"')
 #: XML of the first piece looked at for its single-letter columns.
 NARROW_SAMPLE_BYTES = 2**16
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+#: A cell with its reference's letters and its type (when it has them) and its content, in
+#: one match (a head of 16,384 columns has that many cells a row).
+_CELL_PARTS = re.compile(
+    rb'<c\b(?=[^>]*?\br="([A-Z]+)\d+")?(?=[^>]*?\bt="([^"]*)")?[^>]*?(?:/>|>(.*?)</c>)', re.S
+)
 _ATTRIBUTE = re.compile(rb'\b(r|t)="([^"]*)"')
 _VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
 _TEXT = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
-_REFERENCE = re.compile(r"([A-Z]+)(\d+)")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,12 @@ def column_index(letters: str) -> int:
     for letter in letters:
         index = index * 26 + ord(letter) - ord("A") + 1
     return index - 1
+
+
+@functools.lru_cache(maxsize=16_384)
+def _column_of(letters: bytes) -> int:
+    """`column_index` of a reference's letters as the XML has them."""
+    return column_index(letters.decode())
 
 
 def column_letters(index: int) -> str:
@@ -225,16 +235,10 @@ def _head(archive: zipfile.ZipFile, xml: bytes) -> tuple[int, int, tuple[tuple[o
         attributes = dict(_ATTRIBUTE.findall(row.group(1)))
         row_number = int(attributes.get(b"r", row_number + 1))
         column = -1
-        for cell in _CELL.finditer(row.group(2) or b""):
-            cell_attributes = dict(_ATTRIBUTE.findall(cell.group(1)))
-            reference = _REFERENCE.fullmatch(cell_attributes.get(b"r", b"").decode())
-            column = column_index(reference.group(1)) if reference else column + 1
-            content = cell.group(2) or b""
+        for letters, kind, content in _CELL_PARTS.findall(row.group(2) or b""):
+            column = _column_of(letters) if letters else column + 1
             if b"<v>" in content or b"<is>" in content:
-                cells.setdefault(row_number, {})[column] = (
-                    cell_attributes.get(b"t", b"n"),
-                    content,
-                )
+                cells.setdefault(row_number, {})[column] = (kind or b"n", content)
         if len(cells) >= HEAD_ROWS and row_number >= min(cells) + HEAD_ROWS:
             break
     if not cells:
