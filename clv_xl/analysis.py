@@ -139,6 +139,7 @@ def monthly_rate(annual_rate: float) -> float:
 
 def analyze(orders: Orders, params: Params = Params()) -> Analysis:
     """Run the whole analysis of ``orders`` with ``params``."""
+    orders = _segments_apart(orders)
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
     if (lines["date"] > pd.Timestamp(as_of)).any():
@@ -189,6 +190,33 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         prediction=predicted,
         valuation=valuation,
         unmatched_refunds=lines.loc[unmatched, ["row", "amount"]].reset_index(drop=True),
+    )
+
+
+#: The names the analysis gives its own columns and dimensions: a segment column of the
+#: orders named like one is renamed "<name> (segment)" (see `_segments_apart`).
+OWN_NAMES = frozenset({
+    "first_order", "last_order", "orders", "order_value", "revenue", "refunds", "margin",
+    "tenure_months", "recency_days", "aov", "orders_per_year", "active", "margin_to_date",
+    "value_tier", "r_score", "f_score", "m_score", "rfm_group", "cohort_month", "cohort_year",
+    "profitability", "remaining_revenue", "status_note", *MODEL_COLUMNS,
+    *PREDICTED_REVENUE, *PREDICTED_REVENUE.values(), "_all", "repeat_customers",
+    "active_customers", ALL, *BEHAVIOUR_DIMENSIONS, "Acquisition year",
+})  # fmt: skip
+
+
+def _segments_apart(orders: Orders) -> Orders:
+    """``orders`` with every segment column named like one of the analysis' own columns or
+    dimensions (OWN_NAMES, compared without case) renamed "<name> (segment)", so that it
+    can neither replace a figure nor be replaced by a built-in dimension."""
+    own = {name.casefold() for name in OWN_NAMES}
+    renamed = {s: f"{s} (segment)" for s in orders.segments if s.casefold() in own}
+    if not renamed:
+        return orders
+    return dataclasses.replace(
+        orders,
+        lines=orders.lines.rename(columns=renamed),
+        segments=tuple(renamed.get(s, s) for s in orders.segments),
     )
 
 

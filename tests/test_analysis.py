@@ -301,3 +301,22 @@ def test_a_year_without_buyers_has_blank_revenue_retention():
     empty = r[r["start_revenue"] == 0]
     assert len(empty) and empty["nrr"].isna().all() and empty["grr"].isna().all()
     assert r[r["start_revenue"] > 0]["nrr"].notna().all()
+
+
+def test_a_segment_column_named_like_a_figure_does_not_replace_it(fixture_orders):
+    """Columns called orders, active and Value tier in the export: they stay segments of
+    their own and every figure is what it is without them."""
+    named = fixture_orders.assign(
+        orders=["x", "x", "x", "y", "y", "y", "x"],
+        active=["no"] * 7,
+        **{"Value tier": ["gold"] * 7},
+    )
+    plain = analyze(load_orders(fixture_orders, as_of=AS_OF), Params(as_of=AS_OF))
+    a = analyze(load_orders(named, as_of=AS_OF), Params(as_of=AS_OF))
+    assert a.orders.segments == ("channel", "orders (segment)", "active (segment)",
+                                 "Value tier (segment)")  # fmt: skip
+    for column in ("orders", "active", "value_tier", "revenue"):
+        assert a.customers[column].to_dict() == plain.customers[column].to_dict(), column
+    assert a.customers["orders (segment)"].to_dict() == {"A": "x", "B": "y", "C": "y", "D": "x"}
+    tiers = a.segments[a.segments["dimension"] == "Value tier"]
+    assert set(tiers["segment"]) == {"Top 20%", "Middle 60%", "Bottom 20%"}
