@@ -170,7 +170,7 @@ def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
     line per column width of characters (a column's width counts characters)."""
     width = ws.column_dimensions[column].width
     for cell in ws[column][first_row - 1 :]:
-        if isinstance(cell.value, str):
+        if isinstance(cell.value, str) and not cell.value.startswith("="):  # text, not formulas
             lines = sum(math.ceil(len(line) / width) or 1 for line in cell.value.splitlines())
             if lines > 1:
                 ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
