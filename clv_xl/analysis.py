@@ -108,6 +108,7 @@ class Analysis:
     revenue_retention: pd.DataFrame
     prediction: Prediction  # BG/NBD + Gamma-Gamma forecasts, or why there are none
     valuation: Valuation  # the base's lifetime curves and the loss-detection gap
+    channel: str | None  # the segment column that says where customers came from (CAC's)
     #: Refund rows of customers with no order (row, amount): in no figure, listed on
     #: the Data quality sheet.
     unmatched_refunds: pd.DataFrame
@@ -189,6 +190,7 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
         revenue_retention=retention,
         prediction=predicted,
         valuation=valuation,
+        channel=channel,
         unmatched_refunds=lines.loc[unmatched, ["row", "amount"]].reset_index(drop=True),
     )
 

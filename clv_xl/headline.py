@@ -8,7 +8,6 @@ import math
 import pandas as pd
 
 from .analysis import ALL, BEHAVIOUR_DIMENSIONS, DAYS_PER_MONTH, Analysis
-from .analysis import channel_dimension as channels_of
 
 #: The sensitivity's default steps: margin in percentage points, churn as a share of itself.
 MARGIN_STEP, CHURN_STEP = 0.05, 0.25
@@ -19,15 +18,10 @@ def in_text(name: str) -> str:
     return name if name[1:2].isupper() else name[:1].lower() + name[1:]
 
 
-def channel_dimension(analysis: Analysis) -> str | None:
-    """The segment column CAC is given per (:func:`clv_xl.analysis.channel_dimension`)."""
-    return channels_of(analysis.orders.segments)
-
-
 def channel_rows(analysis: Analysis) -> pd.DataFrame:
     """The whole base and each channel: the rows of the segments table CAC applies to."""
     table = analysis.segments
-    dimension = channel_dimension(analysis)
+    dimension = analysis.channel
     keep = (table["dimension"] == ALL) | (table["dimension"] == dimension)
     return table[keep]
 
@@ -70,7 +64,7 @@ def executive_summary(analysis: Analysis) -> list[str]:
         & ~analysis.segments["small"]
         & analysis.segments["clv"].notna()
     ]
-    dimension = channel_dimension(analysis)
+    dimension = analysis.channel
     ranked = acquisition[acquisition["dimension"] == dimension].sort_values("clv")
     if dimension is not None and len(ranked) >= 2:  # no channel column: no ranking
         best, worst = ranked.iloc[-1], ranked.iloc[0]

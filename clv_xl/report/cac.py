@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_style as style
 from ..analysis import ALL, Analysis
-from ..headline import cac_of, channel_dimension, channel_rows
+from ..headline import cac_of, channel_rows
 from . import segments
 from .cells import add_table, formula, lay_out, put
 from .summary import LTV_CAC, PAYBACK
@@ -35,7 +35,7 @@ def write(
 ) -> Worksheet:
     ws = wb.create_sheet(SHEET)
     style.TITLE.apply(put(ws, 1, 1, "Acquisition cost: LTV:CAC and payback per channel"))
-    dimension = channel_dimension(analysis)
+    dimension = analysis.channel
     source = f"by {dimension}" if dimension else "for all customers (the orders name no channel)"
     style.NOTE.apply(
         put(ws, 2, 1, f"Amounts in {analysis.params.currency}, {source}. Type each channel's "
