@@ -160,7 +160,7 @@ def test_a_cac_sheet_in_the_book_fills_the_reports_cac(sample_values, tmp_path):
     cac = [["Channel", "CAC"], ["Webshop", 120], ["Retail store", 80.5]]
     remote = book(sheet("Orders", sample_values), sheet("CAC", cac))
     ws = openpyxl.load_workbook(excel.segment_report(remote, tmp_path))["CAC"]
-    given = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(5, ws.max_row + 1)}
+    given = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(6, ws.max_row + 1)}
     assert given["Webshop"] == 120 and given["Retail store"] == 80.5
     bad = book(sheet("Orders", sample_values), sheet("CAC", [["Channel", "CAC"], ["Web", -5]]))
     with pytest.raises(InputError, match="Row 2 of the CAC sheet"):

@@ -354,7 +354,7 @@ class TestLiveInputs:
         spread = segments_sheet.column_index(analysis, "margin_spread")
         wb["Segments"].cell(rows["Channel", "Webshop"], spread).value = cls.SPREAD
         cac = wb["CAC"]
-        (webshop,) = [r for r in range(5, cac.max_row + 1) if cac.cell(r, 1).value == "Webshop"]
+        (webshop,) = [r for r in range(6, cac.max_row + 1) if cac.cell(r, 1).value == "Webshop"]
         cac.cell(webshop, 3).value = cls.CAC
         path = tmp_path_factory.mktemp("changed") / "changed.xlsx"
         wb.save(path)
@@ -407,7 +407,7 @@ class TestLiveInputs:
         assert cac.cell(webshop, 6).value == pytest.approx(
             formulas.cac_payback(self.CAC, seg["arpu"], m)
         )
-        others = [cac.cell(r, 5).value for r in range(5, cac.max_row + 1) if r != webshop]
+        others = [cac.cell(r, 5).value for r in range(6, cac.max_row + 1) if r != webshop]
         assert others and all(v in (None, "") for v in others)  # no CAC, no ratio
 
     def test_the_summary_follows(self, changed, analysis):
@@ -428,7 +428,7 @@ def test_cac_from_the_command_line_reaches_the_cac_sheet(tmp_path):
     out = tmp_path / "r.xlsx"
     assert main(["report", str(SAMPLE_FILE), "-o", str(out), "-q", "--cac", str(cac)]) == 0
     ws = openpyxl.load_workbook(out)["CAC"]
-    given = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(5, ws.max_row + 1)}
+    given = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(6, ws.max_row + 1)}
     assert given["Webshop"] == 120.5 and given["All customers"] == 90
     assert given["Newsletter"] is None
     cac.write_text("Channel,CAC\nWebshop,lots\n")

@@ -37,13 +37,18 @@ def write(
     style.TITLE.apply(put(ws, 1, 1, "Acquisition cost: LTV:CAC and payback per channel"))
     dimension = analysis.channel
     source = f"by {dimension}" if dimension else "for all customers (the orders name no channel)"
-    style.NOTE.apply(
-        put(ws, 2, 1, f"Amounts in {analysis.params.currency}, {source}. Type each channel's "
-                      "average cost of acquiring one customer in the blue cells (or give "
-                      "--cac FILE); the ratios follow.")
-    )  # fmt: skip
-    top = 4
+    notes = (
+        f"Amounts in {analysis.params.currency}, {source}.",
+        "Type each channel's average cost of acquiring one customer in the blue cells (or "
+        "give --cac FILE); the ratios follow.",
+    )
+    for row, note in enumerate(notes, start=2):
+        style.NOTE.apply(put(ws, row, 1, note))
+    top = 5
     style.write_header(ws, top, list(HEADERS))
+    for cell in ws[top]:  # the headers wrap rather than run into each other
+        cell.alignment = style.WRAPPED
+    ws.row_dimensions[top].height = 2 * style.LINE_HEIGHT
     clv_column = get_column_letter(segments.column_index(analysis, "clv"))
     arpu_column = get_column_letter(segments.column_index(analysis, "arpu"))
     margin_column = get_column_letter(segments.column_index(analysis, "margin_rate"))
@@ -65,7 +70,7 @@ def write(
         )
         formula(ws, offset, 6, payback, fmt["months"])
     add_table(ws, TABLE, list(HEADERS), top, top + len(rows), "TableStyleMedium2")
-    lay_out(ws, {1: 28, 2: 12, 3: 18, 4: 18, 5: 14, 6: 18}, freeze="A5")
+    lay_out(ws, {1: 28, 2: 12, 3: 18, 4: 18, 5: 14, 6: 18}, freeze="A6")
     return ws
 
 
