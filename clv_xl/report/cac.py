@@ -48,7 +48,7 @@ def write(
     style.write_header(ws, top, list(HEADERS))
     for cell in ws[top]:  # the headers wrap rather than run into each other
         cell.alignment = style.WRAPPED
-    ws.row_dimensions[top].height = 2 * style.LINE_HEIGHT
+    ws.row_dimensions[top].height = 3 * style.LINE_HEIGHT
     clv_column = get_column_letter(segments.column_index(analysis, "clv"))
     arpu_column = get_column_letter(segments.column_index(analysis, "arpu"))
     margin_column = get_column_letter(segments.column_index(analysis, "margin_rate"))
@@ -70,7 +70,7 @@ def write(
         )
         formula(ws, offset, 6, payback, fmt["months"])
     add_table(ws, TABLE, list(HEADERS), top, top + len(rows), "TableStyleMedium2")
-    lay_out(ws, {1: 28, 2: 12, 3: 18, 4: 18, 5: 14, 6: 18}, freeze="A6")
+    lay_out(ws, {1: 28, 2: 14, 3: 18, 4: 18, 5: 14, 6: 18}, freeze="A6")
     return ws
 
 
