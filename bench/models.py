@@ -40,10 +40,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from scipy.special import betaln, gammaln
 
 from bench.common import write_section
+from clv_xl.analysis.prediction import predict
 from clv_xl.models import BetaGeo, rfm_summary, shapes
 from clv_xl.models.no_drop_out import NBD, Poisson
 from clv_xl.models.purchase_choice import fit_purchases
-from clv_xl.prediction import predict
 
 ROOT = Path(__file__).parents[1]
 LIFETIMES_PYTHON = ROOT / ".venv-lifetimes" / "bin" / "python"

@@ -20,7 +20,7 @@ from xlwings import server
 
 import clv_xl.udfs as udfs
 from bench.common import timed, write_section
-from clv_xl import formulas
+from clv_xl.functions import formulas
 
 ROWS = 1_000_000
 SAMPLE = 10_000

@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 
 def segment_report(book: Any, output_dir: Path | None = None) -> Path:
     """Write the segment report of the orders in an xlwings ``book``; return its path."""
-    from .excel import segment_report as report
+    from clv_xl.excel.ribbon import segment_report as report
 
     return report(book, output_dir)
 
 
 def main() -> None:
     """What the add-in's ribbon button runs (``import clv_xl; clv_xl.main()``)."""
-    from .excel import main as run
+    from clv_xl.excel.ribbon import main as run
 
     run()

@@ -22,9 +22,9 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from . import __version__
-from .errors import ClvError
-from .params import DEFAULT_MARGIN, Params
+from clv_xl import __version__
+from clv_xl.analysis.params import DEFAULT_MARGIN, Params
+from clv_xl.errors import ClvError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 #: The signals that stop the command, each ending it with exit code 128 + its number.
@@ -201,11 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .cac import read_cac
-    from .destination import default_report_name
-    from .headers import ColumnMap
-    from .headline import summary_table
-    from .pipeline import run_report
+    from clv_xl.analysis.headline import summary_table
+    from clv_xl.orders.cac import read_cac
+    from clv_xl.orders.headers import ColumnMap
+    from clv_xl.pipeline import run_report
+    from clv_xl.report.destination import default_report_name
 
     params = Params(
         as_of=args.as_of,
@@ -251,7 +251,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _addin(args: argparse.Namespace) -> int:
-    from . import addin
+    from clv_xl.excel import addin
 
     if args.action == "build":
         print(f"Wrote {addin.build_addin(args.output_dir)}")
@@ -263,7 +263,7 @@ def _addin(args: argparse.Namespace) -> int:
 
 
 def _templates(args: argparse.Namespace) -> int:
-    from .templates import build_templates
+    from clv_xl.templates.build import build_templates
 
     for path in build_templates(args.output_dir):
         print(f"Wrote {path}")

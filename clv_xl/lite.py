@@ -4,8 +4,8 @@ A workbook's ``main.py`` needs one line, ``from clv_xl.lite import *`` (see
 ``templates/lite/main.py``): xlwings Lite registers the worksheet functions of
 :mod:`clv_xl.udfs` (the same functions, argument help and error values as in classic
 Excel) and the task-pane button :func:`clv_report_sheets`. The button finds the orders
-and reads the Settings sheet as the ribbon button does (:mod:`clv_xl.excel`), analyses them
-and writes the report's sheets into the open workbook (:mod:`clv_xl.book_report`); a
+and reads the Settings sheet as the ribbon button does (:mod:`clv_xl.excel.ribbon`), analyses them
+and writes the report's sheets into the open workbook (:mod:`clv_xl.excel.book_report`); a
 problem is one sentence, and then the workbook is left as it was. Nothing here starts a
 thread or reads a file.
 """
@@ -16,12 +16,12 @@ import datetime as dt
 
 import xlwings as xw
 
-from .analysis import Analysis, analyze
-from .book_report import check_book, report_copy, write_copy
-from .collector import collector_paused
-from .errors import ClvError
-from .excel import TITLE, book_orders
-from .udfs import (
+from clv_xl.analysis.analyze import Analysis, analyze
+from clv_xl.collector import collector_paused
+from clv_xl.errors import ClvError
+from clv_xl.excel.book_report import check_book, report_copy, write_copy
+from clv_xl.excel.ribbon import TITLE, book_orders
+from clv_xl.udfs import (
     bgnbd_fit,
     breakeven_lifetime,
     cac_payback,

@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from .collector import collector_paused
-from .destination import check_output
-from .errors import InputError
-from .headers import GUESS, ColumnMap
-from .orders_file import WORKBOOK_SUFFIXES, OrdersSheet, workbook_sheet
-from .params import Params
+from clv_xl.analysis.params import Params
+from clv_xl.collector import collector_paused
+from clv_xl.errors import InputError
+from clv_xl.orders.headers import GUESS, ColumnMap
+from clv_xl.orders.source import WORKBOOK_SUFFIXES, OrdersSheet, workbook_sheet
+from clv_xl.report.destination import check_output
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .analysis import Analysis
-    from .orders import Orders
-    from .report import Progress
+    from clv_xl.analysis.analyze import Analysis
+    from clv_xl.orders.load import Orders
+    from clv_xl.report import Progress
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _read(
     readable: Path | pd.DataFrame | OrdersSheet = source
     if isinstance(source, Path) and source.suffix.lower() in WORKBOOK_SUFFIXES:
         readable = workbook_sheet(source, sheet, columns)
-    from .orders import load_orders
+    from clv_xl.orders.load import load_orders
 
     return load_orders(readable, sheet=sheet, columns=columns, as_of=params.as_of)
 
@@ -82,7 +82,7 @@ def report_orders(
 
 
 def _analysed(orders: Orders, params: Params, progress: Progress) -> Analysis:
-    from .analysis import analyze
+    from clv_xl.analysis.analyze import analyze
 
     progress(f"Analysing {orders.rows_used:,} order rows")
     with collector_paused():  # hundreds of thousands of rows of short-lived objects
@@ -90,7 +90,7 @@ def _analysed(orders: Orders, params: Params, progress: Progress) -> Analysis:
 
 
 def _written(analysis: Analysis, output: Path, overwrite: bool, progress: Progress) -> Report:
-    from .report import write_report
+    from clv_xl.report import write_report
 
     with collector_paused():
         path = write_report(analysis, output, overwrite=overwrite, progress=progress)

@@ -1,4 +1,4 @@
-"""The Excel worksheet functions: thin xlwings shells over :mod:`clv_xl.formulas`.
+"""The Excel worksheet functions: thin xlwings shells over :mod:`clv_xl.functions.formulas`.
 
 Excel sees each under the upper-case Python name (``=CLV(...)``). Every
 argument takes a cell or a range; ranges broadcast like Excel arrays and spill
@@ -26,10 +26,10 @@ from xlwings.conversion.standard import (
     ReadValueFromRangeStage,
 )
 
-from . import formulas, model_formulas
-from .arguments import Grid, WorksheetFormula
-from .collector import collector_paused
-from .errors import FormulaError
+from clv_xl.collector import collector_paused
+from clv_xl.errors import FormulaError
+from clv_xl.functions import formulas, model_formulas
+from clv_xl.functions.arguments import Grid, WorksheetFormula
 
 
 class Cells(Accessor):

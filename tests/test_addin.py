@@ -19,8 +19,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import clv_xl
-from clv_xl import addin
-from clv_xl.addin import AddinError, ExcelFolders, build_addin, excel_folders
+from clv_xl.excel import addin
+from clv_xl.excel.addin import AddinError, ExcelFolders, build_addin, excel_folders
 
 with warnings.catch_warnings():  # olevba still calls pyparsing's deprecated camelCase names
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -13,9 +13,9 @@ import xlwings as xw
 from xlwings import server
 
 import clv_xl
-from clv_xl import excel
 from clv_xl.cli import main as cli
 from clv_xl.errors import InputError
+from clv_xl.excel import ribbon as excel
 
 SAMPLE = Path(__file__).parents[1] / "templates" / "sample_orders.xlsx"
 FIGURES = (

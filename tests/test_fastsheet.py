@@ -8,7 +8,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from clv_xl.fastsheet import LargeTable, fill
+from clv_xl.report.fastsheet import LargeTable, fill
 
 
 def test_rows_are_streamed_with_the_template_styles(tmp_path):
@@ -49,7 +49,7 @@ def test_rows_are_streamed_with_the_template_styles(tmp_path):
 
 
 def test_text_longer_than_an_excel_cell_is_cut_and_marked():
-    from clv_xl.fastsheet import EXCEL_CELL_CHARACTERS, fit_cell
+    from clv_xl.report.fastsheet import EXCEL_CELL_CHARACTERS, fit_cell
 
     cut = fit_cell("x" * 40_000)
     assert len(cut) == EXCEL_CELL_CHARACTERS and cut.endswith("\u2026")
@@ -59,7 +59,7 @@ def test_text_longer_than_an_excel_cell_is_cut_and_marked():
 def test_many_chunks_of_rows_arrive_whole_and_in_order(tmp_path):
     from python_calamine import CalamineWorkbook
 
-    from clv_xl.fastsheet import CHUNK_ROWS
+    from clv_xl.report.fastsheet import CHUNK_ROWS
 
     rows = 2 * CHUNK_ROWS + 123
     frame = pd.DataFrame(

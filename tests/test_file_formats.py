@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from clv_xl.errors import InputError
-from clv_xl.orders import load_orders
+from clv_xl.orders.load import load_orders
 
 AS_OF = dt.date(2024, 12, 31)
 ROWS = [

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clv_xl import formulas as f
 from clv_xl.errors import DIV0, NUM, VALUE, FormulaError
+from clv_xl.functions import formulas as f
 
 
 def explicit_sum(

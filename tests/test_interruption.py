@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from clv_xl.analysis import analyze
+from clv_xl.analysis.analyze import analyze
 from clv_xl.cli import main
 from clv_xl.errors import InputError
-from clv_xl.orders import load_orders
+from clv_xl.orders.load import load_orders
+from clv_xl.orders.sample import sample_orders, write_orders
 from clv_xl.report import write_report
-from clv_xl.sample import sample_orders, write_orders
 
 SHARED_MEMORY = Path("/dev/shm")
 

@@ -20,8 +20,9 @@ import python_calamine
 import xlwings as xw
 from xlwings import server
 
-from clv_xl import book_report, lite, udfs
+from clv_xl import lite, udfs
 from clv_xl.cli import main as cli
+from clv_xl.excel import book_report
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "templates" / "sample_orders.xlsx"

@@ -22,9 +22,10 @@ from test_udfs import call, error
 from xlwings import server
 
 import clv_xl.udfs as udfs
-from clv_xl import model_formulas, templates
 from clv_xl.errors import FormulaError
+from clv_xl.functions import model_formulas
 from clv_xl.models import BetaGeo, GammaGamma, ShiftedBetaGeo
+from clv_xl.templates import build as templates
 
 CDNOW = Path(__file__).parent / "data" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
 MODEL_NAMES = {

@@ -12,7 +12,7 @@ import pytest
 
 from clv_xl.cli import main
 from clv_xl.errors import InputError
-from clv_xl.orders import ColumnMap, load_orders
+from clv_xl.orders.load import ColumnMap, load_orders
 
 AS_OF = dt.date(2024, 12, 31)
 MIXED = [

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clv_xl.errors import InputError
-from clv_xl.orders import BLANK_SEGMENT, ColumnMap, Orders, load_orders, orders_from_grid
-from clv_xl.sample import sample_orders, write_orders
+from clv_xl.orders.load import BLANK_SEGMENT, ColumnMap, Orders, load_orders, orders_from_grid
+from clv_xl.orders.sample import sample_orders, write_orders
 
 AS_OF = dt.date(2024, 12, 31)
 FORMULA_TEXT = '=HYPERLINK("http://x","y")'
@@ -432,7 +432,7 @@ def test_text_columns_become_segments_and_other_columns_are_ignored() -> None:
     ]
     headers = ["Customer", "Date", "Amount", "Kanaal", "Land", "Korting", "Verzenddatum", "Email"]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("clv_xl.orders.MAX_SEGMENT_VALUES", 1)
+        patch.setattr("clv_xl.orders.load.MAX_SEGMENT_VALUES", 1)
         capped = load(rows, headers)
     assert capped.segments == ("Land",)
     assert capped.ignored_columns == ("Kanaal", "Korting", "Verzenddatum", "Email")
@@ -554,8 +554,8 @@ def test_texts_that_differ_only_in_spaces_are_one_customer_and_one_segment(
 
 def test_a_sheet_parsed_first_gives_the_same_orders(tmp_path: Path) -> None:
     """The pipeline parses a workbook's sheet before it imports pandas and the reading."""
-    from clv_xl.headers import GUESS
-    from clv_xl.orders_file import workbook_sheet
+    from clv_xl.orders.headers import GUESS
+    from clv_xl.orders.source import workbook_sheet
 
     rows = [
         ["Customer", "Order date", "Amount", "Channel"],

@@ -15,14 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_xl.errors import InputError
-from clv_xl.models import BetaGeo, GammaGamma, ModelDataError
-from clv_xl.models.clv import predicted_clv
-from clv_xl.models.purchase_choice import fit_purchases
-from clv_xl.models.rfm import NOT_PURCHASE
-from clv_xl.models.simulate import simulate_bg_nbd
-from clv_xl.orders import load_orders
-from clv_xl.prediction import (
+from clv_xl.analysis.prediction import (
     CUSTOMER_COLUMNS,
     FIT_COLUMNS,
     HOLDOUT_COLUMNS,
@@ -34,7 +27,14 @@ from clv_xl.prediction import (
     intervals_by_groupings,
     predict,
 )
-from clv_xl.sample import sample_orders
+from clv_xl.errors import InputError
+from clv_xl.models import BetaGeo, GammaGamma, ModelDataError
+from clv_xl.models.clv import predicted_clv
+from clv_xl.models.purchase_choice import fit_purchases
+from clv_xl.models.rfm import NOT_PURCHASE
+from clv_xl.models.simulate import simulate_bg_nbd
+from clv_xl.orders.load import load_orders
+from clv_xl.orders.sample import sample_orders
 
 AS_OF = dt.date(2024, 12, 31)
 END = pd.Timestamp(AS_OF)

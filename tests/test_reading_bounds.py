@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from clv_xl import sheet_extent
 from clv_xl.errors import InputError
-from clv_xl.orders import load_orders
+from clv_xl.orders import sheet_extent
+from clv_xl.orders.load import load_orders
 
 AS_OF = dt.date(2024, 12, 31)
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clv_xl import formulas, model_formulas
+from clv_xl.functions import formulas, model_formulas
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 EXAMPLES = re.findall(r"`=([A-Z_]+)\(([^`]*)\)` = ([\d.]+)", README)

@@ -13,14 +13,14 @@ import pytest
 from excel_rules import chart_axis_problems
 from libreoffice import error_cells, recalculate, to_pdf
 
-from clv_xl import formulas
-from clv_xl.analysis import analyze
+from clv_xl.analysis.analyze import analyze
+from clv_xl.analysis.params import Params
 from clv_xl.errors import InputError
-from clv_xl.orders import load_orders
-from clv_xl.params import Params
+from clv_xl.functions import formulas
+from clv_xl.orders.load import load_orders
+from clv_xl.orders.sample import sample_orders
 from clv_xl.report import segments as segments_sheet
 from clv_xl.report import write_report
-from clv_xl.sample import sample_orders
 
 SHEETS = [
     "Summary", "Sensitivity", "Segments", "CAC", "Cohorts", "Customers", "Charts", "Model",

@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from clv_xl import sample
-from clv_xl.orders import load_orders
-from clv_xl.sample import (
+from clv_xl.orders import sample
+from clv_xl.orders.load import load_orders
+from clv_xl.orders.sample import (
     CHANNEL_ORDER_VALUES,
     CHANNELS,
     COLUMNS,

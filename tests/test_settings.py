@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from clv_xl.analysis.params import Params
 from clv_xl.errors import InputError
-from clv_xl.params import Params
-from clv_xl.settings import SETTINGS, settings_from_rows, settings_table
+from clv_xl.excel.settings import SETTINGS, settings_from_rows, settings_table
 
 
 def sheet(*settings_rows: list[Any]) -> list[list[Any]]:

@@ -25,9 +25,12 @@ from python_calamine import CalamineWorkbook
 from xlwings import server
 
 import clv_xl.udfs as udfs
-from clv_xl import __version__, formulas, model_formulas, settings, templates
-from clv_xl.params import Params
-from clv_xl.workbook_style import INPUT, currency_format, currency_symbol
+from clv_xl import __version__
+from clv_xl.analysis.params import Params
+from clv_xl.excel import settings
+from clv_xl.functions import formulas, model_formulas
+from clv_xl.report.style import INPUT, currency_format, currency_symbol
+from clv_xl.templates import build as templates
 
 COMMITTED = Path(__file__).resolve().parent.parent / "templates"
 CALCULATOR_INPUTS = ("ARPU", "GrossMargin", "MonthlyChurn", "DiscountRate", "CAC")

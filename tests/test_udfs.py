@@ -14,7 +14,7 @@ import xlwings as xw
 from xlwings import server
 
 import clv_xl.udfs as udfs
-from clv_xl import formulas, model_formulas
+from clv_xl.functions import formulas, model_formulas
 
 EXCEL_NAMES = {
     "CLV", "CUSTOMER_LIFETIME", "CUSTOMER_VALUE", "CLV_FROM_LIFETIME", "CLV_DISCOUNTED",

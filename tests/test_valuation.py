@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from business import Channel, simulate
 
-from clv_xl.analysis import customer_summary, segment_dimensions
-from clv_xl.orders import load_orders
-from clv_xl.survival import DAYS_PER_MONTH, CustomerHistory, kaplan_meier, lifetime
-from clv_xl.valuation import Blend, group_lifetime, value_customers
+from clv_xl.analysis.analyze import customer_summary, segment_dimensions
+from clv_xl.analysis.survival import DAYS_PER_MONTH, CustomerHistory, kaplan_meier, lifetime
+from clv_xl.analysis.valuation import Blend, group_lifetime, value_customers
+from clv_xl.orders.load import load_orders
 
 CHANNELS = (Channel("Web", 0.03, 0.5), Channel("Shop", 0.08, 0.5))
 #: (monthly growth of acquisitions, customers acquired in the first month)

@@ -6,18 +6,18 @@ Maximum-likelihood fits in the scikit-learn style (``fit(...)`` returns the mode
 predictions, predicted CLV and ``rfm_summary`` to build the inputs from orders.
 """
 
-from ._errors import ModelDataError, NotFittedError
-from ._mle import Convergence
-from .beta_geo import BetaGeo
-from .clv import predicted_clv
-from .gamma_gamma import GammaGamma
-from .no_drop_out import NBD, Poisson
-from .pareto_nbd import ParetoNBD
-from .purchase_choice import fit_purchases
-from .rfm import check_orders, rfm_summary
-from .shifted_beta_geo import ShiftedBetaGeo
-from .spend_choice import OwnMeanSpend, fit_spend
-from .units import DAYS_PER_UNIT, days_per
+from clv_xl.models._errors import ModelDataError, NotFittedError
+from clv_xl.models._mle import Convergence
+from clv_xl.models.beta_geo import BetaGeo
+from clv_xl.models.clv import predicted_clv
+from clv_xl.models.gamma_gamma import GammaGamma
+from clv_xl.models.no_drop_out import NBD, Poisson
+from clv_xl.models.pareto_nbd import ParetoNBD
+from clv_xl.models.purchase_choice import fit_purchases
+from clv_xl.models.rfm import check_orders, rfm_summary
+from clv_xl.models.shifted_beta_geo import ShiftedBetaGeo
+from clv_xl.models.spend_choice import OwnMeanSpend, fit_spend
+from clv_xl.models.units import DAYS_PER_UNIT, days_per
 
 __all__ = [
     "DAYS_PER_UNIT",

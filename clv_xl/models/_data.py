@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ._errors import ModelDataError
+from clv_xl.models._errors import ModelDataError
 
 
 class RowSentence(Protocol):

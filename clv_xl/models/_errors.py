@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ClvError
+from clv_xl.errors import ClvError
 
 
 class ModelDataError(ClvError, ValueError):

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
-from ._data import Compressed, Levels, mean_scale
-from ._errors import NotFittedError
+from clv_xl.models._data import Compressed, Levels, mean_scale
+from clv_xl.models._errors import NotFittedError
 
 LOWER = 1e-6
 UPPER = 1e6

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
-from ._data import Levels, compress, read_history
-from ._mle import Convergence, FittedModel, fit_histories
+from clv_xl.models._data import Levels, compress, read_history
+from clv_xl.models._mle import Convergence, FittedModel, fit_histories
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
 

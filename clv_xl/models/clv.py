@@ -24,10 +24,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._data import compress, read_history
-from ._errors import ModelDataError
-from .gamma_gamma import GammaGamma
-from .units import days_per
+from clv_xl.models._data import compress, read_history
+from clv_xl.models._errors import ModelDataError
+from clv_xl.models.gamma_gamma import GammaGamma
+from clv_xl.models.units import days_per
 
 
 class PurchaseModel(Protocol):

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, digamma
 
-from ._data import Columns, Levels, check_whole, compress, mean_scale, read_columns
-from ._errors import NotFittedError
-from ._mle import FittedModel, fit_rows
+from clv_xl.models._data import Columns, Levels, check_whole, compress, mean_scale, read_columns
+from clv_xl.models._errors import NotFittedError
+from clv_xl.models._mle import FittedModel, fit_rows
 
 _STARTS = ((1.0, 1.0, 1.0), (5.0, 3.0, 10.0), (0.5, 5.0, 5.0))
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from ._data import Levels, compress, read_history
-from ._errors import NotFittedError
-from ._mle import FittedModel, closed_form, fit_histories
+from clv_xl.models._data import Levels, compress, read_history
+from clv_xl.models._errors import NotFittedError
+from clv_xl.models._mle import FittedModel, closed_form, fit_histories
 
 _STARTS = ((1.0, 1.0), (0.3, 0.3), (5.0, 5.0))
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln, hyp2f1
 
-from ._data import compress, mean_scale, read_history
-from ._mle import FittedModel, fit_rows
+from clv_xl.models._data import compress, mean_scale, read_history
+from clv_xl.models._mle import FittedModel, fit_rows
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
 

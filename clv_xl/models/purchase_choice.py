@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._data import compress, read_history
-from ._errors import NotFittedError
-from ._mle import FittedModel
-from .beta_geo import BetaGeo
-from .no_drop_out import NBD, Poisson
-from .pareto_nbd import ParetoNBD
+from clv_xl.models._data import compress, read_history
+from clv_xl.models._errors import NotFittedError
+from clv_xl.models._mle import FittedModel
+from clv_xl.models.beta_geo import BetaGeo
+from clv_xl.models.no_drop_out import NBD, Poisson
+from clv_xl.models.pareto_nbd import ParetoNBD
 
 FAMILIES: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
     BetaGeo.model_name: BetaGeo,

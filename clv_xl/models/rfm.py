@@ -16,8 +16,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from ._errors import ModelDataError
-from .units import days_per
+from clv_xl.models._errors import ModelDataError
+from clv_xl.models.units import days_per
 
 COLUMNS = ("customer", "date", "amount")
 AFTER_END = "dated after the observation end"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .simulate import simulate_bg_nbd
+from clv_xl.models.simulate import simulate_bg_nbd
 
 AS_OF = dt.date(2024, 12, 31)
 _END = pd.Timestamp(AS_OF)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, hyp2f1
 
-from ._data import read_columns
-from ._errors import ModelDataError
-from ._mle import FittedModel, fit_rows
+from clv_xl.models._data import read_columns
+from clv_xl.models._errors import ModelDataError
+from clv_xl.models._mle import FittedModel, fit_rows
 
 _STARTS = ((1.0, 1.0), (0.5, 3.0), (3.0, 0.5))
 

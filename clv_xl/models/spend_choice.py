@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import NotFittedError
-from ._mle import FittedModel, closed_form
-from .gamma_gamma import GammaGamma, read_spend
+from clv_xl.models._errors import NotFittedError
+from clv_xl.models._mle import FittedModel, closed_form
+from clv_xl.models.gamma_gamma import GammaGamma, read_spend
 
 OWN_MEAN_NOTE = (
     "{why}, so each repeat customer is expected to keep spending their own mean per "

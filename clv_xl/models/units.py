@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._errors import ModelDataError
+from clv_xl.models._errors import ModelDataError
 
 DAYS_PER_UNIT: dict[str, float] = {
     "days": 1.0,

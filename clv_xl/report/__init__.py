@@ -1,6 +1,6 @@
 """The segment report workbook (openpyxl): one module per sheet.
 
-``write_report(analysis, path)`` reads an :class:`~clv_xl.analysis.Analysis`
+``write_report(analysis, path)`` reads an :class:`~clv_xl.analysis.analyze.Analysis`
 and never recomputes it. The file is written under a hidden temporary name beside
 ``path`` and renamed when it is complete (`destination.commit`), so an interrupted
 run leaves no half-written report and no temporary file.
@@ -14,13 +14,24 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from .. import __version__, fastsheet
-from .. import workbook_style as style
-from ..analysis import Analysis
-from ..destination import check_output, commit, temporary_path
-from ..fastsheet import LargeTable
-from . import about, cac, charts, cohorts, customers, model, quality, segments, summary
-from .cells import formats
+from clv_xl import __version__
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.report import (
+    about,
+    cac,
+    charts,
+    cohorts,
+    customers,
+    fastsheet,
+    model,
+    quality,
+    segments,
+    style,
+    summary,
+)
+from clv_xl.report.cells import formats
+from clv_xl.report.destination import check_output, commit, temporary_path
+from clv_xl.report.fastsheet import LargeTable
 
 #: Rows and columns printed on every page, per sheet.
 REPEATED = {

@@ -7,10 +7,10 @@ import datetime as dt
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import __version__
-from .. import workbook_style as style
-from ..analysis import RFM_GROUPS, Analysis
-from ..fastsheet import fit_cell
+from clv_xl import __version__
+from clv_xl.analysis.analyze import RFM_GROUPS, Analysis
+from clv_xl.report import style
+from clv_xl.report.fastsheet import fit_cell
 
 SHEET = "About"
 

@@ -11,12 +11,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import ALL, Analysis
-from ..headline import cac_of, channel_rows
-from . import segments
-from .cells import add_table, formula, lay_out, put
-from .summary import LTV_CAC, PAYBACK
+from clv_xl.analysis.analyze import ALL, Analysis
+from clv_xl.analysis.headline import cac_of, channel_rows
+from clv_xl.report import segments, style
+from clv_xl.report.cells import add_table, formula, lay_out, put
+from clv_xl.report.summary import LTV_CAC, PAYBACK
 
 SHEET = "CAC"
 TABLE = "CacTable"

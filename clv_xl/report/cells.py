@@ -14,8 +14,8 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..fastsheet import fit_cell
+from clv_xl.report import style
+from clv_xl.report.fastsheet import fit_cell
 
 #: Excel's longest table name or defined name.
 EXCEL_NAME_CHARACTERS = 255

@@ -9,12 +9,11 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import Analysis
-from ..fastsheet import fit_cell
-from ..headline import in_text
-from . import segments
-from .cells import put
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.analysis.headline import in_text
+from clv_xl.report import segments, style
+from clv_xl.report.cells import put
+from clv_xl.report.fastsheet import fit_cell
 
 SHEET = "Charts"
 CHART_WIDTH, CHART_HEIGHT = 18.0, 8.5  # cm

@@ -8,9 +8,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import Analysis
-from .cells import lay_out, put
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.report import style
+from clv_xl.report.cells import lay_out, put
 
 SHEET = "Cohorts"
 

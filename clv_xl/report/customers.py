@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 
-from .. import workbook_style as style
-from ..analysis import Analysis
-from ..fastsheet import LargeTable
-from .cells import add_table, lay_out, put, table_columns
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.report import style
+from clv_xl.report.cells import add_table, lay_out, put, table_columns
+from clv_xl.report.fastsheet import LargeTable
 
 SHEET = "Customers"
 TABLE = "CustomerTable"

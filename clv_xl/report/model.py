@@ -8,10 +8,10 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import Analysis
-from ..prediction import HOLDOUT_PERIOD
-from .cells import lay_out, put
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.analysis.prediction import HOLDOUT_PERIOD
+from clv_xl.report import style
+from clv_xl.report.cells import lay_out, put
 
 SHEET = "Model"
 EXPLANATION = (

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import Analysis
-from .cells import lay_out, put
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.report import style
+from clv_xl.report.cells import lay_out, put
 
 SHEET = "Data quality"
 EXAMPLES = 5  # sheet rows shown per reason

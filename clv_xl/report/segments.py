@@ -13,10 +13,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import ALL, Analysis
-from .cells import EXCEL_NAME_CHARACTERS, add_table, formula, lay_out, put
-from .summary import (
+from clv_xl.analysis.analyze import ALL, Analysis
+from clv_xl.report import style
+from clv_xl.report.cells import EXCEL_NAME_CHARACTERS, add_table, formula, lay_out, put
+from clv_xl.report.summary import (
     CHURN,
     CLV,
     DISCOUNTED_CLV,

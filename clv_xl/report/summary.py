@@ -16,16 +16,16 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import workbook_style as style
-from ..analysis import Analysis
-from ..formulas import MONTHS_PER_YEAR
-from ..headline import CHURN_STEP, MARGIN_STEP, executive_summary
-from .cells import formula, lay_out, put
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.analysis.headline import CHURN_STEP, MARGIN_STEP, executive_summary
+from clv_xl.functions.formulas import MONTHS_PER_YEAR
+from clv_xl.report import style
+from clv_xl.report.cells import formula, lay_out, put
 
 SHEET = "Summary"
 SENSITIVITY = "Sensitivity"
 
-#: Live formulas, one home each (the CLV framework: clv_xl.valuation).
+#: Live formulas, one home each (the CLV framework: clv_xl.analysis.valuation).
 CHURN = '=IF(ISNUMBER({lifetime}),1/{lifetime},"")'
 CLV = '=IF(ISNUMBER({churn}),{arpu}*{margin}/{churn},"")'
 DISCOUNTED_CLV = (

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv_xl.analysis.prediction import Prediction, predict
 from clv_xl.models import shapes
 from clv_xl.models.no_drop_out import NBD, Poisson
 from clv_xl.models.spend_choice import OwnMeanSpend
-from clv_xl.prediction import Prediction, predict
 
 CDNOW = Path(__file__).parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
 OPTIMISER_WORDS = ("ABNORMAL", "iterations", "L-BFGS", "CONVERGENCE", "Nelder", "line search")

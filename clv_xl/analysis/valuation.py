@@ -3,7 +3,8 @@ README quote.
 
 * **CLV** (of a newly acquired customer): the expected lifetime gross margin from the first
   order on = lifetime revenue x margin, lifetime revenue and lifetime from
-  :mod:`clv_xl.survival` (Kaplan-Meier on right-censored lifetimes). The whole base's is its
+  :mod:`clv_xl.analysis.survival` (Kaplan-Meier on right-censored lifetimes). The whole base's is
+  its
   channels' mix (each channel's curves, weighted by its customers) where the orders name a
   channel: customers who churn at different rates, pooled into one curve, would be
   extrapolated at the pooled late churn, which undervalues the long-lived ones.
@@ -36,7 +37,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from .survival import (
+from clv_xl.analysis.survival import (
     DAYS_PER_MONTH,
     CustomerHistory,
     Lifetime,

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from clv_xl.errors import InputError
 
 SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
 # fmt: off

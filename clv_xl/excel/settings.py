@@ -5,7 +5,7 @@ value in column B, unit in C, note in D; each value cell carries the defined
 name), and the ribbon's ``segment_report`` reads the sheet's used range with
 :func:`settings_from_rows`. A setting is found by its label in column A (any
 case), so rows may move; a blank value means the default. Defaults come from
-:class:`clv_xl.params.Params`.
+:class:`clv_xl.analysis.params.Params`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from openpyxl.utils import get_column_letter
 
-from .errors import InputError
-from .params import DEFAULT_MARGIN, Params
+from clv_xl.analysis.params import DEFAULT_MARGIN, Params
+from clv_xl.errors import InputError
 
 SHEET = "Settings"
 LABEL_COLUMN = 1  # A

@@ -16,15 +16,15 @@ from typing import Any
 
 import xlwings as xw
 
-from .cac import cac_from_rows
-from .destination import default_report_name, free_path
-from .errors import ClvError, InputError
-from .headers import ColumnMap, has_orders_header
-from .orders import Orders, orders_from_grid
-from .params import Params
-from .pipeline import report_orders
-from .settings import SHEET as SETTINGS_SHEET
-from .settings import settings_from_rows
+from clv_xl.analysis.params import Params
+from clv_xl.errors import ClvError, InputError
+from clv_xl.excel.settings import SHEET as SETTINGS_SHEET
+from clv_xl.excel.settings import settings_from_rows
+from clv_xl.orders.cac import cac_from_rows
+from clv_xl.orders.headers import ColumnMap, has_orders_header
+from clv_xl.orders.load import Orders, orders_from_grid
+from clv_xl.pipeline import report_orders
+from clv_xl.report.destination import default_report_name, free_path
 
 ORDERS_SHEET_NAMES = ("orders", "bestellingen")
 CAC_SHEET = "CAC"

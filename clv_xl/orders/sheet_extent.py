@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from .errors import InputError
+from clv_xl.errors import InputError
 
 EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384

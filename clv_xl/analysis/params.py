@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from .errors import InputError
+from clv_xl.errors import InputError
 
 DEFAULT_MARGIN = 0.30  # assumed gross margin when the orders carry no cost or margin
 
@@ -18,7 +18,7 @@ class Params:
     ``margin`` is a gross-margin fraction; ``None`` means "from the cost column
     when the orders have one, else the assumed DEFAULT_MARGIN". The analysis
     date defaults to the last order date. ``cac``: (channel, acquisition cost per
-    customer) pairs, "All customers" for the whole base (:mod:`clv_xl.cac`).
+    customer) pairs, "All customers" for the whole base (:mod:`clv_xl.orders.cac`).
     """
 
     as_of: dt.date | None = None

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from .analysis import ALL, BEHAVIOUR_DIMENSIONS, DAYS_PER_MONTH, Analysis
+from clv_xl.analysis.analyze import ALL, BEHAVIOUR_DIMENSIONS, DAYS_PER_MONTH, Analysis
 
 #: The sensitivity's default steps: margin in percentage points, churn as a share of itself.
 MARGIN_STEP, CHURN_STEP = 0.05, 0.25

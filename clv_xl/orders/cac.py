@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .errors import InputError
+from clv_xl.errors import InputError
 
 
 def read_cac(path: Path) -> tuple[tuple[str, float], ...]:

@@ -2,10 +2,10 @@
 
 * ``clv_calculator.xlsx``: a CLV model for one customer segment in native Excel
   formulas (no add-in needed). Its formulas are the library's, written once as
-  :class:`ExcelTwin` expressions next to the :mod:`clv_xl.formulas` they mirror;
-  its input checks come from the same :class:`~clv_xl.arguments.Bound` declarations.
+  :class:`ExcelTwin` expressions next to the :mod:`clv_xl.functions.formulas` they mirror;
+  its input checks come from the same :class:`~clv_xl.functions.arguments.Bound` declarations.
 * ``orders_template.xlsx``: an ``Orders`` table to paste orders into, and the
-  Settings sheet from :mod:`clv_xl.settings`.
+  Settings sheet from :mod:`clv_xl.excel.settings`.
 * ``clv_functions.xlsx``: every worksheet function with an example, its result
   through the add-in and the value the Python library computes.
 
@@ -36,12 +36,14 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import __version__, formulas, model_formulas, settings
-from .arguments import Bound, Formula, WorksheetFormula
-from .model_formulas import ModelFit
-from .models.simulate import simulate_bg_nbd, simulate_spend
-from .params import Params
-from .workbook_style import (
+from clv_xl import __version__
+from clv_xl.analysis.params import Params
+from clv_xl.excel import settings
+from clv_xl.functions import formulas, model_formulas
+from clv_xl.functions.arguments import Bound, Formula, WorksheetFormula
+from clv_xl.functions.model_formulas import ModelFit
+from clv_xl.models.simulate import simulate_bg_nbd, simulate_spend
+from clv_xl.report.style import (
     CALCULATION,
     CHECK,
     DATE,
@@ -70,7 +72,7 @@ from .workbook_style import (
 
 #: The date of this version: the About sheets' date and the files' created/modified date.
 RELEASE_DATE = dt.datetime(2026, 11, 22)
-DEFAULT_OUT_DIR = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_OUT_DIR = Path(__file__).resolve().parents[2] / "templates"
 CALCULATOR = "clv_calculator.xlsx"
 ORDERS_TEMPLATE = "orders_template.xlsx"
 FUNCTIONS = "clv_functions.xlsx"
@@ -89,7 +91,7 @@ def build_templates(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
         FUNCTIONS: functions_workbook,
     }
     paths = [_save(build(), out_dir / name) for name, build in builders.items()]
-    from .sample import write_sample_orders  # lazy: the demo data is only needed here
+    from clv_xl.orders.sample import write_sample_orders  # lazy: the demo data is only needed here
 
     write_sample_orders(out_dir / SAMPLE_ORDERS)
     return [*paths, out_dir / SAMPLE_ORDERS]

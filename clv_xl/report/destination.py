@@ -8,7 +8,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from clv_xl.errors import InputError
 
 
 def check_output(path: Path, overwrite: bool) -> None:

@@ -43,7 +43,7 @@ from xml.sax.saxutils import escape
 
 import xlwings
 
-from .errors import ClvError
+from clv_xl.errors import ClvError
 
 ADDIN_NAME = "clv_xl.xlam"
 #: What ``xlwings quickstart NAME --addin --ribbon`` copies.
@@ -99,7 +99,7 @@ class ExcelFolders:
 
 def ribbon_xml() -> bytes:
     """Our ``customUI.xml``: the CLV tab with the *Segment report* button."""
-    return files("clv_xl").joinpath("addin_ribbon.xml").read_bytes()
+    return files("clv_xl.excel").joinpath("addin_ribbon.xml").read_bytes()
 
 
 def replace_once(text: str, pattern: str, replacement: str, part: str) -> str:

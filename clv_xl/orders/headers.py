@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import InputError
+from clv_xl.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """From orders to customers, segments, cohorts and retention (pandas, vectorised).
 
 Definitions (the report's About sheet repeats them; the CLV framework is
-:mod:`clv_xl.valuation`, the lifetimes :mod:`clv_xl.survival`):
+:mod:`clv_xl.analysis.valuation`, the lifetimes :mod:`clv_xl.analysis.survival`):
 
 * A customer is *active* when their last order lies within the churn window
   (default 365 days) before the analysis date; otherwise lost, the loss dated at
@@ -25,15 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .cohorts import cohort_matrix, curves_by_year, revenue_retention
-from .errors import InputError
-from .formulas import MONTHS_PER_YEAR
-from .models.units import days_per
-from .orders import Orders
-from .params import DEFAULT_MARGIN, Params
-from .prediction import Prediction, forecast_verdict, intervals_by_groupings, predict
-from .survival import Lifetime
-from .valuation import (
+from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
+from clv_xl.analysis.params import DEFAULT_MARGIN, Params
+from clv_xl.analysis.prediction import Prediction, forecast_verdict, intervals_by_groupings, predict
+from clv_xl.analysis.survival import Lifetime
+from clv_xl.analysis.valuation import (
     BEHAVIOUR_NOTE,
     Blend,
     Valuation,
@@ -41,6 +37,10 @@ from .valuation import (
     group_lifetime,
     value_customers,
 )
+from clv_xl.errors import InputError
+from clv_xl.functions.formulas import MONTHS_PER_YEAR
+from clv_xl.models.units import days_per
+from clv_xl.orders.load import Orders
 
 ALL = "All customers"
 DAYS_PER_YEAR = days_per("years")
@@ -394,7 +394,7 @@ def segment_table(
     valuation: Valuation,
 ) -> pd.DataFrame:
     """Metrics per segment of every dimension, the whole base first (columns: see the
-    Segments sheet; the CLV framework: :mod:`clv_xl.valuation`)."""
+    Segments sheet; the CLV framework: :mod:`clv_xl.analysis.valuation`)."""
     whole = customers.assign(
         _all=ALL, repeat_customers=customers["orders"] > 1, active_customers=customers["active"]
     )
@@ -446,8 +446,9 @@ def _with_model_ranges(
     table: pd.DataFrame, customers: pd.DataFrame, segments: tuple[str, ...], predicted: Prediction
 ) -> pd.DataFrame:
     """Each segment's 80% range of the model's 36-month revenue per customer (from the
-    parameters' uncertainty, :func:`clv_xl.prediction.intervals_by_groupings`) and the verdict on
-    whether its forecast can be trusted (:func:`clv_xl.prediction.forecast_verdict`)."""
+    parameters' uncertainty, :func:`clv_xl.analysis.prediction.intervals_by_groupings`) and
+    the verdict on whether its forecast can be trusted
+    (:func:`clv_xl.analysis.prediction.forecast_verdict`)."""
     low, high, verdicts = [], [], []
     columns = {ALL: "_all", **segment_dimensions(segments)}
     whole = customers.assign(_all=ALL)

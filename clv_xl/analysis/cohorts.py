@@ -8,8 +8,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from . import formulas
-from .formulas import MONTHS_PER_YEAR
+from clv_xl.functions import formulas
+from clv_xl.functions.formulas import MONTHS_PER_YEAR
 
 
 def cohort_matrix(

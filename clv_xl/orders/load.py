@@ -5,8 +5,8 @@ a DataFrame.
 spacing or punctuation), reads every cell as the type its column needs, and
 accounts for every row: it is used, or excluded with a reason and its sheet row
 number (the header is row 1, the first data row row 2). The files are opened by
-`clv_xl.orders_file` and turned into raw cells by `clv_xl.raw_table`; the headers
-are recognised by `clv_xl.headers`. Every step here works on whole columns (Python
+`clv_xl.orders.source` and turned into raw cells by `clv_xl.orders.raw_table`; the headers
+are recognised by `clv_xl.orders.headers`. Every step here works on whole columns (Python
 loops run only over distinct values).
 
 Knows nothing of the analysis or of Excel's object model.
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .currency import IN_AMOUNT, amount_currencies, currency_code, other_currency
-from .errors import InputError
-from .headers import (
+from clv_xl.errors import InputError
+from clv_xl.orders.currency import IN_AMOUNT, amount_currencies, currency_code, other_currency
+from clv_xl.orders.headers import (
     GUESS,
     LABELS,
     ColumnMap,
@@ -37,16 +37,7 @@ from .headers import (
     listing,
     resolve_roles,
 )
-from .orders_file import (
-    PARQUET_SUFFIXES,
-    WORKBOOK_SUFFIXES,
-    OrdersSheet,
-    Source,
-    orders_file_source,
-    read_orders_file,
-    workbook_sheet,
-)
-from .raw_table import (
+from clv_xl.orders.raw_table import (
     RawTable,
     categorical,
     csv_table,
@@ -54,6 +45,15 @@ from .raw_table import (
     grid_table,
     parquet_table,
     sheet_table,
+)
+from clv_xl.orders.source import (
+    PARQUET_SUFFIXES,
+    WORKBOOK_SUFFIXES,
+    OrdersSheet,
+    Source,
+    orders_file_source,
+    read_orders_file,
+    workbook_sheet,
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def load_orders(
     as_of: dt.date | None = None,
 ) -> Orders:
     """Read orders from a .xlsx/.xlsm/.csv file, a DataFrame or a workbook sheet parsed
-    already (`clv_xl.orders_file.workbook_sheet`), and account for every row.
+    already (`clv_xl.orders.source.workbook_sheet`), and account for every row.
 
     ``sheet`` picks a workbook's sheet (default: the only sheet, else the first
     whose header row has customer, date and amount columns); ``as_of`` (default

@@ -27,11 +27,10 @@ from openpyxl.utils import get_column_letter, range_to_tuple
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import workbook_style as style
-from .analysis import Analysis
-from .errors import InputError
-from .report import build, cohorts
-from .report.cells import plain
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.errors import InputError
+from clv_xl.report import build, cohorts, style
+from clv_xl.report.cells import plain
 
 PREFIX = "CLV "
 #: Excel's mark for "this cell holds text": shown nowhere, stops Excel from parsing the text.

@@ -29,10 +29,10 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from pandas.api import types as pdt
 
-from .errors import InputError
-from .headers import HEADER_SEARCH_ROWS, ColumnMap, header_text, recognised_header
-from .orders_file import OrdersSheet, Source
-from .sheet_extent import column_letters
+from clv_xl.errors import InputError
+from clv_xl.orders.headers import HEADER_SEARCH_ROWS, ColumnMap, header_text, recognised_header
+from clv_xl.orders.sheet_extent import column_letters
+from clv_xl.orders.source import OrdersSheet, Source
 
 #: CSV text looked at to choose the separator and the encoding.
 SAMPLE_BYTES = 2**16

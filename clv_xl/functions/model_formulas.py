@@ -1,6 +1,6 @@
 """The buy-till-you-die models as checked worksheet formulas, over :mod:`clv_xl.models`.
 
-Two kinds, both called like :class:`~clv_xl.arguments.Formula` (the library call raises
+Two kinds, both called like :class:`~clv_xl.functions.arguments.Formula` (the library call raises
 :class:`~clv_xl.errors.FormulaError`; ``evaluate(...).cells()`` is what Excel gets):
 
 * predictions per cell (``prob_alive``, ``expected_purchases``, ``expected_spend``,
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .arguments import Arg, Bound, Formula, Grid, Rule, formula
-from .errors import NUM, VALUE, ClvError, FormulaError
-from .models import BetaGeo, GammaGamma, ShiftedBetaGeo
+from clv_xl.errors import NUM, VALUE, ClvError, FormulaError
+from clv_xl.functions.arguments import Arg, Bound, Formula, Grid, Rule, formula
+from clv_xl.models import BetaGeo, GammaGamma, ShiftedBetaGeo
 
 if TYPE_CHECKING:
-    from .models._mle import FittedModel
+    from clv_xl.models._mle import FittedModel
 
 ESTIMATE, STD_ERROR = "estimate", "std. error"
 LOG_LIKELIHOOD, CONVERGED, NOTES = "log-likelihood", "converged", "notes"
@@ -131,7 +131,7 @@ def _usable(
 def model_formula(
     rules: Sequence[Rule] = (), **args: Arg
 ) -> Callable[[Callable[..., np.ndarray]], Formula]:
-    """:func:`clv_xl.arguments.formula` for a model's prediction.
+    """:func:`clv_xl.functions.arguments.formula` for a model's prediction.
 
     The models check a whole column and raise for one bad row; here the prediction
     sees only the cells that pass every check, as flat arrays, and the others get

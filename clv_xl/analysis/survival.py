@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.units import days_per
+from clv_xl.models.units import days_per
 
 DAYS_PER_MONTH = days_per("months")
 #: The last month of R(k) or S(k) used must be observed for this share of the group.

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import DIV0, EXCEL_ERRORS, NUM, VALUE, FormulaError
+from clv_xl.errors import DIV0, EXCEL_ERRORS, NUM, VALUE, FormulaError
 
 #: Per-cell error codes: 0 is "no error", k is ``EXCEL_ERRORS[k - 1]``.
 _CODE = {error: index + 1 for index, error in enumerate(EXCEL_ERRORS)}

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .errors import InputError
-from .headers import ColumnMap, listing, recognised_header
-from .sheet_extent import (
+from clv_xl.errors import InputError
+from clv_xl.orders.headers import ColumnMap, listing, recognised_header
+from clv_xl.orders.sheet_extent import (
     SheetEntry,
     check_extent,
     sheet_head,

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from .fastsheet import LargeTable, fill
+from clv_xl.report.fastsheet import LargeTable, fill
 
 COLUMNS = ("Order ID", "Customer ID", "Order date", "Amount", "Cost", "Channel", "Country")
 CHANNELS = ("Webshop", "Marketplace", "Retail store", "Newsletter")

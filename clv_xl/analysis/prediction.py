@@ -43,12 +43,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .models import GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
-from .models._mle import FittedModel
-from .models.clv import PurchaseForecast, PurchaseModel, forecast_purchases
-from .models.purchase_choice import PurchaseFit, fit_purchases
-from .models.spend_choice import OwnMeanSpend, SpendFit, fit_spend
+from clv_xl.errors import InputError
+from clv_xl.models import GammaGamma, NotFittedError, check_orders, days_per, rfm_summary
+from clv_xl.models._mle import FittedModel
+from clv_xl.models.clv import PurchaseForecast, PurchaseModel, forecast_purchases
+from clv_xl.models.purchase_choice import PurchaseFit, fit_purchases
+from clv_xl.models.spend_choice import OwnMeanSpend, SpendFit, fit_spend
 
 TIME_UNIT = "weeks"
 WEEK_DAYS = int(days_per(TIME_UNIT))

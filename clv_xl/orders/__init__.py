@@ -1,0 +1,4 @@
+"""Orders in: header vocabulary (EN/NL), reading files into typed columns, row accounting.
+
+Nothing here knows the analysis or Excel.
+"""

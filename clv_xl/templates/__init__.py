@@ -1,0 +1,1 @@
+"""The template workbooks finance receives (``templates/*.xlsx``), built reproducibly."""
