@@ -25,7 +25,7 @@ import clv_xl.udfs as udfs
 from clv_xl.errors import FormulaError
 from clv_xl.functions import model_formulas
 from clv_xl.models import BetaGeo, GammaGamma, ShiftedBetaGeo
-from clv_xl.templates import build as templates
+from clv_xl.templates import build, functions_workbook
 
 CDNOW = Path(__file__).parent / "data" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
 MODEL_NAMES = {
@@ -272,7 +272,7 @@ class TestPredictions:
 
 @pytest.fixture(scope="module")
 def functions_sheet() -> Any:
-    return templates.functions_workbook()[templates.FUNCTIONS_SHEET]
+    return functions_workbook.functions_workbook()[functions_workbook.FUNCTIONS_SHEET]
 
 
 def fit_on_the_sheet(sheet: Any, name: str) -> tuple[list[np.ndarray], list[list[Any]]]:
@@ -287,7 +287,7 @@ def fit_on_the_sheet(sheet: Any, name: str) -> tuple[list[np.ndarray], list[list
     data = [np.array([[v.value for v in r] for r in sheet[ref]], float).ravel() for ref in refs]
     spill = sheet[cell.value.ref]
     top = cell.row + 1
-    while sheet.cell(row=top - 1, column=cell.column).value != templates.EXPECTED:
+    while sheet.cell(row=top - 1, column=cell.column).value != functions_workbook.EXPECTED:
         top += 1
     table = [
         [sheet.cell(row=top + i, column=cell.column + j).value for j in range(len(spill[0]))]
@@ -306,7 +306,7 @@ class TestFunctionsWorkbook:
         self, functions_sheet, name, model_class
     ):
         data, (header, estimate, errors) = fit_on_the_sheet(functions_sheet, name)
-        assert len(data[0]) == templates.FIT_CUSTOMERS
+        assert len(data[0]) == functions_workbook.FIT_CUSTOMERS
         model = model_class().fit(*data)
         names = model_class.parameter_names
         assert header[1 : 1 + len(names)] == list(names)
@@ -334,18 +334,18 @@ class TestFunctionsWorkbook:
     def test_every_check_is_true_with_the_add_ins_results(self, tmp_path):
         """Each formula replaced by what the add-in returns: a spreadsheet (LibreOffice)
         computes every Check, the fits' SUMPRODUCT ones included, as TRUE."""
-        path = tmp_path / templates.FUNCTIONS
-        templates.functions_workbook().save(path)
+        path = tmp_path / build.FUNCTIONS
+        functions_workbook.functions_workbook().save(path)
         examples = function_examples(path)
         wb = openpyxl.load_workbook(path)
-        sheet = wb[templates.FUNCTIONS_SHEET]
+        sheet = wb[functions_workbook.FUNCTIONS_SHEET]
         for example in examples:
             for i, row in enumerate(through_the_add_in(example.name, example.args)):
                 for j, value in enumerate(row):
                     cell = sheet.cell(row=example.result.row + i, column=example.result.column + j)
                     cell.value = None if value == "" else value
         wb.save(path)
-        checks = recalculate(path, tmp_path / "out")[templates.FUNCTIONS_SHEET]
+        checks = recalculate(path, tmp_path / "out")[functions_workbook.FUNCTIONS_SHEET]
         assert {e.name: checks[e.check.coordinate].value for e in examples} == {
             e.name: True for e in examples
         }

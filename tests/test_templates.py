@@ -29,8 +29,9 @@ from clv_xl import __version__
 from clv_xl.analysis.params import Params
 from clv_xl.excel import settings
 from clv_xl.functions import formulas, model_formulas
-from clv_xl.report.style import INPUT, currency_format, currency_symbol
-from clv_xl.templates import build as templates
+from clv_xl.report.style import INPUT, currency_format, currency_symbol, save_reproducibly
+from clv_xl.templates import build, excel_twins, functions_workbook, shared
+from clv_xl.templates import calculator as calculator_template
 
 COMMITTED = Path(__file__).resolve().parent.parent / "templates"
 CALCULATOR_INPUTS = ("ARPU", "GrossMargin", "MonthlyChurn", "DiscountRate", "CAC")
@@ -38,7 +39,7 @@ CALCULATOR_INPUTS = ("ARPU", "GrossMargin", "MonthlyChurn", "DiscountRate", "CAC
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    paths = templates.build_templates(tmp_path_factory.mktemp("templates"))
+    paths = build.build_templates(tmp_path_factory.mktemp("templates"))
     return {path.name: path for path in paths}
 
 
@@ -70,7 +71,7 @@ def within_tolerance(value: Any) -> Any:
     """A number as itself within the templates' FIT_TOLERANCE: fitted estimates and their
     standard errors differ in their last digits from one processor to another."""
     if isinstance(value, float):
-        return pytest.approx(value, rel=float(templates.FIT_TOLERANCE), abs=1e-12)
+        return pytest.approx(value, rel=float(functions_workbook.FIT_TOLERANCE), abs=1e-12)
     return value
 
 
@@ -147,14 +148,14 @@ def cell_values(path: Path) -> dict[str, list[list[Any]]]:
 
 
 def test_committed_sample_orders_equal_a_fresh_build(built: dict[str, Path]) -> None:
-    name = templates.SAMPLE_ORDERS
+    name = build.SAMPLE_ORDERS
     assert cell_values(COMMITTED / name) == cell_values(built[name])
 
 
 def test_rebuilding_gives_identical_bytes(tmp_path: Path) -> None:
     first, again = (
-        templates.save_reproducibly(
-            templates.calculator_workbook(), tmp_path / name, templates.RELEASE_DATE
+        save_reproducibly(
+            calculator_template.calculator_workbook(), tmp_path / name, shared.RELEASE_DATE
         )
         for name in ("first.xlsx", "again.xlsx")
     )
@@ -166,8 +167,8 @@ def test_about_sheet_and_document_dates_are_the_release(built: dict[str, Path], 
     wb = openpyxl.load_workbook(built[name])
     about = {row[0]: row[1] for row in wb["About"].iter_rows(min_row=3, values_only=True)}
     assert about["Version"] == f"clv_xl {__version__}"
-    assert about["Date"] == templates.RELEASE_DATE
-    assert wb.properties.created == wb.properties.modified == templates.RELEASE_DATE
+    assert about["Date"] == shared.RELEASE_DATE
+    assert wb.properties.created == wb.properties.modified == shared.RELEASE_DATE
 
 
 # The calculator -------------------------------------------------------------------------------
@@ -197,12 +198,12 @@ def with_inputs(source: Path, target: Path, values: dict[str, float]) -> Path:
 
 @pytest.fixture(scope="module")
 def calculator(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Workbook:
-    return recalculate(built[templates.CALCULATOR], tmp_path_factory.mktemp("recalculated"))
+    return recalculate(built[build.CALCULATOR], tmp_path_factory.mktemp("recalculated"))
 
 
 def test_calculator_recalculates_without_error_cells(calculator: Workbook) -> None:
     assert error_cells(calculator) == []
-    assert named_value(calculator, templates.CHECKS_OK) == "OK"
+    assert named_value(calculator, calculator_template.CHECKS_OK) == "OK"
 
 
 def test_calculator_defaults_give_the_seed_example(calculator: Workbook) -> None:
@@ -234,17 +235,19 @@ def test_calculator_with_other_inputs_equals_the_library(
     built: dict[str, Path], tmp_path: Path, inputs: tuple[float, ...]
 ) -> None:
     values = dict(zip(CALCULATOR_INPUTS, inputs, strict=True))
-    path = with_inputs(built[templates.CALCULATOR], tmp_path / "calculator.xlsx", values)
+    path = with_inputs(built[build.CALCULATOR], tmp_path / "calculator.xlsx", values)
     wb = recalculate(path, tmp_path / "out")
     assert error_cells(wb) == []
-    assert named_value(wb, templates.CHECKS_OK) == "OK"
+    assert named_value(wb, calculator_template.CHECKS_OK) == "OK"
     for name, expected in library_outputs(*inputs).items():
         assert named_value(wb, name) == pytest.approx(expected, rel=1e-12), name
     arpu = inputs[0]
-    table = wb[templates.SENSITIVITY]
-    first = templates.SENSITIVITY_FIRST_ROW
+    table = wb[calculator_template.SENSITIVITY]
+    first = calculator_template.SENSITIVITY_FIRST_ROW
     margins = [cell.value for cell in table[first][1:] if cell.value is not None]
-    for row in table.iter_rows(min_row=first + 1, max_row=first + len(templates.SENSITIVITY_CHURN)):
+    for row in table.iter_rows(
+        min_row=first + 1, max_row=first + len(calculator_template.SENSITIVITY_CHURN)
+    ):
         churn = row[0].value
         for margin, cell in zip(margins, row[1:], strict=False):
             assert cell.value == pytest.approx(formulas.clv(arpu, margin, churn), rel=1e-12)
@@ -252,11 +255,11 @@ def test_calculator_with_other_inputs_equals_the_library(
 
 def test_checks_flag_bad_inputs(built: dict[str, Path], tmp_path: Path) -> None:
     path = with_inputs(
-        built[templates.CALCULATOR], tmp_path / "bad.xlsx", {"MonthlyChurn": 0, "GrossMargin": 1.5}
+        built[build.CALCULATOR], tmp_path / "bad.xlsx", {"MonthlyChurn": 0, "GrossMargin": 1.5}
     )
     wb = recalculate(path, tmp_path / "out")
-    assert named_value(wb, templates.CHECKS_OK) == "CHECK INPUTS"
-    model = wb[templates.MODEL]
+    assert named_value(wb, calculator_template.CHECKS_OK) == "CHECK INPUTS"
+    model = wb[calculator_template.MODEL]
     failed = {row[0].value for row in model.iter_rows() if row[1].value is False and row[0].value}
     assert any(label.startswith("Churn per month") for label in failed)
     assert any(label.startswith("Gross margin") for label in failed)
@@ -275,7 +278,7 @@ def calculator_formulas(path: Path) -> list[tuple[str, str]]:
 
 
 def test_calculator_formulas_hold_no_hard_coded_numbers(built: dict[str, Path]) -> None:
-    found = calculator_formulas(built[templates.CALCULATOR])
+    found = calculator_formulas(built[build.CALCULATOR])
     assert len(found) > 50  # model, checks and the sensitivity table
     for where, text in found:
         numbers = [
@@ -287,8 +290,8 @@ def test_calculator_formulas_hold_no_hard_coded_numbers(built: dict[str, Path]) 
 
 
 def test_calculator_inputs_are_styled_noted_and_validated(built: dict[str, Path]) -> None:
-    wb = openpyxl.load_workbook(built[templates.CALCULATOR])
-    model = wb[templates.MODEL]
+    wb = openpyxl.load_workbook(built[build.CALCULATOR])
+    model = wb[calculator_template.MODEL]
     validated = {r.coord for dv in model.data_validations.dataValidation for r in dv.sqref.ranges}
     for name in (*CALCULATOR_INPUTS, "MonthsPerYear"):
         cell = named_cell(wb, name)
@@ -305,28 +308,28 @@ def test_calculator_inputs_are_styled_noted_and_validated(built: dict[str, Path]
 
 
 def test_calculator_has_a_colour_scale_and_a_chart(built: dict[str, Path]) -> None:
-    sheet = openpyxl.load_workbook(built[templates.CALCULATOR])[templates.SENSITIVITY]
+    sheet = openpyxl.load_workbook(built[build.CALCULATOR])[calculator_template.SENSITIVITY]
     rules = [rule.type for cf in sheet.conditional_formatting for rule in cf.rules]
     assert "colorScale" in rules
     assert [type(chart).__name__ for chart in sheet._charts] == ["LineChart"]
-    assert chart_axis_problems(built[templates.CALCULATOR]) == []
-    assert chart_axis_problems(COMMITTED / templates.CALCULATOR) == []
+    assert chart_axis_problems(built[build.CALCULATOR]) == []
+    assert chart_axis_problems(COMMITTED / build.CALCULATOR) == []
 
 
 def test_bound_conditions_mirror_the_library_bounds() -> None:
-    assert templates.bound_condition("X", formulas.CHURN) == "AND(ISNUMBER(X),X>0,X<=1)"
-    assert templates.bound_condition("X", formulas.ANY) == "AND(ISNUMBER(X))"
+    assert excel_twins.bound_condition("X", formulas.CHURN) == "AND(ISNUMBER(X),X>0,X<=1)"
+    assert excel_twins.bound_condition("X", formulas.ANY) == "AND(ISNUMBER(X))"
 
 
 def test_an_excel_twin_rejects_unknown_arguments() -> None:
     with pytest.raises(TypeError, match="no arguments"):
-        templates.ExcelTwin(formulas.clv, "{revenue}*{markup}")
+        excel_twins.ExcelTwin(formulas.clv, "{revenue}*{markup}")
     with pytest.raises(TypeError, match="needs"):
-        templates.CLV.excel(revenue="A1", margin="B1")
+        excel_twins.CLV.excel(revenue="A1", margin="B1")
 
 
 # The orders template --------------------------------------------------------------------------
-@pytest.mark.parametrize("name", [templates.ORDERS_TEMPLATE, templates.SAMPLE_ORDERS])
+@pytest.mark.parametrize("name", [build.ORDERS_TEMPLATE, build.SAMPLE_ORDERS])
 def test_orders_workbooks_recalculate_without_error_cells(
     built: dict[str, Path], tmp_path: Path, name: str
 ) -> None:
@@ -334,7 +337,7 @@ def test_orders_workbooks_recalculate_without_error_cells(
 
 
 def test_orders_table_has_the_expected_columns_and_validation(built: dict[str, Path]) -> None:
-    ws = openpyxl.load_workbook(built[templates.ORDERS_TEMPLATE])["Orders"]
+    ws = openpyxl.load_workbook(built[build.ORDERS_TEMPLATE])["Orders"]
     table = ws.tables["Orders"]
     assert [c.name for c in table.tableColumns] == [
         "Order ID",
@@ -360,13 +363,13 @@ def test_orders_table_has_the_expected_columns_and_validation(built: dict[str, P
 
 
 def test_orders_settings_sheet_reads_back_as_the_defaults(built: dict[str, Path]) -> None:
-    wb = openpyxl.load_workbook(built[templates.ORDERS_TEMPLATE])
+    wb = openpyxl.load_workbook(built[build.ORDERS_TEMPLATE])
     rows = [list(row) for row in wb[settings.SHEET].iter_rows(values_only=True)]
     assert settings.settings_from_rows(rows) == (Params(), None)
 
 
 def test_orders_settings_names_point_at_their_value_cells(built: dict[str, Path]) -> None:
-    wb = openpyxl.load_workbook(built[templates.ORDERS_TEMPLATE])
+    wb = openpyxl.load_workbook(built[build.ORDERS_TEMPLATE])
     for setting in settings.SETTINGS:
         cell = named_cell(wb, setting.name)
         assert cell.parent.title == settings.SHEET
@@ -376,7 +379,7 @@ def test_orders_settings_names_point_at_their_value_cells(built: dict[str, Path]
 
 
 def test_orders_settings_changed_in_the_workbook_are_read(built: dict[str, Path]) -> None:
-    wb = openpyxl.load_workbook(built[templates.ORDERS_TEMPLATE])
+    wb = openpyxl.load_workbook(built[build.ORDERS_TEMPLATE])
     named_cell(wb, "Margin").value = 0.42
     named_cell(wb, "AnalysisDate").value = dt.datetime(2024, 6, 30)
     named_cell(wb, "SegmentColumns").value = "Channel"
@@ -428,7 +431,7 @@ def heading_below(ws: Any, cell: Cell, heading: str) -> int:
 def function_examples(path: Path) -> list[Example]:
     """Every function's example: one cell beside its expected value and check, or a fit's array
     formula with the library's table and the check below it."""
-    ws = openpyxl.load_workbook(path)[templates.FUNCTIONS_SHEET]
+    ws = openpyxl.load_workbook(path)[functions_workbook.FUNCTIONS_SHEET]
     found = []
     for row in ws.iter_rows():
         for cell in row:
@@ -443,20 +446,21 @@ def function_examples(path: Path) -> list[Example]:
                 check = ws.cell(row=cell.row, column=cell.column + 2)
             else:
                 height, width = len(ws[spill.ref]), len(ws[spill.ref][0])
-                top = heading_below(ws, cell, templates.EXPECTED) + 1
+                top = heading_below(ws, cell, functions_workbook.EXPECTED) + 1
                 expected = [
                     [ws.cell(row=top + i, column=cell.column + j).value for j in range(width)]
                     for i in range(height)
                 ]
                 check = ws.cell(
-                    row=heading_below(ws, cell, templates.CHECK_HEADING) + 1, column=cell.column
+                    row=heading_below(ws, cell, functions_workbook.CHECK_HEADING) + 1,
+                    column=cell.column,
                 )
             found.append(Example(name.lower(), args, cell, expected, check))
     return found
 
 
 def test_every_worksheet_function_has_an_example(built: dict[str, Path]) -> None:
-    names = [example.name for example in function_examples(built[templates.FUNCTIONS])]
+    names = [example.name for example in function_examples(built[build.FUNCTIONS])]
     assert names == [f.__name__ for f in (*formulas.ALL, *model_formulas.ALL)]
 
 
@@ -476,7 +480,7 @@ def estimates_range(example: Example, top: int) -> str:
 def test_function_examples_through_the_add_in_equal_the_expected_values(
     built: dict[str, Path],
 ) -> None:
-    for example in function_examples(built[templates.FUNCTIONS]):
+    for example in function_examples(built[build.FUNCTIONS]):
         got = through_the_add_in(example.name, example.args)
         shape = [len(row) for row in example.expected]
         assert [len(row) for row in got] == shape, f"{example.name} gave {got!r}"
@@ -494,7 +498,7 @@ def test_function_examples_through_the_add_in_equal_the_expected_values(
             fitted = estimates_range(example, example.result.row)
             library = estimates_range(example, expected_top)
             assert example.check.value == (
-                f"=SUMPRODUCT(ABS({fitted}-{library}))<={templates.FIT_TOLERANCE}"
+                f"=SUMPRODUCT(ABS({fitted}-{library}))<={functions_workbook.FIT_TOLERANCE}"
                 f"*SUMPRODUCT(ABS({library}))"
             )
 
@@ -512,7 +516,7 @@ def test_function_examples_through_the_add_in_equal_the_expected_values(
 def test_function_examples_use_the_seed_articles(
     built: dict[str, Path], name: str, args: list[float], seed_value: float
 ) -> None:
-    examples = {example.name: example for example in function_examples(built[templates.FUNCTIONS])}
+    examples = {example.name: example for example in function_examples(built[build.FUNCTIONS])}
     assert examples[name].args == args
     assert examples[name].expected == [[pytest.approx(seed_value, rel=1e-12)]]
 
