@@ -27,7 +27,7 @@ import pandas as pd
 import xlsxwriter
 
 from bench.common import write_section
-from clv_xl.orders.sample import sample_orders, write_orders
+from clv_xl.templates.sample import sample_orders, write_orders
 
 DATA = Path(__file__).parent / "data"
 REPEATS = 3  # pairs per file; the median ratio is shown, with all of them
@@ -64,7 +64,7 @@ print(len(rows))
 def shaped_orders(shape: str, rows: int, seed: int = 11) -> pd.DataFrame:
     """About ``rows`` order lines: 'steady' (every customer buys every 20-40 days for two
     years), 'churning' (a few orders each, most customers gone after one or two), or the
-    bundled sample's (`clv_xl.orders.sample`)."""
+    bundled sample's (`clv_xl.templates.sample`)."""
     if shape == "sample":
         return sample_orders(customers=max(rows // 9, 10), seed=seed)
     rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from clv_xl.cli import main
-from clv_xl.orders.sample import sample_orders, write_orders
+from clv_xl.templates.sample import sample_orders, write_orders
 
 SAMPLE = Path(__file__).parents[1] / "templates" / "sample_orders.xlsx"
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from clv_xl.errors import InputError
 from clv_xl.orders.load import BLANK_SEGMENT, ColumnMap, Orders, load_orders, orders_from_grid
-from clv_xl.orders.sample import sample_orders, write_orders
+from clv_xl.templates.sample import sample_orders, write_orders
 
 AS_OF = dt.date(2024, 12, 31)
 FORMULA_TEXT = '=HYPERLINK("http://x","y")'

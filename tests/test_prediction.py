@@ -34,7 +34,7 @@ from clv_xl.models.purchase_choice import fit_purchases
 from clv_xl.models.rfm import NOT_PURCHASE
 from clv_xl.models.simulate import simulate_bg_nbd
 from clv_xl.orders.load import load_orders
-from clv_xl.orders.sample import sample_orders
+from clv_xl.templates.sample import sample_orders
 
 AS_OF = dt.date(2024, 12, 31)
 END = pd.Timestamp(AS_OF)

@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from clv_xl.orders import sample
 from clv_xl.orders.load import load_orders
-from clv_xl.orders.sample import (
+from clv_xl.templates import sample
+from clv_xl.templates.sample import (
     CHANNEL_ORDER_VALUES,
     CHANNELS,
     COLUMNS,

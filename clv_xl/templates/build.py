@@ -45,7 +45,9 @@ def build_templates(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
         FUNCTIONS: functions_workbook,
     }
     paths = [_save(build(), out_dir / name) for name, build in builders.items()]
-    from clv_xl.orders.sample import write_sample_orders  # lazy: the demo data is only needed here
+    from clv_xl.templates.sample import (
+        write_sample_orders,  # lazy: the demo data is only needed here
+    )
 
     write_sample_orders(out_dir / SAMPLE_ORDERS)
     return [*paths, out_dir / SAMPLE_ORDERS]
