@@ -4,7 +4,8 @@ Exit codes: 0 done, 2 bad input or usage, 1 unexpected failure (a message, and
 the traceback only with ``--debug``), 130 or 143 interrupted by SIGINT (Ctrl-C) or
 SIGTERM: the work stops where it is, everything it made is removed on the way out
 (`Interrupted` runs every ``finally``; a report complete when the signal came is removed
-too), and nothing is left behind.
+too), and nothing is left behind. Once the report's path is being printed the answer is
+given: a signal from then on changes nothing (exit 0).
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ class Interrupted(BaseException):
 @contextmanager
 def stop_signals_raise() -> Iterator[None]:
     """SIGINT and SIGTERM raise `Interrupted` (in the main thread, where Python runs signal
-    handlers); once one has, both are ignored while the work unwinds and cleans up."""
+    handlers); once one has, both are ignored while the work unwinds and cleans up. On the
+    way out the previous handlers come back."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        for number in STOP_SIGNALS:
-            signal.signal(number, signal.SIG_IGN)
+        ignore_stop_signals()
         raise Interrupted(signum)
 
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
@@ -56,6 +57,19 @@ def stop_signals_raise() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def ignore_stop_signals() -> None:
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
+#: Stop signals that came while `main` was not handling them, in the `run` process.
+NOTED: list[int] = []
+
+
+def _note(signum: int, frame: FrameType | None) -> None:
+    NOTED.append(signum)
 
 
 class Steps:
@@ -173,14 +187,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run() -> NoReturn:
-    """The ``clv-xl`` command."""
-    sys.exit(main())
+    """The ``clv-xl`` command. A stop signal before `main` handles them stops it as soon as
+    it does; one after its answer (the process ending) changes nothing."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, _note)
+    code = main()
+    ignore_stop_signals()  # ignored, not noted: Python's shutdown resets handlers, not SIG_IGN
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         with stop_signals_raise():
+            if NOTED:
+                raise Interrupted(NOTED[0])
             command = {"report": _report, "addin": _addin, "templates": _templates}
             return command[args.command](args)
     except ClvError as problem:
@@ -243,6 +264,7 @@ def _report(args: argparse.Namespace) -> int:
         steps.finish()
         if not args.quiet:
             print(summary_table(report.analysis))
+        ignore_stop_signals()  # from here the report stays: its path is the answer
         print(report.path, flush=True)
     except Interrupted:  # after the report was saved: it goes too, as the message says
         report.path.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from clv_xl import cli
 from clv_xl.analysis.analyze import analyze
 from clv_xl.cli import main
 from clv_xl.errors import InputError
@@ -78,6 +79,40 @@ def test_a_stop_signal_leaves_nothing(
     assert list((tmp_path / "out").iterdir()) == []
     assert list((tmp_path / "tmp").iterdir()) == []
     assert ours_in_shared_memory() <= shared_before
+
+
+def test_a_stop_signal_after_the_report_is_announced_leaves_it(
+    orders: Path, tmp_path: Path
+) -> None:
+    """The report's path on stdout is the answer: a SIGTERM after it (the process still
+    ending) leaves the report and exit code 0, never a killed process beside a report."""
+    report = tmp_path / "report.xlsx"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "clv_xl.cli", "report", str(orders), "-o", str(report), "-q"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert child.stdout is not None
+    said = child.stdout.readline()  # the path, the last thing the report command prints
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert said.decode().strip() == str(report)
+    assert child.returncode == 0, err.decode()
+    assert report.read_bytes()[:2] == b"PK"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
+
+
+def test_a_stop_signal_before_the_command_handles_them_stops_it(
+    orders: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One that came while the process started (noted by `run`) stops the work at once."""
+    monkeypatch.setattr(cli, "NOTED", [signal.SIGTERM])
+    assert cli.main(["report", str(orders), "-o", str(tmp_path / "r.xlsx")]) == 143
+    assert capsys.readouterr().err.strip() == (
+        "clv-xl: interrupted (SIGTERM); nothing was written."
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture
@@ -157,9 +192,9 @@ def test_a_report_name_too_long_is_one_sentence(
     assert list(tmp_path.iterdir()) == []
 
 
-#: `main` with a standard output that sends the process SIGTERM as the report's path is
-#: printed: the moment after the report is saved and before the command ends.
-SIGNAL_ON_PATH = """
+#: `main` with a standard output that sends the process SIGTERM as it first writes text
+#: holding the last argument: after the report is saved, before or as its path is printed.
+SIGNAL_ON_OUTPUT = """
 import io, os, signal, sys
 from clv_xl.cli import main
 
@@ -170,16 +205,33 @@ class SignalOnWrite(io.StringIO):
         return super().write(text)
 
 sys.stdout = SignalOnWrite()
-code = main(["report", *sys.argv[1:], "-q"])
+code = main(["report", *sys.argv[1:-1]])
 assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, "the handlers are restored"
 sys.exit(code)
 """
 
 
+def signalled_on_output(orders: Path, out: Path, text: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", SIGNAL_ON_OUTPUT, str(orders), "-o", str(out), text]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
 def test_a_stop_signal_after_the_report_is_saved_removes_it(orders: Path, tmp_path: Path) -> None:
-    out = tmp_path / "report.xlsx"
-    command = [sys.executable, "-c", SIGNAL_ON_PATH, str(orders), "-o", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    """As the summary table is printed (the report saved, its path not yet given)."""
+    done = signalled_on_output(orders, tmp_path / "report.xlsx", "Customers")
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
-    assert done.stderr.strip() == "clv-xl: interrupted (SIGTERM); nothing was written."
+    assert done.stderr.strip().splitlines()[-1] == (
+        "clv-xl: interrupted (SIGTERM); nothing was written."
+    )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_signal_as_the_path_is_printed_leaves_the_report(
+    orders: Path, tmp_path: Path
+) -> None:
+    """The path is the answer: once it is being given, the report stays."""
+    out = tmp_path / "report.xlsx"
+    done = signalled_on_output(orders, out, str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:2] == b"PK"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
