@@ -39,7 +39,7 @@ def test_rows_are_streamed_with_the_template_styles(tmp_path):
     assert values == [
         ["=SUM(A1:A2)", dt.datetime(2024, 1, 31), 1.5, 1, 0.1],
         ["a < b & c, 100% %s %d", dt.datetime(2024, 2, 29), None, 2, 0.25],
-        ["tab\there", None, -3.0, 3, float(f"{1 / 3:.15g}")],
+        ["tab\there", None, -3.0, 3, 1 / 3],  # every number reads back the same
         [None, dt.datetime(1999, 12, 31), 1e-7, 4, 2.5],
         ["bell", dt.datetime(2030, 6, 1), 123456789.125, 5, 1e-12],
     ]
