@@ -217,7 +217,8 @@ def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> 
         ThreadPoolExecutor(1) as writer,
     ):
         pending: deque[Future[int]] = deque()
-        parts = chain([head.encode()], rows_xml(frame, styles, table.first_row), [tail.encode()])
+        rows = rows_xml(frame, styles, table.first_row)
+        parts = chain([memoryview(head.encode())], rows, [memoryview(tail.encode())])
         for part in parts:
             pending.append(writer.submit(stream.write, part))
             if len(pending) > 2:  # at most two chunks held in memory
