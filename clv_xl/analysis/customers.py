@@ -71,14 +71,13 @@ def customer_summary(
     c["margin"] = by_customer["margin_amount"].sum()
     # First purchase line of each customer (earliest date, then row): on their first day.
     first_day = c["first_order"].to_numpy()[customer]
-    on_first_day = buys & (lines["date"].to_numpy() == first_day)
-    first_lines = (
-        lines.loc[on_first_day, ["customer", "row", *segments]]
-        .sort_values("row", kind="stable")
-        .drop_duplicates("customer")
-        .set_index("customer")
-    )
-    c = c[c["orders"] > 0].copy()  # refunds alone make no customer: see unmatched_refunds
+    on_first_day = np.flatnonzero(buys & (lines["date"].to_numpy() == first_day))
+    by_row = on_first_day[np.argsort(lines["row"].to_numpy()[on_first_day], kind="stable")]
+    owners, first = np.unique(customer[by_row], return_index=True)
+    first_line = np.zeros(n_customers, dtype=np.int64)  # position in lines, by customer code
+    first_line[owners] = by_row[first]
+    kept = c["orders"].to_numpy() > 0
+    c = c[kept].copy()  # refunds alone make no customer: see unmatched_refunds
     days_known = (end - c["first_order"]).dt.days
     c["tenure_months"] = days_known / DAYS_PER_MONTH
     c["recency_days"] = (end - c["last_order"]).dt.days
@@ -103,8 +102,9 @@ def customer_summary(
     refunded = (c["refunds"] > 0) & (c["revenue"] <= 0)
     profitability = np.select([refunded, c["margin"] <= 0], [2, 1], 0)
     c["profitability"] = labels(PROFITABILITY, profitability, c.index)
+    at = first_line[kept]
     for dimension in segments:
-        c[dimension] = first_lines[dimension].reindex(c.index).astype(str)
+        c[dimension] = lines[dimension].iloc[at].set_axis(c.index).astype(str)
     c.index = pd.Index(c.index.astype(str), name="customer")
     return c
 
