@@ -138,11 +138,11 @@ def value_customers(
     remaining = _remaining(curve, history.age_days, active, revenue)
     base: Lifetime | Blend = curve
     if channel is not None and curve.estimated:
-        names = channel.astype(str).to_numpy()
-        groups = {name: names == name for name in np.unique(names)}
+        codes, names = pd.factorize(channel.astype(str), sort=True, use_na_sentinel=False)
+        groups = {name: codes == k for k, name in enumerate(names)}
         parts = {name: group_lifetime(pooled, members) for name, members in groups.items()}
         if all(part.estimated for part in parts.values()):
-            n = len(names)
+            n = len(codes)
             base = Blend(tuple(parts.values()), tuple(m.sum() / n for m in groups.values()))
             for name, members in groups.items():
                 remaining[members] = _remaining(
