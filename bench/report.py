@@ -189,7 +189,7 @@ STEP = re.compile(r"^  (\S[^\n]*?)\.\.\..*? (\d+\.\d+) s$", re.M | re.S)
 
 def steps(progress: str) -> dict[str, float]:
     """The `  step... 1.2 s` lines the command prints, by step (counts left out of names)."""
-    return {re.sub(r"[\d,]+ ", "", name): float(s) for name, s in STEP.findall(progress)}
+    return {re.sub(r"\d[\d,]* ", "", name): float(s) for name, s in STEP.findall(progress)}
 
 
 CLV_XL = str(Path(sys.executable).with_name("clv-xl"))

@@ -45,7 +45,7 @@ MODEL_COLUMNS = ("prob_alive", "expected_purchases_12m", "expected_spend")
 #: cost is bounded whatever the number of customers: about 1 s on two cores).
 RANGE_DRAWS, RANGE_SAMPLE = 40, 30
 #: The progress steps inside the analysis.
-MODEL_STEP, SEGMENTS_STEP = "Fitting the models", "Segments, with the models' ranges"
+MODEL_STEP, SEGMENTS_STEP = "Fitting the models", "Segments and the models' ranges"
 
 
 @dataclass(frozen=True)

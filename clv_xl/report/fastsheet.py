@@ -41,8 +41,9 @@ _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
 }
-#: One column's cells as XML, for the rows from start to stop.
-Cells = Callable[[int, int], pa.Array]
+#: One column's cells as XML for the rows from start to stop: parts to join row by row
+#: (columns of text, or one text for every row).
+Cells = Callable[[int, int], list[pa.Array | str]]
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,11 @@ def _text_cells(values: pd.Series, style: str) -> Cells:
         _large(f'<c{style} t="inlineStr"><is><t xml:space="preserve">'),
         _large(f'<c{style} t="inlineStr"><is><t>'),
     )
-    rendered = _joined(open_tag, texts, "</t></is></c>")
-    blank = _large(f"<c{style}/>")
-    coded = pa.array(codes, mask=codes < 0)
-    return lambda start, stop: pc.fill_null(rendered.take(coded[start:stop]), blank)
+    rendered = pa.concat_arrays(
+        [_joined(open_tag, texts, "</t></is></c>"), pa.array([f"<c{style}/>"], pa.large_string())]
+    )
+    coded = pa.array(np.where(codes < 0, len(texts), codes))  # the last: a blank cell
+    return lambda start, stop: [rendered.take(coded[start:stop])]
 
 
 def _number_cells(numbers: np.ndarray, style: str) -> Cells:
@@ -123,10 +125,11 @@ def _number_cells(numbers: np.ndarray, style: str) -> Cells:
     every = bool(finite.all())
     mask = pa.array(finite)
 
-    def cells(start: int, stop: int) -> pa.Array:
+    def cells(start: int, stop: int) -> list[pa.Array | str]:
         text = pc.cast(shown[start:stop], pa.large_string())
-        xml = _joined(f"<c{style}><v>", text, "</v></c>")
-        return xml if every else pc.if_else(mask[start:stop], xml, blank)
+        if every:  # joined with the rest of the row
+            return [f"<c{style}><v>", text, "</v></c>"]
+        return [pc.if_else(mask[start:stop], _joined(f"<c{style}><v>", text, "</v></c>"), blank)]
 
     return cells
 
@@ -156,7 +159,7 @@ def rows_xml(frame: pd.DataFrame, styles: list[str], first_row: int) -> Iterator
     for start in range(0, len(frame), CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, len(frame))
         row = pc.cast(numbers[start:stop], pa.large_string())
-        cells = [column(start, stop) for column in columns]
+        cells = [part for column in columns for part in column(start, stop)]
         yield _utf8(_joined('<row r="', row, '">', *cells, "</row>"))
 
 
