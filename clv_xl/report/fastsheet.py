@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 EXCEL_EPOCH = np.datetime64("1899-12-30")
 COMPRESS_LEVEL = 1
-CHUNK_ROWS = 32_768  # rows made into XML at a time while the chunk before is compressed
+CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 EXCEL_CELL_CHARACTERS = 32_767
 #: Characters a cell's text cannot hold: control characters XML 1.0 forbids, the two
 #: non-characters, and lone surrogates (not UTF-8).
