@@ -58,17 +58,20 @@ def customer_summary(
         orders = _orders_per_customer(customer[buys], order, n_customers)
     else:
         orders = np.bincount(customer[buys], minlength=n_customers)
+    # Columns by position (the groups come in code order): aligning a categorical index
+    # with another costs pandas more than the sums.
     c = pd.DataFrame(
         {
-            "first_order": bought["date"].min(),
-            "last_order": bought["date"].max(),
+            "first_order": bought["date"].min().to_numpy(),
+            "last_order": bought["date"].max().to_numpy(),
             "orders": orders,
-            "order_value": bought["amount"].sum(),
-        }
+            "order_value": bought["amount"].sum().to_numpy(),
+            "revenue": by_customer["amount"].sum().to_numpy(),
+        },
+        index=pd.Index(lines["customer"].cat.categories.astype(str), name="customer"),
     )
-    c["revenue"] = by_customer["amount"].sum()
     c["refunds"] = c["order_value"] - c["revenue"]
-    c["margin"] = by_customer["margin_amount"].sum()
+    c["margin"] = by_customer["margin_amount"].sum().to_numpy()
     # First purchase line of each customer (earliest date, then row): on their first day.
     first_day = c["first_order"].to_numpy()[customer]
     on_first_day = np.flatnonzero(buys & (lines["date"].to_numpy() == first_day))
@@ -105,7 +108,6 @@ def customer_summary(
     at = first_line[kept]
     for dimension in segments:
         c[dimension] = lines[dimension].iloc[at].set_axis(c.index).astype(str)
-    c.index = pd.Index(c.index.astype(str), name="customer")
     return c
 
 
