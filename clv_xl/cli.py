@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from clv_xl.analysis.headline import summary_table
+    # Imported here, not at the top: `--help` and the other commands need none of them.
     from clv_xl.orders.cac import read_cac
     from clv_xl.orders.headers import ColumnMap
     from clv_xl.pipeline import run_report
@@ -242,6 +242,8 @@ def _report(args: argparse.Namespace) -> int:
     try:
         steps.finish()
         if not args.quiet:
+            from clv_xl.analysis.headline import summary_table
+
             print(summary_table(report.analysis))
         print(report.path, flush=True)
     except Interrupted:  # after the report was saved: it goes too, as the message says
