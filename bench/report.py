@@ -27,6 +27,7 @@ import pandas as pd
 import xlsxwriter
 
 from bench.common import write_section
+from clv_xl.analysis.analyze import MODEL_STEP
 from clv_xl.templates.sample import sample_orders, write_orders
 
 DATA = Path(__file__).parent / "data"
@@ -181,14 +182,14 @@ def run(command: list[str]) -> Run:
     return Run(seconds, cpu, max(sampled), printed)
 
 
+#: A step of the command's progress: its name, then its time at the end of the same line or,
+#: where something else (a warning) was printed meanwhile, of a later one.
+STEP = re.compile(r"^  (\S[^\n]*?)\.\.\..*? (\d+\.\d+) s$", re.M | re.S)
+
+
 def steps(progress: str) -> dict[str, float]:
-    """The `  step... 1.2 s` lines the command prints, by step."""
-    found = {}
-    for line in progress.splitlines():
-        name, dots, rest = line.strip().partition("...")
-        if dots and rest.strip().endswith(" s"):
-            found[re.sub(r"[\d,]+ ", "", name)] = float(rest.strip()[:-2])
-    return found
+    """The `  step... 1.2 s` lines the command prints, by step (counts left out of names)."""
+    return {re.sub(r"\d[\d,]* ", "", name): float(s) for name, s in STEP.findall(progress)}
 
 
 CLV_XL = str(Path(sys.executable).with_name("clv-xl"))
@@ -218,11 +219,12 @@ def workbooks(labels: list[str]) -> str:
             spread = ", ".join(f"{r:.2f}x" for r, _, _ in pairs)
             timing = steps(report.printed)
             reading = timing.get("Reading orders", float("nan"))
-            analysis = timing.get("Analysing order rows", float("nan"))
+            fits = timing.get(MODEL_STEP, float("nan"))
             rows.append(
                 f"| {shape} | {label} ({int(read.printed.split()[-1]):,} rows) "
                 f"| {read.seconds:.2f} | {report.seconds:.2f} | **{ratio:.2f}x** ({spread}) "
-                f"| {reading:.2f} | {analysis:.2f} ({analysis / report.seconds:.0%}) "
+                f"| {reading:.2f} | {fits:.2f} ({fits / report.seconds:.0%}) "
+                f"| {report.seconds - reading - fits:.2f} "
                 f"| {read.memory_mb:,.0f} / {report.memory_mb:,.0f} MB |"
             )
             if label == labels[-1]:
@@ -239,12 +241,13 @@ fits, the complete workbook) against fastexcel's typed Arrow read of the same sh
 (`fastexcel.read_excel(path).load_sheet(0).to_arrow()`, in a process of its own),
 {REPEATS} pairs alternated; the pair with the median ratio is shown, with every pair's
 ratio. Targets at 1M rows, every shape: at most 2.5x (goal 1.5x), under 2 GB peak.
-"Reading" and "analysis" are the command's own progress lines of the median run; the
-analysis includes the model step (BG/NBD and Gamma-Gamma fits, which another branch is
-speeding up), and its share of the whole report is shown.
+"Reading" and "models' fits" are the command's own progress lines of the median run (the
+fits: the purchase and spend models, with the holdout check), the fits' share of the whole
+report shown; "the rest" is everything else: start-up, the analysis, the models' ranges
+per segment and the workbook.
 
-| shape | orders | fastexcel read (s) | whole report (s) | ratio: median (all pairs) | reading (s) | analysis incl. models (s, share) | peak memory: read / report |
-|---|---|---:|---:|---:|---:|---:|---:|
+| shape | orders | fastexcel read (s) | whole report (s) | ratio: median (all pairs) | reading (s) | models' fits (s, share) | the rest (s) | peak memory: read / report |
+|---|---|---:|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
 Every step at {labels[-1]} (seconds, the median run):

@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from clv_xl.analysis.headline import summary_table
+    # Imported here, not at the top: `--help` and the other commands need none of them.
     from clv_xl.orders.cac import read_cac
     from clv_xl.orders.headers import ColumnMap
     from clv_xl.pipeline import run_report
@@ -263,6 +263,8 @@ def _report(args: argparse.Namespace) -> int:
     try:
         steps.finish()
         if not args.quiet:
+            from clv_xl.analysis.headline import summary_table
+
             print(summary_table(report.analysis))
         ignore_stop_signals()  # from here the report stays: its path is the answer
         print(report.path, flush=True)

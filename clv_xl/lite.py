@@ -17,7 +17,6 @@ import datetime as dt
 import xlwings as xw
 
 from clv_xl.analysis.analyze import Analysis, analyze
-from clv_xl.collector import collector_paused
 from clv_xl.errors import ClvError
 from clv_xl.excel.book_report import check_book, report_copy, write_copy
 from clv_xl.excel.ribbon import TITLE, book_orders
@@ -81,8 +80,7 @@ def report_sheets(book: xw.Book) -> tuple[Analysis, list[str]]:
     """Write the segment report of the orders in ``book`` into it; return the analysis and
     the sheets written. Raises ClvError, with nothing changed, on bad input."""
     found, orders, params = book_orders(book)
-    with collector_paused():
-        analysis = analyze(orders, params)
+    analysis = analyze(orders, params)
     copy = report_copy(analysis, dt.datetime.now().replace(microsecond=0))
     check_book(book, copy, found.sheet)
     write_copy(book, copy)

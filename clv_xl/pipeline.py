@@ -1,8 +1,9 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
 The output is checked before any work starts (`destination.check_output`). Everything runs
-in this thread: a second thread for the models and a worker process both cost more than
-they saved on two cores (see `bench/RESULTS.md`).
+in this thread, with the garbage collector as it is: a second thread for the models, a
+worker process and pausing the collector each saved less than they cost or nothing
+measurable on two cores (see `bench/RESULTS.md`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from clv_xl.analysis.params import Params
-from clv_xl.collector import collector_paused
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import GUESS, ColumnMap
 from clv_xl.orders.source import WORKBOOK_SUFFIXES, OrdersSheet, workbook_sheet
@@ -85,13 +85,11 @@ def _analysed(orders: Orders, params: Params, progress: Progress) -> Analysis:
     from clv_xl.analysis.analyze import analyze
 
     progress(f"Analysing {orders.rows_used:,} order rows")
-    with collector_paused():  # hundreds of thousands of rows of short-lived objects
-        return analyze(orders, params)
+    return analyze(orders, params, progress)
 
 
 def _written(analysis: Analysis, output: Path, overwrite: bool, progress: Progress) -> Report:
     from clv_xl.report import write_report
 
-    with collector_paused():
-        path = write_report(analysis, output, overwrite=overwrite, progress=progress)
+    path = write_report(analysis, output, overwrite=overwrite, progress=progress)
     return Report(path=path, analysis=analysis)

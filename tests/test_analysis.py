@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_xl.analysis.analyze import analyze, monthly_rate
+from clv_xl.analysis.analyze import analyze
 from clv_xl.analysis.params import Params
+from clv_xl.analysis.valuation import monthly_rate
 from clv_xl.orders.load import load_orders
 
 AS_OF = dt.date(2024, 12, 31)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from business import Channel, simulate
 
-from clv_xl.analysis.analyze import customer_summary, segment_dimensions
+from clv_xl.analysis.customers import customer_summary
+from clv_xl.analysis.segments import segment_dimensions
 from clv_xl.analysis.survival import DAYS_PER_MONTH, CustomerHistory, kaplan_meier, lifetime
 from clv_xl.analysis.valuation import Blend, group_lifetime, value_customers
 from clv_xl.orders.load import load_orders

@@ -1,55 +1,40 @@
-"""From orders to customers, segments, cohorts and retention (pandas, vectorised).
+"""From orders to the frozen `Analysis` the report shows: customers
+(:mod:`clv_xl.analysis.customers`, where the definitions of active, revenue and fully
+refunded live), segments (:mod:`clv_xl.analysis.segments`), the CLV framework
+(:mod:`clv_xl.analysis.valuation`) on the lifetimes (:mod:`clv_xl.analysis.survival`), cohorts
+and revenue retention (:mod:`clv_xl.analysis.cohorts`) and the models' forecasts
+(:mod:`clv_xl.analysis.prediction`).
 
-Definitions (the report's About sheet repeats them; the CLV framework is
-:mod:`clv_xl.analysis.valuation`, the lifetimes :mod:`clv_xl.analysis.survival`):
-
-* A customer is *active* when their last order lies within the churn window
-  (default 365 days) before the analysis date; otherwise lost, the loss dated at
-  their last order.
-* Revenue is net of refunds; an order is a purchase with an amount of 0 or more
-  (a refund is not an order); AOV = order value / orders. Refunds of customers
-  with no order make no customer and are kept aside (``unmatched_refunds``).
-* A customer whose orders were refunded in full (refunds, revenue 0 or less) is *fully refunded*:
-  no value to date and none expected (the model's forecasts for them are set to 0).
-
+Refunds of customers with no order make no customer and are kept aside
+(``unmatched_refunds``). Fully refunded customers have no value to date and none expected:
+the model's forecasts for them are set to 0.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
+from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
 from clv_xl.analysis.params import DEFAULT_MARGIN, Params
 from clv_xl.analysis.prediction import Prediction, forecast_verdict, intervals_by_groupings, predict
-from clv_xl.analysis.survival import Lifetime
-from clv_xl.analysis.valuation import (
-    BEHAVIOUR_NOTE,
-    Blend,
-    Valuation,
-    discounted_clv,
-    group_lifetime,
-    value_customers,
+from clv_xl.analysis.segments import (
+    ALL,
+    BEHAVIOUR_DIMENSIONS,
+    channel_dimension,
+    segment_dimensions,
+    segment_table,
 )
+from clv_xl.analysis.valuation import Valuation, monthly_rate, value_customers
 from clv_xl.errors import InputError
-from clv_xl.functions.formulas import MONTHS_PER_YEAR
-from clv_xl.models.units import days_per
 from clv_xl.orders.load import Orders
 
-ALL = "All customers"
-DAYS_PER_YEAR = days_per("years")
-DAYS_PER_MONTH = days_per("months")
-VALUE_TIERS = ("Top 20%", "Middle 60%", "Bottom 20%")
-PROFITABILITY = ("Profitable", "Unprofitable", "Fully refunded")
-#: Orders per year is shown only for customers known this long (a rate from a few weeks
-#: would annualise noise).
-MIN_MONTHS_FOR_RATE = 3
 #: P(alive) below this for an active customer, or above the next for a lost one, is named.
 UNLIKELY_ALIVE, LIKELY_ALIVE = 0.05, 0.5
 #: The model's per-customer forecasts, in revenue (margin 1) and in margin.
@@ -59,27 +44,8 @@ MODEL_COLUMNS = ("prob_alive", "expected_purchases_12m", "expected_spend")
 #: The segments' 80% ranges: parameter sets drawn, customers forecast per segment (the
 #: cost is bounded whatever the number of customers: about 1 s on two cores).
 RANGE_DRAWS, RANGE_SAMPLE = 40, 30
-
-#: Customers columns summed per segment (repeat_customers and active_customers are flags).
-SEGMENT_SUMS = (
-    "orders", "order_value", "revenue", "margin", "repeat_customers", "active_customers",
-    "remaining_revenue", "predicted_revenue_36m",
-)  # fmt: skip
-#: Segment-column names that say where a customer came from (the channel).
-CHANNEL_WORDS = re.compile(r"channel|kanaal|source|bron|medium|campaign|campagne", re.I)
-#: Dimensions defined by behaviour after acquisition: no new-customer CLV.
-BEHAVIOUR_DIMENSIONS = ("Value tier", "RFM group", "Profitability")
-
-#: Named RFM groups, first match wins: (name, minimum R, maximum R, minimum F, maximum F).
-RFM_GROUPS = (
-    ("Champions", 4, 5, 4, 5),
-    ("Loyal customers", 1, 3, 4, 5),
-    ("New customers", 4, 5, 1, 1),
-    ("Promising", 4, 5, 2, 3),
-    ("At risk", 1, 2, 2, 3),
-    ("Hibernating", 1, 2, 1, 1),
-    ("Need attention", 3, 3, 1, 3),
-)
+#: The progress steps inside the analysis.
+MODEL_STEP, SEGMENTS_STEP = "Fitting the models", "Segments and the models' ranges"
 
 
 @dataclass(frozen=True)
@@ -133,13 +99,11 @@ class Analysis:
         return list(dict.fromkeys(self.segments["dimension"]))
 
 
-def monthly_rate(annual_rate: float) -> float:
-    """Monthly rate compounding to the annual one: (1 + annual)^(1/12) - 1."""
-    return (1.0 + annual_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
-
-
-def analyze(orders: Orders, params: Params = Params()) -> Analysis:
-    """Run the whole analysis of ``orders`` with ``params``."""
+def analyze(
+    orders: Orders, params: Params = Params(), progress: Callable[[str], None] = lambda step: None
+) -> Analysis:
+    """Run the whole analysis of ``orders`` with ``params``; ``progress`` is called with the
+    name of each long step as it starts (the models' fits, then the segments)."""
     orders = _segments_apart(orders)
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
@@ -159,7 +123,10 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
             f"None of the {orders.rows_used:,} usable rows is an order: they are all "
             "refunds (negative amounts), so there are no customers to analyse."
         )
-    unmatched = ~lines["customer"].isin(customers.index).to_numpy()
+    # Each customer looked up once, by category (pandas' isin on text is a hundred times
+    # slower than get_indexer).
+    known = customers.index.get_indexer(lines["customer"].cat.categories) >= 0
+    unmatched = ~known[lines["customer"].cat.codes.to_numpy()]
     channel = channel_dimension(orders.segments)
     valuation = value_customers(
         lines, customers, pd.Timestamp(as_of), params.churn_window_days,
@@ -168,8 +135,12 @@ def analyze(orders: Orders, params: Params = Params()) -> Analysis:
     cohort_retention = cohort_matrix(lines, customers, as_of, "share")
     cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
     retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
+    progress(MODEL_STEP)
+
     # The model forecasts revenue (margin 1); margins are applied here, as for the formula.
     predicted = predict(lines, as_of, margin=1.0, monthly_discount_rate=rate)
+
+    progress(SEGMENTS_STEP)
     customers = customers.assign(remaining_revenue=valuation.remaining_revenue)
     customers = _with_forecasts(customers, predicted, margin)
     by_data = source == "cost data"
@@ -240,206 +211,31 @@ def _line_margins(lines: pd.DataFrame, params: Params, margin: float) -> pd.Seri
     return lines["margin_amount"].fillna(assumed)
 
 
-def customer_summary(
-    lines: pd.DataFrame, segments: tuple[str, ...], as_of: dt.date, churn_window_days: int
-) -> pd.DataFrame:
-    """One row per customer: history, value, activity, tiers, RFM, cohort, segments."""
-    end = pd.Timestamp(as_of)
-    customer = lines["customer"].cat.codes.to_numpy()
-    n_customers = len(lines["customer"].cat.categories)
-    buys = (lines["amount"] >= 0).to_numpy()
-    # A row per customer category (observed=False groups by the codes as they are); the
-    # ones without a purchase are dropped below.
-    by_customer = lines.groupby("customer", sort=True, observed=False)
-    bought = lines.loc[buys, ["customer", "date", "amount"]].groupby(
-        "customer", sort=True, observed=False
-    )
-    if "order_id" in lines.columns:  # several lines of one order count once
-        order = lines["order_id"].cat.codes.to_numpy()[buys]
-        orders = _orders_per_customer(customer[buys], order, n_customers)
-    else:
-        orders = np.bincount(customer[buys], minlength=n_customers)
-    c = pd.DataFrame(
-        {
-            "first_order": bought["date"].min(),
-            "last_order": bought["date"].max(),
-            "orders": orders,
-            "order_value": bought["amount"].sum(),
-        }
-    )
-    c["revenue"] = by_customer["amount"].sum()
-    c["refunds"] = c["order_value"] - c["revenue"]
-    c["margin"] = by_customer["margin_amount"].sum()
-    # First purchase line of each customer (earliest date, then row): on their first day.
-    first_day = c["first_order"].to_numpy()[customer]
-    on_first_day = buys & (lines["date"].to_numpy() == first_day)
-    first_lines = (
-        lines.loc[on_first_day, ["customer", "row", *segments]]
-        .sort_values("row", kind="stable")
-        .drop_duplicates("customer")
-        .set_index("customer")
-    )
-    c = c[c["orders"] > 0].copy()  # refunds alone make no customer: see unmatched_refunds
-    days_known = (end - c["first_order"]).dt.days
-    c["tenure_months"] = days_known / DAYS_PER_MONTH
-    c["recency_days"] = (end - c["last_order"]).dt.days
-    c["aov"] = c["order_value"] / c["orders"]
-    c["orders_per_year"] = (c["orders"] / days_known * DAYS_PER_YEAR).where(
-        c["tenure_months"] >= MIN_MONTHS_FOR_RATE
-    )
-    c["active"] = c["recency_days"] <= churn_window_days
-    c["margin_to_date"] = c["margin"]
-    c["value_tier"] = _value_tiers(c["revenue"])
-    c["r_score"] = _score(-c["recency_days"])
-    c["f_score"] = _score(c["orders"])
-    c["m_score"] = _score(c["revenue"])
-    c["rfm_group"] = _rfm_group(c["r_score"], c["f_score"])
-    # Formatted once per distinct month of first order.
-    months, month_of = np.unique(
-        c["first_order"].to_numpy().astype("datetime64[M]"), return_inverse=True
-    )
-    firsts = pd.Series(months.astype("datetime64[ns]"))
-    c["cohort_month"] = firsts.dt.strftime("%Y-%m").array.take(month_of)
-    c["cohort_year"] = firsts.dt.year.astype(str).array.take(month_of)
-    refunded = (c["refunds"] > 0) & (c["revenue"] <= 0)
-    profitability = np.select([refunded, c["margin"] <= 0], [2, 1], 0)
-    c["profitability"] = _labels(PROFITABILITY, profitability, c.index)
-    for dimension in segments:
-        c[dimension] = first_lines[dimension].reindex(c.index).astype(str)
-    c.index = pd.Index(c.index.astype(str), name="customer")
-    return c
-
-
-def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: int) -> np.ndarray:
-    """Orders per customer code: its distinct order codes, and each line without an order id
-    (code -1) as an order of its own."""
-    with_id = order >= 0
-    width = int(order.max(initial=0)) + 1  # (customer, order) keyed as customer x width + order
-    pairs = pd.unique(customer[with_id].astype(np.int64) * width + order[with_id])
-    distinct = np.bincount(pairs // width, minlength=n_customers)
-    return distinct + np.bincount(customer[~with_id], minlength=n_customers)
-
-
 def _with_forecasts(customers: pd.DataFrame, predicted: Prediction, margin: float) -> pd.DataFrame:
     """The model's forecasts joined per customer: revenue (margin 1) and margin at ``margin``;
     0 for fully refunded customers; and where status and model disagree, a note."""
-    forecasts = predicted.customers.reindex(customers.index)
+    forecasts = _by_customer_name(predicted.customers).reindex(customers.index)
     refunded = (customers["profitability"] == PROFITABILITY[2]).to_numpy()
-    c = customers.join(forecasts[list(MODEL_COLUMNS)])
+    c = customers.assign(**{column: forecasts[column] for column in MODEL_COLUMNS})
     for clv, revenue in PREDICTED_REVENUE.items():
         values = forecasts[clv].mask(refunded, 0.0)
         c[revenue] = values
         c[clv] = values * margin
     c.loc[refunded, ["expected_purchases_12m", "remaining_revenue"]] = 0.0
-    alive = c["prob_alive"]
-    c["status_note"] = _labels(
+    active, alive = c["active"].to_numpy(), c["prob_alive"].to_numpy()
+    c["status_note"] = labels(
         ("", "Overdue: active by the churn window, unlikely alive by the model",
          "Lapsed by the churn window, likely alive by the model"),
-        np.select([c["active"] & (alive < UNLIKELY_ALIVE), ~c["active"] & (alive > LIKELY_ALIVE)],
-                  [1, 2], 0),
+        np.select([active & (alive < UNLIKELY_ALIVE), ~active & (alive > LIKELY_ALIVE)], [1, 2], 0),
         c.index,
     )  # fmt: skip
     return c
 
 
-def _value_tiers(revenue: pd.Series) -> pd.Series:
-    """Top 20% / middle 60% / bottom 20% of customers by revenue (ties by customer id).
-
-    The tiers hold round(20% of customers) each, so 4 customers split 1 / 2 / 1.
-    """
-    rank = revenue.rank(ascending=False, method="first")
-    edge = round(0.2 * len(revenue))
-    tier = np.select([rank <= edge, rank <= len(revenue) - edge], [0, 1], 2)
-    return _labels(VALUE_TIERS, tier, revenue.index)
-
-
-def _score(values: pd.Series) -> pd.Series:
-    """Quintile score 1-5, higher is better; equal values get equal scores."""
-    share = values.rank(method="average", pct=True)
-    return np.clip(np.ceil(share * 5), 1, 5).astype("int64")
-
-
-def _rfm_group(r: pd.Series, f: pd.Series) -> pd.Series:
-    conditions = [
-        r.between(r_low, r_high) & f.between(f_low, f_high)
-        for _, r_low, r_high, f_low, f_high in RFM_GROUPS
-    ]
-    names = [name for name, *_ in RFM_GROUPS]
-    group = np.select(conditions, range(len(names)), len(names))
-    return _labels([*names, "Need attention"], group, r.index)
-
-
-def _labels(names: Sequence[str], which: np.ndarray, index: pd.Index) -> pd.Series:
-    """Text ``names[which]`` (each name made a string once, not once per row)."""
-    return pd.Series(pd.array(names, dtype="str").take(which), index=index)
-
-
-def segment_dimensions(segments: tuple[str, ...]) -> dict[str, str]:
-    """Report label -> customers column, for every dimension segments are cut by."""
-    built_in = {
-        "Value tier": "value_tier",
-        "RFM group": "rfm_group",
-        "Acquisition year": "cohort_year",
-        "Profitability": "profitability",
-    }
-    return {**{s: s for s in segments}, **built_in}
-
-
-def segment_table(
-    customers: pd.DataFrame,
-    segments: tuple[str, ...],
-    margin: float,
-    margins_from_data: bool,
-    params: Params,
-    valuation: Valuation,
-) -> pd.DataFrame:
-    """Metrics per segment of every dimension, the whole base first (columns: see the
-    Segments sheet; the CLV framework: :mod:`clv_xl.analysis.valuation`)."""
-    whole = customers.assign(
-        _all=ALL, repeat_customers=customers["orders"] > 1, active_customers=customers["active"]
-    )
-    parts = [_segment_metrics(whole, "_all", ALL)]
-    for label, column in segment_dimensions(segments).items():
-        parts.append(_segment_metrics(whole, column, label))
-    table = pd.concat(parts, ignore_index=True)
-    total_customers = len(customers)
-    total_revenue = customers["revenue"].sum()
-    table["share_customers"] = table["customers"] / total_customers
-    table["share_revenue"] = table["revenue"] / total_revenue if total_revenue else np.nan
-    data_rate = _ratio(table["margin"], table["revenue"]).fillna(margin)
-    # Each segment's margin = the overall margin + its spread (both inputs in the workbook).
-    table["margin_spread"] = data_rate - margin if margins_from_data else 0.0
-    table["margin_rate"] = margin + table["margin_spread"]
-    columns = segment_dimensions(segments)
-    lifetimes = [_lifetime(valuation, customers, columns, d, s) for d, s in zip(
-        table["dimension"], table["segment"], strict=True)]  # fmt: skip
-    table["lifetime_months"] = [lt.lifetime_months if lt else np.nan for lt in lifetimes]
-    table["monthly_churn"] = 1.0 / table["lifetime_months"]
-    table["arpu"] = [lt.revenue_per_month if lt else np.nan for lt in lifetimes]
-    table["lifetime_revenue"] = table["arpu"] * table["lifetime_months"]
-    table["clv"] = table["lifetime_revenue"] * table["margin_rate"]
-    rate = monthly_rate(params.annual_discount_rate)
-    table["clv_discounted"] = discounted_clv(
-        table["arpu"], table["margin_rate"], table["monthly_churn"], rate
-    )
-    table["clv_note"] = [_note(lt) for lt in lifetimes]
-    per_customer = table["customers"]
-    table["margin_to_date"] = table["revenue"] / per_customer * table["margin_rate"]
-    table["remaining_revenue"] = table["remaining_revenue"] / per_customer
-    table["remaining_margin"] = table["remaining_revenue"] * table["margin_rate"]
-    table["lifetime_margin"] = table["margin_to_date"] + table["remaining_margin"]
-    table["model_revenue_36m"] = table["predicted_revenue_36m"] / per_customer
-    table["model_margin_36m"] = table["model_revenue_36m"] * table["margin_rate"]
-    table["model_lifetime_margin"] = table["margin_to_date"] + table["model_margin_36m"]
-    table["lifetime_index"] = table["lifetime_margin"] / table["lifetime_margin"].iloc[0]
-    table["small"] = table["customers"] < params.min_segment_customers
-    return table
-
-
-def channel_dimension(segments: tuple[str, ...]) -> str | None:
-    """The segment column that says where customers came from: the first whose name says
-    channel or source, else the first segment column; None without segment columns."""
-    return next((c for c in segments if CHANNEL_WORDS.search(c)), segments[0] if segments else None)
+def _by_customer_name(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed by the customers' names as text, like the customers table (aligning
+    text with categories costs pandas a second a million customers; text with text does not)."""
+    return frame.set_axis(pd.Index(frame.index.astype(str), name="customer"))
 
 
 def _with_model_ranges(
@@ -448,12 +244,18 @@ def _with_model_ranges(
     """Each segment's 80% range of the model's 36-month revenue per customer (from the
     parameters' uncertainty, :func:`clv_xl.analysis.prediction.intervals_by_groupings`) and
     the verdict on whether its forecast can be trusted
-    (:func:`clv_xl.analysis.prediction.forecast_verdict`)."""
+    (:func:`clv_xl.analysis.prediction.forecast_verdict`).
+
+    Both are given the customers as the prediction indexes them (its own index, and subsets
+    of it), so that pandas aligns them without converting between text and categories.
+    """
     low, high, verdicts = [], [], []
     columns = {ALL: "_all", **segment_dimensions(segments)}
     whole = customers.assign(_all=ALL)
     dimensions = list(dict.fromkeys(table["dimension"]))
     groupings = pd.DataFrame({d: whole[columns[d]].astype(str) for d in dimensions})
+    forecast = predicted.customers.index
+    groupings = _by_customer_name(pd.DataFrame(index=forecast)).join(groupings).set_axis(forecast)
     ranges = intervals_by_groupings(
         predicted, groupings, draws=RANGE_DRAWS, sample_per_group=RANGE_SAMPLE
     )
@@ -464,7 +266,7 @@ def _with_model_ranges(
             row = ranges[dimension].loc[segment] if known else None
             low.append(np.nan if row is None else row["low"] - row["mid"])
             high.append(np.nan if row is None else row["high"] - row["mid"])
-            verdicts.append(forecast_verdict(predicted, groups.index[groups == segment]))
+            verdicts.append(forecast_verdict(predicted, forecast[(groups == segment).to_numpy()]))
     mid = table["model_revenue_36m"]
     low_revenue, high_revenue = mid + np.array(low, dtype=float), mid + np.array(high, dtype=float)
     return table.assign(
@@ -475,49 +277,3 @@ def _with_model_ranges(
         model_trusted=[v.trustworthy for v in verdicts],
         model_verdict=[v.reason for v in verdicts],
     )
-
-
-def _lifetime(
-    valuation: Valuation,
-    customers: pd.DataFrame,
-    columns: dict[str, str],
-    dimension: str,
-    segment: str,
-) -> Lifetime | Blend | None:
-    """The segment's lifetime curves; None for a dimension defined by behaviour."""
-    if dimension == ALL:
-        return valuation.base
-    if dimension in BEHAVIOUR_DIMENSIONS:
-        return None
-    members = (customers[columns[dimension]].astype(str) == segment).to_numpy()
-    return group_lifetime(valuation, members)
-
-
-def _note(lifetime: Lifetime | Blend | None) -> str:
-    if lifetime is None:
-        return BEHAVIOUR_NOTE
-    return lifetime.reason or lifetime.tail_note
-
-
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return numerator / denominator.where(denominator > 0)
-
-
-def _segment_metrics(customers: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
-    """Per value of ``column``: customers, the SEGMENT_SUMS and the mean P(alive)."""
-    groups = customers.groupby(column, sort=True, dropna=False)
-    table = pd.concat(
-        [
-            groups.size().rename("customers"),
-            groups[list(SEGMENT_SUMS)].sum(min_count=1),
-            groups[["prob_alive"]].mean(),
-        ],
-        axis=1,
-    )
-    table["aov"] = table["order_value"] / table["orders"]
-    table["orders_per_customer"] = table["orders"] / table["customers"]
-    table["repeat_rate"] = table["repeat_customers"] / table["customers"]
-    table.index = table.index.astype(str)
-    table = table.rename_axis("segment").reset_index()
-    table.insert(0, "dimension", label)
-    return table

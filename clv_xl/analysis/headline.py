@@ -7,7 +7,9 @@ import math
 
 import pandas as pd
 
-from clv_xl.analysis.analyze import ALL, BEHAVIOUR_DIMENSIONS, DAYS_PER_MONTH, Analysis
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.analysis.customers import DAYS_PER_MONTH
+from clv_xl.analysis.segments import ALL, BEHAVIOUR_DIMENSIONS
 
 #: The sensitivity's default steps: margin in percentage points, churn as a share of itself.
 MARGIN_STEP, CHURN_STEP = 0.05, 0.25

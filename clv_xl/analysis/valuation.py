@@ -45,6 +45,7 @@ from clv_xl.analysis.survival import (
     detection_days,
     lifetime,
 )
+from clv_xl.functions.formulas import MONTHS_PER_YEAR
 
 # One customer's figures, or a column of them (one per segment).
 Figures = TypeVar("Figures", float, pd.Series)
@@ -137,11 +138,11 @@ def value_customers(
     remaining = _remaining(curve, history.age_days, active, revenue)
     base: Lifetime | Blend = curve
     if channel is not None and curve.estimated:
-        names = channel.astype(str).to_numpy()
-        groups = {name: names == name for name in np.unique(names)}
+        codes, names = pd.factorize(channel.astype(str), sort=True, use_na_sentinel=False)
+        groups = {name: codes == k for k, name in enumerate(names)}
         parts = {name: group_lifetime(pooled, members) for name, members in groups.items()}
         if all(part.estimated for part in parts.values()):
-            n = len(names)
+            n = len(codes)
             base = Blend(tuple(parts.values()), tuple(m.sum() / n for m in groups.values()))
             for name, members in groups.items():
                 remaining[members] = _remaining(
@@ -168,6 +169,11 @@ def group_lifetime(valuation: Valuation, members: np.ndarray) -> Lifetime:
     curve = valuation.curve
     fallback = curve.tail_retention if curve.estimated else None
     return lifetime(subset, valuation.detection_days, fallback)
+
+
+def monthly_rate(annual_rate: float) -> float:
+    """Monthly rate compounding to the annual one: (1 + annual)^(1/12) - 1."""
+    return (1.0 + annual_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
 
 
 def discounted_clv(

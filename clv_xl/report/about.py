@@ -8,7 +8,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from clv_xl import __version__
-from clv_xl.analysis.analyze import RFM_GROUPS, Analysis
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.analysis.customers import RFM_GROUPS
 from clv_xl.report import style
 from clv_xl.report.fastsheet import fit_cell
 

@@ -11,8 +11,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from clv_xl.analysis.analyze import ALL, Analysis
+from clv_xl.analysis.analyze import Analysis
 from clv_xl.analysis.headline import cac_of, channel_rows
+from clv_xl.analysis.segments import ALL
 from clv_xl.report import segments, style
 from clv_xl.report.cells import add_table, formula, lay_out, put
 from clv_xl.report.summary import LTV_CAC, PAYBACK

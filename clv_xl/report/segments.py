@@ -13,7 +13,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from clv_xl.analysis.analyze import ALL, Analysis
+from clv_xl.analysis.analyze import Analysis
+from clv_xl.analysis.segments import ALL
 from clv_xl.report import style
 from clv_xl.report.cells import EXCEL_NAME_CHARACTERS, add_table, formula, lay_out, put
 from clv_xl.report.summary import (

@@ -1,0 +1,153 @@
+"""One row per customer: history, value, activity, value tiers, RFM scores and groups,
+cohort, and the segment columns of their first order (pandas and numpy, vectorised).
+
+* A customer is *active* when their last order lies within the churn window (default 365
+  days) before the analysis date; otherwise lost, the loss dated at their last order.
+* Revenue is net of refunds; an order is a purchase with an amount of 0 or more (a refund
+  is not an order); AOV = order value / orders.
+* A customer whose orders were refunded in full (refunds, revenue 0 or less) is *fully
+  refunded*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from clv_xl.models.units import days_per
+
+DAYS_PER_YEAR = days_per("years")
+DAYS_PER_MONTH = days_per("months")
+VALUE_TIERS = ("Top 20%", "Middle 60%", "Bottom 20%")
+PROFITABILITY = ("Profitable", "Unprofitable", "Fully refunded")
+#: Orders per year is shown only for customers known this long (a rate from a few weeks
+#: would annualise noise).
+MIN_MONTHS_FOR_RATE = 3
+
+#: Named RFM groups, first match wins: (name, minimum R, maximum R, minimum F, maximum F).
+RFM_GROUPS = (
+    ("Champions", 4, 5, 4, 5),
+    ("Loyal customers", 1, 3, 4, 5),
+    ("New customers", 4, 5, 1, 1),
+    ("Promising", 4, 5, 2, 3),
+    ("At risk", 1, 2, 2, 3),
+    ("Hibernating", 1, 2, 1, 1),
+    ("Need attention", 3, 3, 1, 3),
+)
+
+
+def customer_summary(
+    lines: pd.DataFrame, segments: tuple[str, ...], as_of: dt.date, churn_window_days: int
+) -> pd.DataFrame:
+    """One row per customer: history, value, activity, tiers, RFM, cohort, segments."""
+    end = pd.Timestamp(as_of)
+    customer = lines["customer"].cat.codes.to_numpy()
+    n_customers = len(lines["customer"].cat.categories)
+    buys = (lines["amount"] >= 0).to_numpy()
+    # A row per customer category (observed=False groups by the codes as they are); the
+    # ones without a purchase are dropped below.
+    by_customer = lines.groupby("customer", sort=True, observed=False)
+    bought = lines.loc[buys, ["customer", "date", "amount"]].groupby(
+        "customer", sort=True, observed=False
+    )
+    if "order_id" in lines.columns:  # several lines of one order count once
+        order = lines["order_id"].cat.codes.to_numpy()[buys]
+        orders = _orders_per_customer(customer[buys], order, n_customers)
+    else:
+        orders = np.bincount(customer[buys], minlength=n_customers)
+    # Columns by position (the groups come in code order): aligning a categorical index
+    # with another costs pandas more than the sums.
+    c = pd.DataFrame(
+        {
+            "first_order": bought["date"].min().to_numpy(),
+            "last_order": bought["date"].max().to_numpy(),
+            "orders": orders,
+            "order_value": bought["amount"].sum().to_numpy(),
+            "revenue": by_customer["amount"].sum().to_numpy(),
+        },
+        index=pd.Index(lines["customer"].cat.categories.astype(str), name="customer"),
+    )
+    c["refunds"] = c["order_value"] - c["revenue"]
+    c["margin"] = by_customer["margin_amount"].sum().to_numpy()
+    # First purchase line of each customer (earliest date, then row): on their first day.
+    first_day = c["first_order"].to_numpy()[customer]
+    on_first_day = np.flatnonzero(buys & (lines["date"].to_numpy() == first_day))
+    by_row = on_first_day[np.argsort(lines["row"].to_numpy()[on_first_day], kind="stable")]
+    owners, first = np.unique(customer[by_row], return_index=True)
+    first_line = np.zeros(n_customers, dtype=np.int64)  # position in lines, by customer code
+    first_line[owners] = by_row[first]
+    kept = c["orders"].to_numpy() > 0
+    c = c[kept].copy()  # refunds alone make no customer: see unmatched_refunds
+    days_known = (end - c["first_order"]).dt.days
+    c["tenure_months"] = days_known / DAYS_PER_MONTH
+    c["recency_days"] = (end - c["last_order"]).dt.days
+    c["aov"] = c["order_value"] / c["orders"]
+    c["orders_per_year"] = (c["orders"] / days_known * DAYS_PER_YEAR).where(
+        c["tenure_months"] >= MIN_MONTHS_FOR_RATE
+    )
+    c["active"] = c["recency_days"] <= churn_window_days
+    c["margin_to_date"] = c["margin"]
+    c["value_tier"] = _value_tiers(c["revenue"])
+    c["r_score"] = _score(-c["recency_days"])
+    c["f_score"] = _score(c["orders"])
+    c["m_score"] = _score(c["revenue"])
+    c["rfm_group"] = _rfm_group(c["r_score"], c["f_score"])
+    # Formatted once per distinct month of first order.
+    months, month_of = np.unique(
+        c["first_order"].to_numpy().astype("datetime64[M]"), return_inverse=True
+    )
+    firsts = pd.Series(months.astype("datetime64[ns]"))
+    c["cohort_month"] = firsts.dt.strftime("%Y-%m").array.take(month_of)
+    c["cohort_year"] = firsts.dt.year.astype(str).array.take(month_of)
+    refunded = (c["refunds"] > 0) & (c["revenue"] <= 0)
+    profitability = np.select([refunded, c["margin"] <= 0], [2, 1], 0)
+    c["profitability"] = labels(PROFITABILITY, profitability, c.index)
+    at = first_line[kept]
+    for dimension in segments:
+        c[dimension] = lines[dimension].iloc[at].set_axis(c.index).astype(str)
+    return c
+
+
+def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: int) -> np.ndarray:
+    """Orders per customer code: its distinct order codes, and each line without an order id
+    (code -1) as an order of its own."""
+    with_id = order >= 0
+    width = int(order.max(initial=0)) + 1  # (customer, order) keyed as customer x width + order
+    pairs = pd.unique(customer[with_id].astype(np.int64) * width + order[with_id])
+    distinct = np.bincount(pairs // width, minlength=n_customers)
+    return distinct + np.bincount(customer[~with_id], minlength=n_customers)
+
+
+def _value_tiers(revenue: pd.Series) -> pd.Series:
+    """Top 20% / middle 60% / bottom 20% of customers by revenue (ties by customer id).
+
+    The tiers hold round(20% of customers) each, so 4 customers split 1 / 2 / 1.
+    """
+    rank = revenue.rank(ascending=False, method="first")
+    edge = round(0.2 * len(revenue))
+    tier = np.select([rank <= edge, rank <= len(revenue) - edge], [0, 1], 2)
+    return labels(VALUE_TIERS, tier, revenue.index)
+
+
+def _score(values: pd.Series) -> pd.Series:
+    """Quintile score 1-5, higher is better; equal values get equal scores."""
+    share = values.rank(method="average", pct=True)
+    return np.clip(np.ceil(share * 5), 1, 5).astype("int64")
+
+
+def _rfm_group(r: pd.Series, f: pd.Series) -> pd.Series:
+    conditions = [
+        r.between(r_low, r_high) & f.between(f_low, f_high)
+        for _, r_low, r_high, f_low, f_high in RFM_GROUPS
+    ]
+    names = [name for name, *_ in RFM_GROUPS]
+    group = np.select(conditions, range(len(names)), len(names))
+    return labels([*names, "Need attention"], group, r.index)
+
+
+def labels(names: Sequence[str], which: np.ndarray, index: pd.Index) -> pd.Series:
+    """Text ``names[which]`` (each name made a string once, not once per row)."""
+    return pd.Series(pd.array(names, dtype="str").take(which), index=index)
