@@ -150,8 +150,13 @@ def test_a_report_saved_meanwhile_is_not_replaced(orders: Path, tmp_path: Path) 
         if step.startswith("Saving the workbook"):
             out.write_bytes(b"someone's work")
 
-    with pytest.raises(InputError, match="appeared while the report was being written"):
+    with pytest.raises(InputError) as refused:
         write_report(analysis, out, progress=someone_saves_a_file)
+    # one sentence for the command line and the ribbon alike (no command-line option in it)
+    assert str(refused.value) == (
+        f"{out} appeared while the report was being written and was left as it is; "
+        "run the report again."
+    )
     assert out.read_bytes() == b"someone's work"
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]  # no temporary left
     write_report(analysis, out, overwrite=True)  # --force replaces it

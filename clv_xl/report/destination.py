@@ -56,8 +56,8 @@ def commit(temporary: Path, path: Path, overwrite: bool) -> None:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
         except FileExistsError:
             raise InputError(
-                f"{path} appeared while the report was being written; "
-                "choose another name or use --force."
+                f"{path} appeared while the report was being written and was left as it "
+                "is; run the report again."
             ) from None
     try:
         os.replace(temporary, path)
