@@ -223,11 +223,9 @@ def _table_below(
     headers = unique_headers(
         [names[i] or f"Column {column_letters(first_column + i)}" for i in kept]
     )
-    cells = pd.DataFrame(
-        {
-            h: body[i] if stop == length else body[i].iloc[:stop].reset_index(drop=True)
-            for h, i in zip(headers, kept, strict=True)
-        },
+    cells = pd.DataFrame(  # arrays, not Series: no index to align (16,384 columns of them)
+        {h: body[i].array[:stop] for h, i in zip(headers, kept, strict=True)},
+        index=pd.RangeIndex(stop),
         copy=False,
     )
     filled_by_header = {h: filled[i][:stop] for h, i in zip(headers, kept, strict=True)}
