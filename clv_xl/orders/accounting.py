@@ -97,30 +97,33 @@ def _amount_currency(values: pd.Series) -> pd.Series:
 
 def repeated_orders(
     cells: pd.DataFrame,
-    order_id: pd.Series,
+    order: tuple[np.ndarray, int],
     customer: pd.Series,
     date: pd.Series,
     refund: np.ndarray,
     candidate: np.ndarray,
 ) -> np.ndarray:
     """Candidate rows that repeat an earlier candidate row in every column (a double export)
-    or reuse an earlier row's order id for another customer or date. A refund may carry
-    its order's id on a later date (shops export them so); another customer it may not."""
+    or reuse an earlier row's order id (``order``: its codes and their number, see
+    `clv_xl.orders.values.text_codes`) for another customer or
+    date. A refund may carry its order's id on a later date (shops export them so); another
+    customer it may not."""
+    codes, distinct = order
     picked = np.flatnonzero(candidate)
-    shared = picked[order_id.iloc[picked].duplicated(keep=False).to_numpy()]  # ids seen again
+    key = np.where(codes[picked] < 0, distinct, codes[picked])  # the blanks as one more id
+    shared = picked[np.bincount(key, minlength=distinct + 1)[key] > 1]  # ids seen again
     repeated = np.zeros(len(cells), dtype=bool)
     repeated[shared] = cells.iloc[shared].duplicated(keep="first").to_numpy()
-    with_id = shared[order_id.iloc[shared].notna().to_numpy()]
+    with_id = shared[codes[shared] >= 0]
     if len(with_id):
         keys = pd.DataFrame(
             {
-                "order": order_id.iloc[with_id].array,
+                "order": codes[with_id],
                 "customer": customer.iloc[with_id].array,
                 "date": date.iloc[with_id].array,
             }
         )
-        by_order = keys.groupby("order", sort=False, observed=True)
-        first = by_order[["customer", "date"]].transform("first")
+        first = keys.groupby("order", sort=False)[["customer", "date"]].transform("first")
         later = (keys["date"] != first["date"]).to_numpy(dtype=bool) & ~refund[with_id]
         conflict = (keys["customer"] != first["customer"]).to_numpy(dtype=bool) | later
         repeated[with_id] |= conflict

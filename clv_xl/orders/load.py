@@ -69,7 +69,7 @@ from clv_xl.orders.source import (
     read_orders_file,
     workbook_sheet,
 )
-from clv_xl.orders.values import dates, numbers, parse_column, texts
+from clv_xl.orders.values import dates, numbers, parse_column, text_codes, texts
 
 # ----------------------------------------------------------------------------------------------
 # The result
@@ -81,7 +81,9 @@ class Orders:
 
     ``lines`` has one row per used input row, in input order, with the columns
     customer (categories of str), date (datetime64[ns], midnight), amount (float64,
-    negative = refund), order_id (categories of str, only when the input has one),
+    negative = refund), order_id (only when the input has one: categories 0, 1, 2... that
+    number the distinct order ids in order of first appearance; lines of one order share
+    one, and the ids' texts are not kept),
     margin_amount (float64, NaN without cost or margin), quantity (float64, only when
     the input has one), row (int64 sheet row number) and one column per segment
     dimension (categories of str; blank cells read "(blank)"). Text columns are
@@ -249,13 +251,14 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     date = parse_column(cells[roles["date"]], dates)
     amount = parse_column(cells[roles["amount"]], as_number).to_numpy(dtype="float64")
     order_id = parse_column(cells[roles["order_id"]], texts) if "order_id" in roles else None
+    order = text_codes(order_id) if order_id is not None else None
     reason = row_reasons(cells, table.filled, roles, customer, date, amount, as_of)
     foreign = other_currency(
         row_currencies(cells, roles), reason < 0, table.rows, table.where, columns.only_currency
     )
     reason[foreign] = REASONS.index(OTHER_CURRENCY)
-    if order_id is not None:
-        repeated = repeated_orders(cells, order_id, customer, date, amount < 0, reason < 0)
+    if order is not None:
+        repeated = repeated_orders(cells, order, customer, date, amount < 0, reason < 0)
         reason[repeated] = REASONS.index(DUPLICATE_ORDER_ID)
     used = reason < 0
     exclusions = tuple(
@@ -277,8 +280,8 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
             "amount": amount[used],
         }
     )
-    if order_id is not None:
-        lines["order_id"] = _text_categories(order_id[used], in_order=False)  # only compared
+    if order is not None:  # only compared: the ids' codes, not their texts
+        lines["order_id"] = categorical(order[0][used], pd.RangeIndex(order[1]))
     optional: dict[str, np.ndarray] = {
         role: finite(parse_column(cells[roles[role]], as_number).to_numpy(dtype="float64"))
         for role in ("cost", "margin", "quantity")
@@ -310,22 +313,18 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     )
 
 
-def _text_categories(
-    text: pd.Series, blank: str | None = None, *, in_order: bool = True
-) -> pd.Categorical:
-    """Text as categories; missing cells read ``blank`` when it is given. With ``in_order``,
-    only the categories used, in sorted order (so that customers and segments come out
-    sorted by name)."""
+def _text_categories(text: pd.Series, blank: str | None = None) -> pd.Categorical:
+    """Text as categories; missing cells read ``blank`` when it is given. Only the categories
+    used, in sorted order (so that customers and segments come out sorted by name)."""
     values = text.astype("category").array
     codes, categories = values.codes.astype(np.int64), values.categories
     if blank is not None and (codes < 0).any():
         if blank not in categories:
             categories = categories.append(pd.Index([blank], dtype=categories.dtype))
         codes = np.where(codes < 0, categories.get_loc(blank), codes)
-    if in_order:
-        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(categories)))
-        order = used[categories[used].argsort()]
-        recoded = np.full(len(categories) + 1, -1)  # the last for code -1
-        recoded[order] = np.arange(len(order))
-        codes, categories = recoded[codes], categories[order]
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(categories)))
+    order = used[categories[used].argsort()]
+    recoded = np.full(len(categories) + 1, -1)  # the last for code -1
+    recoded[order] = np.arange(len(order))
+    codes, categories = recoded[codes], categories[order]
     return categorical(codes, categories)

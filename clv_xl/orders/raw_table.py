@@ -2,11 +2,12 @@
 fastexcel (Arrow columns), a CSV file read by pyarrow.csv, a Parquet file, a grid of cell
 values (xlwings, .xls, .ods) or a DataFrame.
 
-Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text
-columns become categorical through Arrow's dictionary encoding, so each distinct text is
-stripped and later converted once and a column of repeated texts costs integer codes, not
-a Python object per cell. Numbers are float64 and dates datetime64 when the reader typed
-them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
+Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text read
+by fastexcel, pyarrow.csv or from Parquet stays in Arrow's buffers (pandas' Arrow-backed
+``str``), without a Python object per cell; text of a grid or a DataFrame becomes
+categorical. Either way each distinct text is converted once (see
+`clv_xl.orders.values.by_unique`). Numbers are float64 and dates datetime64 when the reader
+typed them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
 """
 
 from __future__ import annotations
@@ -275,17 +276,14 @@ def _arrow_cells(array: pa.Array) -> pd.Series:
 
 
 def _text_cells(array: pa.Array) -> pd.Series:
-    """Text as categories of the stripped texts; blank text is missing."""
-    encoded = pc.dictionary_encode(array)
-    texts, codes = encoded.dictionary, encoded.indices
-    stripped = pc.utf8_trim_whitespace(texts)
-    if not pc.all(pc.equal(stripped, texts)).as_py() or pc.any(pc.equal(texts, "")).as_py():
-        blank = pa.scalar(None, stripped.type)  # ' A' and 'A' meet; blanks are missing
-        regrouped = pc.dictionary_encode(pc.if_else(pc.equal(stripped, ""), blank, stripped))
-        texts, codes = regrouped.dictionary, regrouped.indices.take(codes)
-    categories = pd.Index(texts.to_pandas(), dtype="str")  # no Python object per text
-    codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.Series(categorical(codes, categories))
+    """Text as pandas' Arrow-backed ``str``, stripped, blank text missing: the reader's buffers,
+    no Python object per cell and no hashing of the texts (an order id column of millions of
+    distinct texts is hashed once, where it is compared)."""
+    stripped = pc.utf8_trim_whitespace(array)
+    blank = pc.equal(stripped, "")
+    if pc.any(blank).as_py():
+        stripped = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
+    return pd.Series(pd.array(stripped, dtype="str"))
 
 
 def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:

@@ -15,6 +15,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as pdt
 
 from clv_xl.orders.currency import IN_AMOUNT
@@ -75,12 +77,53 @@ def parse_column(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -
 def by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Convert each distinct value once (a categorical's categories), then spread the results
     over the rows."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories.array
-    else:
-        codes, uniques = pd.factorize(values)
-    converted = convert(pd.Series(uniques))
+    codes, uniques = distinct_values(values)
+    converted = convert(uniques)
     return pd.Series(converted.reindex(codes).array, index=values.index)  # code -1: missing
+
+
+def distinct_values(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(each row's code, -1 for a blank; the distinct values). Arrow-backed text is encoded
+    by Arrow (no Python object per row), in order of first appearance."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), pd.Series(values.cat.categories)
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        encoded = pc.dictionary_encode(_arrow_text(values))
+        indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return indices.astype(np.int64), pd.Series(encoded.dictionary, dtype="str")
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Series(uniques)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """The Arrow array inside an Arrow-backed text column (one chunk)."""
+    texts = pa.array(values.array)
+    return texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Each row's text as an integer code (-1 for a blank), numbered in order of first
+    appearance, and how many distinct texts there are. Arrow-backed text is sorted, not
+    hashed: equal texts are neighbours once sorted, and millions of distinct texts (order
+    ids) need no hash table of them."""
+    if not isinstance(values.array, pd.arrays.ArrowStringArray):
+        codes, uniques = distinct_values(values)
+        return codes.astype(np.int64), len(uniques)
+    texts = _arrow_text(values)
+    filled = len(texts) - texts.null_count
+    order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
+    ordered = texts.take(pa.array(order))
+    starts = np.ones(filled, dtype=bool)  # where a new text starts, in sorted order
+    if filled > 1:
+        later, earlier = ordered.slice(1), ordered.slice(0, filled - 1)
+        starts[1:] = pc.not_equal(later, earlier).to_numpy(zero_copy_only=False)
+    group = np.cumsum(starts) - 1
+    first_rows = np.minimum.reduceat(order, np.flatnonzero(starts)) if filled else order
+    number = np.empty(len(first_rows), dtype=np.int64)
+    number[np.argsort(first_rows)] = np.arange(len(first_rows))  # in order of appearance
+    codes = np.full(len(texts), -1, dtype=np.int64)
+    codes[order] = number[group]
+    return codes, len(first_rows)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -207,10 +250,12 @@ MIDNIGHT = r"(\d{4}-\d{2}-\d{2}) 00:00:00"  # a date in a text column, as fastex
 def texts(values: pd.Series) -> pd.Series:
     """str, or categories of str; whole numbers without '.0' (customer 1001.0 -> '1001');
     dates as ISO text (a reader's '2024-01-31 00:00:00' too)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):  # text already (see `raw_table.cleaned`)
-        if values.cat.categories.str.fullmatch(MIDNIGHT).any():
+    if isinstance(values.dtype, pd.CategoricalDtype) or pdt.is_string_dtype(values.dtype):
+        categories = isinstance(values.dtype, pd.CategoricalDtype)
+        distinct = values.cat.categories if categories else values
+        if distinct.str.contains(" 00:00:00", regex=False).any():  # text already: a cheap test
             return by_unique(values, lambda text: text.str.replace(MIDNIGHT, r"\1", regex=True))
-        return values
+        return values if values.dtype != object else values.astype("str")
     if pdt.is_bool_dtype(values.dtype) or values.dtype == object:
         return values.astype("str")
     if pdt.is_datetime64_any_dtype(values.dtype):
