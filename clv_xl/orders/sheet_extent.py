@@ -12,9 +12,9 @@ and where the used range starts, which fastexcel does not say.
 
 The sheet's XML is read in pieces of PIECE_BYTES that stay in the processor's cache, and
 nothing in it is trusted to be in order: not the ``<dimension>``, not the order of rows or
-cells, not the order of a cell's attributes. One pass bounds the extent cheaply: most pieces
-have no reference beyond column Z or of seven digits (one regular expression finds that), and
-the others are bounded by their longest references (`_reach`). Only when that bound is beyond
+cells, not the order of a cell's attributes. One pass bounds the extent cheaply: each piece
+by its longest references, found as plain bytes in its shape (`_reach`; most pieces have none
+beyond column Z or of seven digits). Only when that bound is beyond
 Excel's limits or the budget, or the XML is long enough to hold more cells than the budget,
 a second pass reads the extent of the cells with a value exactly and counts them
 (`_exact_reach`).
@@ -53,13 +53,14 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-#: A reference (a cell's or a row's ``r``) beyond column Z or of seven digits or more.
-_ODD_REFERENCE = re.compile(rb'r="(?:[A-Z]{2}|[A-Z]*\d{7})')
 _LONG_ROW = re.compile(rb'r="[A-Z]*(\d{7,})"')
 #: A reference of three letters beyond XFD, or of four.
 _BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
-#: Letters as A and digits as 0: a piece's shape, searched for long references as plain bytes.
+#: A piece's shape: its letters as A, digits as 0, quotes and tag ends kept, all else left
+#: out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>). A few bytes a cell, and
+#: searched for long references as plain bytes.
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
+_NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789">')))
 #: References with at least n digits (rows) or n letters (columns), and whether the element
 #: is empty (``/>``).
 _REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"[^>]*?(/?)>' % n) for n in range(1, 8)}
@@ -162,7 +163,8 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
         first_column = next(
             (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
         )
-        rows, columns = _reach(piece)
+        # the XML declaration and the sheet's properties come before its cells
+        rows, columns = _reach(piece[max(piece.find(b"<sheetData"), 0) :] if index == 0 else piece)
         last_row, last_column = max(last_row, rows), max(last_column, columns)
         size += len(piece)
         if size > _counted_from():  # a zip bomb stops here, its later cells counted
@@ -209,20 +211,19 @@ def _reach(piece: bytes) -> tuple[int, int]:
     """Upper bounds on the row numbers and the columns (0-based) that a piece of sheet XML
     refers to, in any order, cells with a value or not.
 
-    Most pieces have no reference beyond column Z or of seven digits: one regular
-    expression finds that (rows then stop at 999,999, columns at Z). Else the piece's
-    shape (letters as A, digits as 0) tells the longest column letters and row numbers;
-    rows of seven digits or more are read exactly."""
-    if _ODD_REFERENCE.search(piece) is None:
+    The piece's shape (see _SHAPE) tells the longest column letters and row numbers: most
+    pieces have none beyond column Z or of seven digits (rows then stop at 999,999, columns
+    at Z); rows of seven digits or more are read exactly."""
+    shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
+    if b'"AA' not in shape and b'0000000"' not in shape:
         return 999_999, column_index("Z")
-    shape = piece.translate(_SHAPE)
     long_rows = [int(n) for n in _LONG_ROW.findall(piece)] if b'0000000"' in shape else []
     rows = max(long_rows, default=_digits_bound(shape))
-    if b'r="AAAA' in shape or _BEYOND_XFD.search(piece):
+    if b'"AAAA' in shape or _BEYOND_XFD.search(piece):
         return rows, EXCEL_COLUMNS  # beyond Excel's columns: the exact pass says how far
-    if b'r="AAA' in shape:
+    if b'"AAA' in shape:
         return rows, EXCEL_COLUMNS - 1
-    return rows, column_index("ZZ") if b'r="AA' in shape else column_index("Z")
+    return rows, column_index("ZZ") if b'"AA' in shape else column_index("Z")
 
 
 def _digits_bound(shape: bytes) -> int:
@@ -230,7 +231,7 @@ def _digits_bound(shape: bytes) -> int:
     digits, else 99,999 if one of five, and so on."""
     for digits in range(6, 0, -1):
         number = b"0" * digits + b'"'
-        if b"A" + number in shape or b'r="' + number in shape:
+        if b"A" + number in shape or b'"' + number in shape:
             return 10**digits - 1
     return 0
 
@@ -242,7 +243,7 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
     for piece in _pieces(archive, member, where):
         cells += _cells(piece)
         _check_size(cells, where)
-        shape = piece.translate(_SHAPE)
+        shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
         for digits in range(7, 0, -1):  # references of the most digits first (few, mostly)
             if b"0" * digits + b'"' not in shape and digits < 7:
                 continue
@@ -251,7 +252,7 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
                 last_row = max(last_row, *map(int, found))
                 break
         for letters in range(4, 1, -1):
-            if b'r="' + b"A" * letters in shape:
+            if b'"' + b"A" * letters in shape:
                 found = _valued(_REFERENCE_LETTERS[letters].findall(piece))
                 if found:
                     last_column = max(last_column, *map(_column_of, found))
