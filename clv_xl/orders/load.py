@@ -221,7 +221,9 @@ def _segment_headers(
             if header not in segments:
                 segments.append(header)
     else:
-        segments = [h for h in others if _is_dimension(cells[h], comma)]
+        kinds = cells.dtypes  # numbers and dates are no dimension: not looked at one by one
+        texts = [h for h in others if not pdt.is_numeric_dtype(kinds[h])]
+        segments = [h for h in texts if _is_dimension(cells[h], comma)]
     return segments, [h for h in others if h not in segments]
 
 

@@ -198,7 +198,7 @@ def parquet_table(data: bytes, name: str, source: Source) -> RawTable:
 
 def _table_below(
     header: Sequence[object],
-    body: list[pd.Series],
+    body: Sequence[pd.Series | np.ndarray],
     header_row: int,
     first_column: int,
     where: str,
@@ -211,7 +211,7 @@ def _table_below(
     column's letter."""
     width = max(len(header), len(body))
     length = len(body[0]) if body else 0
-    body = body + [pd.Series(np.full(length, np.nan))] * (width - len(body))
+    body = [*body, *[np.full(length, np.nan)] * (width - len(body))]
     filled = [_filled(column) for column in body]
     filled_rows = np.flatnonzero(np.logical_or.reduce(filled)) if filled else np.array([])
     if not len(filled_rows):
@@ -224,21 +224,34 @@ def _table_below(
     headers = unique_headers(
         [names[i] or f"Column {column_letters(first_column + i)}" for i in kept]
     )
-    cells = pd.DataFrame(  # arrays, not Series: no index to align (16,384 columns of them)
-        {h: body[i].array[:stop] for h, i in zip(headers, kept, strict=True)},
-        index=pd.RangeIndex(stop),
-        copy=False,
-    )
+    columns = {h: body[i] for h, i in zip(headers, kept, strict=True)}
+    cells = _frame(columns, stop)
     filled_by_header = {h: filled[i][:stop] for h, i in zip(headers, kept, strict=True)}
     rows = np.arange(header_row + 1, header_row + 1 + stop, dtype=np.int64)
     return RawTable(cells, rows, where, decimal_comma, source, filled_by_header)
 
 
-def _filled(column: pd.Series) -> np.ndarray:
+def _frame(columns: dict[str, pd.Series | np.ndarray], stop: int) -> pd.DataFrame:
+    """The columns' first ``stop`` cells as a DataFrame, the float64 arrays as one block (a
+    wide sheet has thousands of them; a frame of separate arrays costs per column)."""
+    numbers = [h for h, column in columns.items() if isinstance(column, np.ndarray)]
+    others = pd.DataFrame(
+        {h: column.array[:stop] for h, column in columns.items() if isinstance(column, pd.Series)},
+        index=pd.RangeIndex(stop),
+        copy=False,
+    )
+    if not numbers:
+        return others
+    block = np.column_stack([columns[h][:stop] for h in numbers]).astype(np.float64, copy=False)
+    together = pd.concat([pd.DataFrame(block, columns=numbers), others], axis=1)
+    return together if list(together.columns) == list(columns) else together[list(columns)]
+
+
+def _filled(column: pd.Series | np.ndarray) -> np.ndarray:
     """Which cells are not blank (NaN, NaT, None or a missing category)."""
     if column.dtype == np.float64:
-        return ~np.isnan(column.to_numpy())
-    return column.notna().to_numpy()
+        return ~np.isnan(np.asarray(column))
+    return ~np.asarray(pd.isna(column), dtype=bool)
 
 
 def unique_headers(headers: list[str]) -> list[str]:
@@ -255,7 +268,7 @@ def unique_headers(headers: list[str]) -> list[str]:
 # Cells: blanks, text and types
 
 
-def _arrow_cells(array: pa.Array) -> pd.Series:
+def _arrow_cells(array: pa.Array) -> pd.Series | np.ndarray:
     """An Arrow column as cells: text as categories (see `categorical`), numbers as float64,
     dates and times as datetime64, anything else (booleans, durations) as objects."""
     kind = array.type
@@ -266,6 +279,8 @@ def _arrow_cells(array: pa.Array) -> pd.Series:
         return _text_cells(array)
     if pa.types.is_null(kind):
         return pd.Series(np.full(len(array), np.nan))
+    if pa.types.is_float64(kind):  # most columns of a wide sheet: as they are, no Series
+        return array.to_numpy(zero_copy_only=False)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return pd.Series(array.cast(pa.float64()).to_numpy(zero_copy_only=False))
     if pa.types.is_date(kind):

@@ -56,11 +56,12 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _LONG_ROW = re.compile(rb'r="[A-Z]*(\d{7,})"')
 #: A reference of three letters beyond XFD, or of four.
 _BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
-#: A piece's shape: its letters as A, digits as 0, quotes and tag ends kept, all else left
-#: out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>). A few bytes a cell, and
+#: A piece's shape: its letters as A, digits as 0, quotes, colons and tag ends kept, all else
+#: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
+#: "0:0"). A few bytes a cell, and
 #: searched for long references as plain bytes.
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
-_NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789">')))
+_NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":>')))
 #: References with at least n digits (rows) or n letters (columns), and whether the element
 #: is empty (``/>``).
 _REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"[^>]*?(/?)>' % n) for n in range(1, 8)}
