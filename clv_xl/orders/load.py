@@ -69,7 +69,14 @@ from clv_xl.orders.source import (
     read_orders_file,
     workbook_sheet,
 )
-from clv_xl.orders.values import dates, numbers, parse_column, text_codes, texts
+from clv_xl.orders.values import (
+    dates,
+    distinct_values,
+    numbers,
+    parse_column,
+    text_codes,
+    texts,
+)
 
 # ----------------------------------------------------------------------------------------------
 # The result
@@ -318,8 +325,8 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
 def _text_categories(text: pd.Series, blank: str | None = None) -> pd.Categorical:
     """Text as categories; missing cells read ``blank`` when it is given. Only the categories
     used, in sorted order (so that customers and segments come out sorted by name)."""
-    values = text.astype("category").array
-    codes, categories = values.codes.astype(np.int64), values.categories
+    codes, distinct = distinct_values(text)
+    codes, categories = codes.astype(np.int64), pd.Index(distinct, dtype="str")
     if blank is not None and (codes < 0).any():
         if blank not in categories:
             categories = categories.append(pd.Index([blank], dtype=categories.dtype))
