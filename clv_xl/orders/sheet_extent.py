@@ -82,8 +82,9 @@ _TEXT = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
 @dataclass(frozen=True)
 class SheetExtent:
     """Where a sheet's cells with values start (sheet row, 1-based; column, 0-based), how
-    far they reach, and its head: the rows from ``first_row`` on (HEAD_ROWS of them), each
-    a list of values from column ``first_column`` on (None for a blank)."""
+    far they reach at most (exactly when the cheap bound was not enough), and its head: the
+    rows from ``first_row`` on (HEAD_ROWS of them), each a list of values from column
+    ``first_column`` on (None for a blank)."""
 
     first_row: int
     first_column: int
