@@ -866,3 +866,13 @@ def test_nullable_and_categorical_dataframe_columns() -> None:
     assert reasons(orders) == {"missing customer": (1, (3,))}
     assert orders.source.path is None
     assert np.issubdtype(orders.lines["row"].dtype, np.int64)
+
+
+def test_a_date_in_a_text_column_of_a_workbook_reads_as_iso_text(tmp_path: Path) -> None:
+    """fastexcel writes a date among texts as '2024-01-31 00:00:00'; the customer is the day,
+    whether the text column arrives as categories or as Arrow-backed text."""
+    rows = [["Customer", "Date", "Amount"], ["C1", dt.date(2024, 2, 1), 5.0]]
+    rows.append([dt.datetime(2024, 1, 31), dt.date(2024, 2, 2), 7.0])
+    path = write_xlsx(tmp_path / "mixed.xlsx", {"Orders": rows})
+    orders = load_orders(path, as_of=AS_OF)
+    assert orders.lines["customer"].tolist() == ["C1", "2024-01-31"]
