@@ -78,8 +78,8 @@ def by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> p
     """Convert each distinct value once (a categorical's categories), then spread the results
     over the rows."""
     codes, uniques = distinct_values(values)
-    converted = convert(uniques)
-    return pd.Series(converted.reindex(codes).array, index=values.index)  # code -1: missing
+    converted = convert(uniques).array  # in the order of ``uniques``
+    return pd.Series(converted.take(codes, allow_fill=True), index=values.index)  # -1: missing
 
 
 def distinct_values(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
