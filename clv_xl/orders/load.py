@@ -284,7 +284,7 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
 
     lines = pd.DataFrame(
         {
-            "customer": _text_categories(customer[used]),
+            "customer": _text_categories(customer, used),
             "date": date[used].array,
             "amount": amount[used],
         }
@@ -304,7 +304,7 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     segments, ignored = _segment_headers(cells, roles, columns, table.where, table.decimal_comma)
     segment_names = tuple(f"{h} (segment)" if h in LINE_COLUMNS else h for h in segments)
     for header, name in zip(segments, segment_names, strict=True):
-        lines[name] = _text_categories(parse_column(cells[header], texts)[used], BLANK_SEGMENT)
+        lines[name] = _text_categories(parse_column(cells[header], texts), used, BLANK_SEGMENT)
     unreadable = tuple(
         exclusion_of(f"non-numeric {LABELS[role]}", bad, table.rows)
         for role, values in optional.items()
@@ -322,11 +322,12 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     )
 
 
-def _text_categories(text: pd.Series, blank: str | None = None) -> pd.Categorical:
-    """Text as categories; missing cells read ``blank`` when it is given. Only the categories
-    used, in sorted order (so that customers and segments come out sorted by name)."""
+def _text_categories(text: pd.Series, used: np.ndarray, blank: str | None = None) -> pd.Categorical:
+    """The ``used`` rows' text as categories; missing cells read ``blank`` when it is given.
+    Only the categories used, in sorted order (so that customers and segments come out
+    sorted by name). The whole column is encoded, then its codes picked (not its texts)."""
     codes, distinct = distinct_values(text)
-    codes, categories = codes.astype(np.int64), pd.Index(distinct, dtype="str")
+    codes, categories = codes[used].astype(np.int64), pd.Index(distinct, dtype="str")
     if blank is not None and (codes < 0).any():
         if blank not in categories:
             categories = categories.append(pd.Index([blank], dtype=categories.dtype))

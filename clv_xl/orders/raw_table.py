@@ -16,7 +16,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -126,8 +126,7 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         data = pa.BufferReader(path.read_bytes().decode("utf-16").encode())
         start = start.decode("utf-16", "ignore").encode()
-    encoding = "utf8" if _is_utf8(path) or isinstance(data, pa.BufferReader) else "cp1252"
-    sample = start.decode("utf-8-sig" if encoding == "utf8" else encoding, "ignore")
+    sample = start.decode("utf-8-sig", "ignore")  # the separators are ASCII in either encoding
     first_line, _, rest = sample.partition("\n")
     declared = re.fullmatch(r"\s*sep=(.)\s*", first_line)  # Excel's "sep=;" line
     separator = declared.group(1) if declared else _csv_separator(sample)
@@ -142,29 +141,18 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         )
         return "skip"
 
-    try:
-        table = pa_csv.read_csv(
-            data if isinstance(data, pa.BufferReader) else str(data),
-            read_options=pa_csv.ReadOptions(
-                autogenerate_column_names=True,
-                skip_rows=first_row - 1,
-                encoding=encoding,
-                use_threads=False,
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=separator,
-                ignore_empty_lines=False,
-                newlines_in_values=True,
-                invalid_row_handler=refuse,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-        detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
-        raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
+    # UTF-8, else (pyarrow finds bytes that are no UTF-8) Windows-1252
+    encodings = ["utf8"] if isinstance(data, pa.BufferReader) else ["utf8", "cp1252"]
+    for encoding in encodings:
+        invalid.clear()
+        try:
+            table = _read_csv(data, encoding, separator, first_row, width, refuse)
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            if "invalid UTF8" in str(error) and encoding != encodings[-1]:
+                continue
+            detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
+            raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
     if invalid:
         raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
     head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
@@ -179,6 +167,36 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         table = table.remove_column(0)
     return _table_below(
         head[header_at], body, first_row + header_at, 0, name, separator == ";", source
+    )
+
+
+def _read_csv(
+    data: Path | pa.BufferReader,
+    encoding: str,
+    separator: str,
+    first_row: int,
+    width: int,
+    refuse: Callable[[pa_csv.InvalidRow], str],
+) -> pa.Table:
+    """The CSV file's fields as text (pyarrow reads the file itself)."""
+    return pa_csv.read_csv(
+        data if isinstance(data, pa.BufferReader) else str(data),
+        read_options=pa_csv.ReadOptions(
+            autogenerate_column_names=True,
+            skip_rows=first_row - 1,
+            encoding=encoding,
+            use_threads=False,
+        ),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=separator,
+            ignore_empty_lines=False,
+            newlines_in_values=True,
+            invalid_row_handler=refuse,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={f"f{i}": pa.string() for i in range(width)},
+            strings_can_be_null=False,
+        ),
     )
 
 
@@ -347,19 +365,6 @@ def _object_cells(values: Sequence[object]) -> pd.Series:
 def _inferred(values: pd.Series) -> pd.Series:
     """An object column as float64, str or datetime64 when all its cells are of one kind."""
     return values.infer_objects() if values.dtype == object else values
-
-
-def _is_utf8(path: Path) -> bool:
-    """Whether a file is UTF-8, checked a piece at a time (never held whole)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as file:
-            while piece := file.read(2**24):
-                decoder.decode(piece)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _csv_separator(text: str) -> str:
