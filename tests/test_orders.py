@@ -514,6 +514,18 @@ def test_windows_1252_csv_with_excel_separator_line(tmp_path: Path) -> None:
     assert orders.lines["row"].tolist() == [3]
 
 
+def test_windows_1252_far_into_a_csv_is_read_as_such(tmp_path: Path) -> None:
+    """Only the 5,000th line has a byte that is no UTF-8 (beyond the first 64 KB looked at
+    for the separator): the whole file is Windows-1252."""
+    lines = ["Klant;Datum;Bedrag"] + [f"Klant {i:05d};31-01-2024;{i}" for i in range(4999)]
+    lines.append("Renée;01-02-2024;7")
+    path = tmp_path / "orders.csv"
+    path.write_bytes("\r\n".join(lines).encode("cp1252"))
+    orders = load_orders(path, as_of=AS_OF)
+    assert orders.rows_used == 5000
+    assert orders.lines["customer"].iloc[-1] == "Renée" and orders.lines["row"].iloc[-1] == 5001
+
+
 @pytest.mark.parametrize("separator", [",", "\t", "|"])
 def test_csv_with_other_separators_and_decimal_points(tmp_path: Path, separator: str) -> None:
     rows = [
