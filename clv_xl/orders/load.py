@@ -238,10 +238,10 @@ def _is_dimension(values: pd.Series, decimal_comma: bool) -> bool:
     """Mostly text that is neither a number nor a date, with few distinct values."""
     if pdt.is_numeric_dtype(values.dtype) or pdt.is_datetime64_any_dtype(values.dtype):
         return False  # numbers or dates only (booleans neither)
-    codes, uniques = pd.factorize(values)
+    codes, uniques = distinct_values(values)
     if not len(uniques) or len(uniques) > MAX_SEGMENT_VALUES:
         return False
-    distinct = pd.Series(uniques, dtype=values.dtype)
+    distinct = pd.Series(uniques.array, dtype=values.dtype)
     number = parse_column(distinct, partial(numbers, decimal_comma=decimal_comma)).notna()
     date = parse_column(distinct, dates).notna()
     rows = np.bincount(codes[codes >= 0], minlength=len(uniques))
