@@ -287,8 +287,9 @@ def unique_headers(headers: list[str]) -> list[str]:
 
 
 def _arrow_cells(array: pa.Array) -> pd.Series | np.ndarray:
-    """An Arrow column as cells: text as categories (see `categorical`), numbers as float64,
-    dates and times as datetime64, anything else (booleans, durations) as objects."""
+    """An Arrow column as cells: text as Arrow-backed str (see `_text_cells`), numbers as
+    float64 (float64 columns as a bare array), dates and times as datetime64, anything else
+    (booleans, durations) as objects."""
     kind = array.type
     if pa.types.is_dictionary(kind):
         array = array.cast(kind.value_type)
