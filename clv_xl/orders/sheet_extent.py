@@ -247,7 +247,7 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
         _check_size(cells, where)
         shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
         for digits in range(7, 0, -1):  # references of the most digits first (few, mostly)
-            if b"0" * digits + b'"' not in shape and digits < 7:
+            if b"0" * digits + b'"' not in shape:  # none of this many digits or more
                 continue
             found = _valued(_REFERENCE_DIGITS[digits].findall(piece))
             if found:
