@@ -17,7 +17,8 @@ by its longest references, found as plain bytes in its shape (`_reach`; most pie
 beyond column Z or of seven digits). Only when that bound is beyond
 Excel's limits or the budget, or the XML is long enough to hold more cells than the budget,
 a second pass reads the extent of the cells with a value exactly and counts them
-(`_exact_reach`).
+(`_exact_reach`). Not bounded: cells without a reference (``<c><v>1</v></c>``), which
+calamine places after the previous cell of their row; no common writer omits it.
 """
 
 from __future__ import annotations
