@@ -264,8 +264,32 @@ def test_lines_of_one_order_are_all_used() -> None:
         ["SO-2", "C1", "2024-01-31", 5.0, "Socks"],
     ]
     orders = load(rows, ["Order ID", "Customer", "Date", "Amount", "Product"])
-    assert orders.lines["order_id"].tolist() == ["SO-1", "SO-1", "SO-2"]
+    assert orders.lines["order_id"].cat.codes.tolist() == [0, 0, 1]  # SO-1, SO-1, SO-2
     assert reasons(orders) == {"duplicate order id": (1, (4,))}
+
+
+def test_order_ids_are_kept_as_codes_in_order_of_first_appearance() -> None:
+    """Millions of distinct order ids cost integer codes, not a text category each: lines of
+    one order share a code, numbered as the ids first appear (blank ids have none)."""
+    rows = [
+        ["B-7", "C1", "2024-01-31", 1.0],
+        [None, "C2", "2024-01-31", 2.0],
+        ["A-1", "C2", "2024-02-01", 3.0],
+        ["B-7", "C1", "2024-01-31", 4.0],
+    ]
+    lines = load(rows, ["Order ID", "Customer", "Date", "Amount"]).lines
+    assert lines["order_id"].cat.codes.tolist() == [0, -1, 1, 0]
+    assert lines["order_id"].cat.categories.tolist() == [0, 1]
+
+
+def test_order_ids_of_a_csv_file_are_coded_alike(tmp_path: Path) -> None:
+    """Text read by pyarrow stays in Arrow's buffers; its order ids are coded by sorting."""
+    rows = [["Order ID", "Customer", "Date", "Amount"], ["B-7", "C1", "31-01-2024", "1"]]
+    rows += [["", "C2", "31-01-2024", "2"], [" A-1", "C2", "01-02-2024", "3"]]
+    rows += [["B-7 ", "C1", "31-01-2024", "4"], ["A-1", "C2", "01-02-2024", "5"]]
+    orders = load_orders(write_csv(tmp_path / "ids.csv", rows), as_of=AS_OF)
+    assert orders.lines["order_id"].cat.codes.tolist() == [0, -1, 1, 0, 1]
+    assert orders.lines["amount"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
 
 
 def test_without_order_ids_identical_rows_are_separate_orders() -> None:
@@ -490,6 +514,18 @@ def test_windows_1252_csv_with_excel_separator_line(tmp_path: Path) -> None:
     assert orders.lines["row"].tolist() == [3]
 
 
+def test_windows_1252_far_into_a_csv_is_read_as_such(tmp_path: Path) -> None:
+    """Only the 5,000th line has a byte that is no UTF-8 (beyond the first 64 KB looked at
+    for the separator): the whole file is Windows-1252."""
+    lines = ["Klant;Datum;Bedrag"] + [f"Klant {i:05d};31-01-2024;{i}" for i in range(4999)]
+    lines.append("Renée;01-02-2024;7")
+    path = tmp_path / "orders.csv"
+    path.write_bytes("\r\n".join(lines).encode("cp1252"))
+    orders = load_orders(path, as_of=AS_OF)
+    assert orders.rows_used == 5000
+    assert orders.lines["customer"].iloc[-1] == "Renée" and orders.lines["row"].iloc[-1] == 5001
+
+
 @pytest.mark.parametrize("separator", [",", "\t", "|"])
 def test_csv_with_other_separators_and_decimal_points(tmp_path: Path, separator: str) -> None:
     rows = [
@@ -626,7 +662,8 @@ def test_the_sample_round_trips_through_a_workbook(tmp_path: Path) -> None:
     assert orders.rows_read == orders.rows_used == len(sample)
     lines = orders.lines
     assert lines["customer"].tolist() == sample["Customer ID"].tolist()
-    assert lines["order_id"].tolist() == sample["Order ID"].tolist()
+    ids = pd.factorize(sample["Order ID"])[0]
+    assert lines["order_id"].cat.codes.tolist() == ids.tolist()
     assert (lines["date"] == sample["Order date"]).all()
     assert lines["amount"].tolist() == sample["Amount"].tolist()
     assert lines["margin_amount"].to_numpy() == pytest.approx(
@@ -841,3 +878,13 @@ def test_nullable_and_categorical_dataframe_columns() -> None:
     assert reasons(orders) == {"missing customer": (1, (3,))}
     assert orders.source.path is None
     assert np.issubdtype(orders.lines["row"].dtype, np.int64)
+
+
+def test_a_date_in_a_text_column_of_a_workbook_reads_as_iso_text(tmp_path: Path) -> None:
+    """fastexcel writes a date among texts as '2024-01-31 00:00:00'; the customer is the day,
+    whether the text column arrives as categories or as Arrow-backed text."""
+    rows = [["Customer", "Date", "Amount"], ["C1", dt.date(2024, 2, 1), 5.0]]
+    rows.append([dt.datetime(2024, 1, 31), dt.date(2024, 2, 2), 7.0])
+    path = write_xlsx(tmp_path / "mixed.xlsx", {"Orders": rows})
+    orders = load_orders(path, as_of=AS_OF)
+    assert orders.lines["customer"].tolist() == ["C1", "2024-01-31"]

@@ -160,3 +160,56 @@ def test_a_few_kb_of_ods_spanning_excels_whole_grid_get_one_sentence(tmp_path: P
     message = done.stderr.strip().splitlines()[-1]
     assert "Traceback" not in done.stderr and message.startswith("clv-xl: bomb.ods ")
     assert not (tmp_path / "report.xlsx").exists()
+
+
+def extent_of(path: Path) -> sheet_extent.SheetExtent:
+    with zipfile.ZipFile(path) as archive:
+        return sheet_extent.check_extent(archive, "xl/worksheets/sheet1.xml", "the sheet")
+
+
+def test_rows_out_of_order_are_spanned_all_the_same(tmp_path: Path) -> None:
+    """A row far down written before the rows above it, and a wide cell: calamine spans
+    ZZ999998 (22 GB) whatever the order; the last row element of the XML is row 9."""
+    rows = (
+        '<row r="999998"><c r="A999998"><v>1</v></c></row>'
+        '<row r="3"><c r="ZZ3"><v>1</v></c></row>'
+        + "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></c></row>' for r in range(4, 10))
+    )
+    path = workbook_with_sheet_xml(tmp_path / "order.xlsx", HEADER + rows)
+    with pytest.raises(InputError, match=r"spans A1:ZZ999998, 701,998,596 cells"):
+        extent_of(path)
+
+
+def test_a_reference_after_other_attributes_is_found(tmp_path: Path) -> None:
+    """XML allows a cell's attributes in any order: `<c s="0" r="XFD1048576">` is the same
+    cell as `<c r="XFD1048576" s="0">`."""
+    far = HEADER + '<row r="1048576"><c s="0" r="XFD1048576"><v>1</v></c></row>'
+    path = workbook_with_sheet_xml(tmp_path / "attributes.xlsx", far)
+    with pytest.raises(InputError, match=r"spans A1:XFD1048576"):
+        extent_of(path)
+
+
+def test_a_sheet_long_enough_to_hold_too_many_cells_is_counted_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XML longer than the budget's cells could take is counted in a second pass: fewer
+    cells than the budget are read, the far ones exactly."""
+    body = "".join(
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>C{r}</t></is></c>'
+        f'<c r="B{r}"><v>45322</v></c><c r="C{r}"><v>{r}</v></c></row>'
+        for r in range(3, 1003)
+    )
+    path = workbook_with_sheet_xml(tmp_path / "long.xlsx", HEADER + body, "A1:C1002")
+    monkeypatch.setattr(sheet_extent, "MEMORY_BUDGET_BYTES", 4000 * sheet_extent.CELL_BYTES)
+    monkeypatch.setattr(sheet_extent, "PIECE_BYTES", 4096)
+    with zipfile.ZipFile(path) as archive:
+        xml_bytes = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    assert xml_bytes > 4000 * sheet_extent.MIN_CELL_BYTES  # long enough to be counted
+    extent = extent_of(path)
+    assert (extent.first_row, extent.last_row, extent.first_column, extent.last_column) == (
+        1,
+        1002,
+        0,
+        2,
+    )
+    assert load_orders(path, as_of=AS_OF).rows_used == 1001

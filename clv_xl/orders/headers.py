@@ -175,19 +175,23 @@ def match_roles(headers: Sequence[str], columns: ColumnMap) -> dict[str, str]:
         if name is not None and (header := find_header(headers, name)) is not None:
             roles[role] = header
     named = {role for role in REQUIRED + OPTIONAL if getattr(columns, role) is not None}
-    free = [h for h in headers if h not in roles.values()]
-    keys = {h: header_key(h) for h in free}
-    unitless = {h: _unitless_key(h) for h in free}
+    used = set(roles.values())
+    by_key: dict[str, list[str]] = {}  # the free headers of each key, in order
+    by_unitless: dict[str, list[str]] = {}
+    for h in headers:
+        if h not in used:
+            by_key.setdefault(header_key(h), []).append(h)
+            by_unitless.setdefault(_unitless_key(h), []).append(h)
     for role in REQUIRED + OPTIONAL:
         if role in named:
             continue
         for candidate in HEADER_NAMES[role]:
-            found = next((h for h in free if keys[h] == candidate), None) or next(
-                (h for h in free if unitless[h] == candidate), None
+            found = next((h for h in by_key.get(candidate, ()) if h not in used), None) or next(
+                (h for h in by_unitless.get(candidate, ()) if h not in used), None
             )
             if found is not None:
                 roles[role] = found
-                free.remove(found)
+                used.add(found)
                 break
     if "cost" in roles and "margin" in roles:
         del roles["cost" if "margin" in named and "cost" not in named else "margin"]

@@ -2,11 +2,12 @@
 fastexcel (Arrow columns), a CSV file read by pyarrow.csv, a Parquet file, a grid of cell
 values (xlwings, .xls, .ods) or a DataFrame.
 
-Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text
-columns become categorical through Arrow's dictionary encoding, so each distinct text is
-stripped and later converted once and a column of repeated texts costs integer codes, not
-a Python object per cell. Numbers are float64 and dates datetime64 when the reader typed
-them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
+Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text read
+by fastexcel, pyarrow.csv or from Parquet stays in Arrow's buffers (pandas' Arrow-backed
+``str``), without a Python object per cell; text of a grid or a DataFrame becomes
+categorical. Either way each distinct text is converted once (see
+`clv_xl.orders.values.by_unique`). Numbers are float64 and dates datetime64 when the reader
+typed them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -125,8 +126,7 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         data = pa.BufferReader(path.read_bytes().decode("utf-16").encode())
         start = start.decode("utf-16", "ignore").encode()
-    encoding = "utf8" if _is_utf8(path) or isinstance(data, pa.BufferReader) else "cp1252"
-    sample = start.decode("utf-8-sig" if encoding == "utf8" else encoding, "ignore")
+    sample = start.decode("utf-8-sig", "ignore")  # the separators are ASCII in either encoding
     first_line, _, rest = sample.partition("\n")
     declared = re.fullmatch(r"\s*sep=(.)\s*", first_line)  # Excel's "sep=;" line
     separator = declared.group(1) if declared else _csv_separator(sample)
@@ -141,29 +141,18 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         )
         return "skip"
 
-    try:
-        table = pa_csv.read_csv(
-            data if isinstance(data, pa.BufferReader) else str(data),
-            read_options=pa_csv.ReadOptions(
-                autogenerate_column_names=True,
-                skip_rows=first_row - 1,
-                encoding=encoding,
-                use_threads=False,
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=separator,
-                ignore_empty_lines=False,
-                newlines_in_values=True,
-                invalid_row_handler=refuse,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-        detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
-        raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
+    # UTF-8, else (pyarrow finds bytes that are no UTF-8) Windows-1252
+    encodings = ["utf8"] if isinstance(data, pa.BufferReader) else ["utf8", "cp1252"]
+    for encoding in encodings:
+        invalid.clear()
+        try:
+            table = _read_csv(data, encoding, separator, first_row, width, refuse)
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            if "invalid UTF8" in str(error) and encoding != encodings[-1]:
+                continue
+            detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
+            raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
     if invalid:
         raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
     head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
@@ -178,6 +167,36 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         table = table.remove_column(0)
     return _table_below(
         head[header_at], body, first_row + header_at, 0, name, separator == ";", source
+    )
+
+
+def _read_csv(
+    data: Path | pa.BufferReader,
+    encoding: str,
+    separator: str,
+    first_row: int,
+    width: int,
+    refuse: Callable[[pa_csv.InvalidRow], str],
+) -> pa.Table:
+    """The CSV file's fields as text (pyarrow reads the file itself)."""
+    return pa_csv.read_csv(
+        data if isinstance(data, pa.BufferReader) else str(data),
+        read_options=pa_csv.ReadOptions(
+            autogenerate_column_names=True,
+            skip_rows=first_row - 1,
+            encoding=encoding,
+            use_threads=False,
+        ),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=separator,
+            ignore_empty_lines=False,
+            newlines_in_values=True,
+            invalid_row_handler=refuse,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={f"f{i}": pa.string() for i in range(width)},
+            strings_can_be_null=False,
+        ),
     )
 
 
@@ -197,7 +216,7 @@ def parquet_table(data: bytes, name: str, source: Source) -> RawTable:
 
 def _table_below(
     header: Sequence[object],
-    body: list[pd.Series],
+    body: Sequence[pd.Series | np.ndarray],
     header_row: int,
     first_column: int,
     where: str,
@@ -210,7 +229,7 @@ def _table_below(
     column's letter."""
     width = max(len(header), len(body))
     length = len(body[0]) if body else 0
-    body = body + [pd.Series(np.full(length, np.nan))] * (width - len(body))
+    body = [*body, *[np.full(length, np.nan)] * (width - len(body))]
     filled = [_filled(column) for column in body]
     filled_rows = np.flatnonzero(np.logical_or.reduce(filled)) if filled else np.array([])
     if not len(filled_rows):
@@ -223,23 +242,34 @@ def _table_below(
     headers = unique_headers(
         [names[i] or f"Column {column_letters(first_column + i)}" for i in kept]
     )
-    cells = pd.DataFrame(
-        {
-            h: body[i] if stop == length else body[i].iloc[:stop].reset_index(drop=True)
-            for h, i in zip(headers, kept, strict=True)
-        },
-        copy=False,
-    )
+    columns = {h: body[i] for h, i in zip(headers, kept, strict=True)}
+    cells = _frame(columns, stop)
     filled_by_header = {h: filled[i][:stop] for h, i in zip(headers, kept, strict=True)}
     rows = np.arange(header_row + 1, header_row + 1 + stop, dtype=np.int64)
     return RawTable(cells, rows, where, decimal_comma, source, filled_by_header)
 
 
-def _filled(column: pd.Series) -> np.ndarray:
+def _frame(columns: dict[str, pd.Series | np.ndarray], stop: int) -> pd.DataFrame:
+    """The columns' first ``stop`` cells as a DataFrame, the float64 arrays as one block (a
+    wide sheet has thousands of them; a frame of separate arrays costs per column)."""
+    numbers = [h for h, column in columns.items() if isinstance(column, np.ndarray)]
+    others = pd.DataFrame(
+        {h: column.array[:stop] for h, column in columns.items() if isinstance(column, pd.Series)},
+        index=pd.RangeIndex(stop),
+        copy=False,
+    )
+    if not numbers:
+        return others
+    block = np.column_stack([columns[h][:stop] for h in numbers]).astype(np.float64, copy=False)
+    together = pd.concat([pd.DataFrame(block, columns=numbers), others], axis=1)
+    return together if list(together.columns) == list(columns) else together[list(columns)]
+
+
+def _filled(column: pd.Series | np.ndarray) -> np.ndarray:
     """Which cells are not blank (NaN, NaT, None or a missing category)."""
     if column.dtype == np.float64:
-        return ~np.isnan(column.to_numpy())
-    return column.notna().to_numpy()
+        return ~np.isnan(np.asarray(column))
+    return ~np.asarray(pd.isna(column), dtype=bool)
 
 
 def unique_headers(headers: list[str]) -> list[str]:
@@ -256,9 +286,10 @@ def unique_headers(headers: list[str]) -> list[str]:
 # Cells: blanks, text and types
 
 
-def _arrow_cells(array: pa.Array) -> pd.Series:
-    """An Arrow column as cells: text as categories (see `categorical`), numbers as float64,
-    dates and times as datetime64, anything else (booleans, durations) as objects."""
+def _arrow_cells(array: pa.Array) -> pd.Series | np.ndarray:
+    """An Arrow column as cells: text as Arrow-backed str (see `_text_cells`), numbers as
+    float64 (float64 columns as a bare array), dates and times as datetime64, anything else
+    (booleans, durations) as objects."""
     kind = array.type
     if pa.types.is_dictionary(kind):
         array = array.cast(kind.value_type)
@@ -267,6 +298,8 @@ def _arrow_cells(array: pa.Array) -> pd.Series:
         return _text_cells(array)
     if pa.types.is_null(kind):
         return pd.Series(np.full(len(array), np.nan))
+    if pa.types.is_float64(kind):  # most columns of a wide sheet: as they are, no Series
+        return array.to_numpy(zero_copy_only=False)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return pd.Series(array.cast(pa.float64()).to_numpy(zero_copy_only=False))
     if pa.types.is_date(kind):
@@ -277,17 +310,14 @@ def _arrow_cells(array: pa.Array) -> pd.Series:
 
 
 def _text_cells(array: pa.Array) -> pd.Series:
-    """Text as categories of the stripped texts; blank text is missing."""
-    encoded = pc.dictionary_encode(array)
-    texts, codes = encoded.dictionary, encoded.indices
-    stripped = pc.utf8_trim_whitespace(texts)
-    if not pc.all(pc.equal(stripped, texts)).as_py() or pc.any(pc.equal(texts, "")).as_py():
-        blank = pa.scalar(None, stripped.type)  # ' A' and 'A' meet; blanks are missing
-        regrouped = pc.dictionary_encode(pc.if_else(pc.equal(stripped, ""), blank, stripped))
-        texts, codes = regrouped.dictionary, regrouped.indices.take(codes)
-    categories = pd.Index(texts.to_pandas(), dtype="str")  # no Python object per text
-    codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.Series(categorical(codes, categories))
+    """Text as pandas' Arrow-backed ``str``, stripped, blank text missing: the reader's buffers,
+    no Python object per cell and no hashing of the texts (an order id column of millions of
+    distinct texts is hashed once, where it is compared)."""
+    stripped = pc.utf8_trim_whitespace(array)
+    blank = pc.equal(stripped, "")
+    if pc.any(blank).as_py():
+        stripped = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
+    return pd.Series(pd.array(stripped, dtype="str"))
 
 
 def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
@@ -336,19 +366,6 @@ def _object_cells(values: Sequence[object]) -> pd.Series:
 def _inferred(values: pd.Series) -> pd.Series:
     """An object column as float64, str or datetime64 when all its cells are of one kind."""
     return values.infer_objects() if values.dtype == object else values
-
-
-def _is_utf8(path: Path) -> bool:
-    """Whether a file is UTF-8, checked a piece at a time (never held whole)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as file:
-            while piece := file.read(2**24):
-                decoder.decode(piece)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _csv_separator(text: str) -> str:

@@ -10,11 +10,15 @@ sentence, when its declared or actual extent lies beyond Excel's limits or when 
 as cell values: shared strings looked up, numbers as floats), for finding the header row,
 and where the used range starts, which fastexcel does not say.
 
-The actual extent is found from the row numbers of the ``<row>`` elements (the last of
-each piece of XML, and every one of seven digits or more), every cell with a value beyond
-column Z or below row 999,999, and the single-letter columns used in the sheet's first
-64 KB: cheap to find in bytes, and an upper bound on what calamine spans but for a narrow
-sheet whose later rows reach further right within columns A to Z (26 columns at most).
+The sheet's XML is read in pieces of PIECE_BYTES that stay in the processor's cache, and
+nothing in it is trusted to be in order: not the ``<dimension>``, not the order of rows or
+cells, not the order of a cell's attributes. One pass bounds the extent cheaply: each piece
+by its longest references, found as plain bytes in its shape (`_reach`; most pieces have none
+beyond column Z or of seven digits). Only when that bound is beyond
+Excel's limits or the budget, or the XML is long enough to hold more cells than the budget,
+a second pass reads the extent of the cells with a value exactly and counts them
+(`_exact_reach`). Not bounded: cells without a reference (``<c><v>1</v></c>``), which
+calamine places after the previous cell of their row; no common writer omits it.
 """
 
 from __future__ import annotations
@@ -37,8 +41,12 @@ EXCEL_COLUMNS = 16_384
 #: a sheet's range may take.
 CELL_BYTES = 32
 MEMORY_BUDGET_BYTES = 2 * 2**30
-#: Uncompressed XML read at a time (a zip bomb is never inflated whole).
-PIECE_BYTES = 8 * 2**20
+#: Uncompressed XML read at a time (a zip bomb is never inflated whole; a piece this size
+#: stays in the processor's cache while it is searched).
+PIECE_BYTES = 2**20
+#: The fewest bytes of XML a cell with a value takes (``<c><v/></c>``): XML shorter than
+#: the budget's cells times this cannot hold too many cells, and its cells are not counted.
+MIN_CELL_BYTES = 11
 #: Rows of a sheet's head (the header row is among its first filled rows).
 HEAD_ROWS = 20
 
@@ -46,13 +54,21 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_ROW_NUMBER = re.compile(rb'<row [^>]*?\br="(\d+)"')
-_LONG_ROW = re.compile(rb'<row r="(\d{7,})"')
-#: A cell beyond column Z or below row 999,999 (most cells are neither: one quick pass).
-_ODD_CELL = re.compile(rb'<c r="([A-Z]{2,}|[A-Z](?=\d{7}))(\d+)"[^>]*?(/?)>')
-_NARROW_CELL = re.compile(rb'<c r="([A-Z])\d+"')
-#: XML of the first piece looked at for its single-letter columns.
-NARROW_SAMPLE_BYTES = 2**16
+_LONG_ROW = re.compile(rb'r="[A-Z]*(\d{7,})"')
+#: A reference of three letters beyond XFD, or of four.
+_BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
+#: A piece's shape: its letters as A, digits as 0, quotes, colons and tag ends kept, all else
+#: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
+#: "0:0"). A few bytes a cell, and
+#: searched for long references as plain bytes.
+_SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
+_NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":>')))
+#: References with at least n digits (rows) or n letters (columns), and whether the element
+#: is empty (``/>``).
+_REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"[^>]*?(/?)>' % n) for n in range(1, 8)}
+_REFERENCE_LETTERS = {n: re.compile(rb'r="([A-Z]{%d,})\d+"[^>]*?(/?)>' % n) for n in range(2, 5)}
+#: Single-letter references of seven digits or more (the far cells of a narrow sheet).
+_NARROW_LONG_REFERENCE = re.compile(rb'r="([A-Z])\d{7,}"[^>]*?(/?)>')
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 #: A cell with its reference's letters and its type (when it has them) and its content, in
 #: one match (a head of 16,384 columns has that many cells a row).
@@ -67,8 +83,9 @@ _TEXT = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
 @dataclass(frozen=True)
 class SheetExtent:
     """Where a sheet's cells with values start (sheet row, 1-based; column, 0-based), how
-    far they reach, and its head: the rows from ``first_row`` on (HEAD_ROWS of them), each
-    a list of values from column ``first_column`` on (None for a blank)."""
+    far they reach at most (exactly when the cheap bound was not enough), and its head: the
+    rows from ``first_row`` on (HEAD_ROWS of them), each a list of values from column
+    ``first_column`` on (None for a blank)."""
 
     first_row: int
     first_column: int
@@ -126,55 +143,136 @@ def workbook_sheets(archive: zipfile.ZipFile) -> list[SheetEntry]:
 
 
 def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExtent:
-    """The extent and head of a sheet's XML; InputError for a sheet that is too large."""
+    """The extent and head of a sheet's XML; InputError for a sheet that is too large.
+
+    One pass bounds the sheet cheaply (`_reach`); a second, exact pass (`_exact_reach`)
+    runs only when that bound is beyond Excel's limits or the memory budget, or when the
+    XML is long enough to hold more cells than the budget."""
     for info in archive.infolist():  # every part calamine holds whole: shared strings, styles
         if info.filename != member and info.file_size > MEMORY_BUDGET_BYTES:
             raise InputError(
                 f"{where} cannot be read: its workbook's part {info.filename} "
                 f"expands to {info.file_size / 2**30:.1f} GB."
             )
-    last_row, widest, cells = 0, -1, 0
+    last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()
-    narrow = -1  # the rightmost single-letter column of the first piece's beginning
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
             first_row, first_column, head = _head(archive, piece)
             head_column = first_column
-            narrow_letters = _NARROW_CELL.findall(piece, 0, NARROW_SAMPLE_BYTES)
-            narrow = column_index(max(narrow_letters).decode()) if narrow_letters else -1
         # a value left of the head's first column, further down, moves the range's start
         first_column = next(
             (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
         )
-        cells += piece.count(b"<c ") + piece.count(b"<c>")
-        odd = [(c, r) for c, r, empty in _ODD_CELL.findall(piece) if not empty]
-        letters = {c for c, _ in odd}  # a wide sheet has many odd cells, in few columns
-        rows = {int(n) for n in _LONG_ROW.findall(piece)} | {int(r) for r in {r for _, r in odd}}
-        if (at := piece.rfind(b"<row ")) >= 0 and (number := _ROW_NUMBER.match(piece, at)):
-            rows.add(int(number.group(1)))
-        last_row = max(last_row, *rows) if rows else last_row
-        widest = max(widest, *(column_index(c.decode()) for c in letters)) if letters else widest
-        _check_size(cells, where)
+        # the XML declaration and the sheet's properties come before its cells
+        rows, columns = _reach(piece[max(piece.find(b"<sheetData"), 0) :] if index == 0 else piece)
+        last_row, last_column = max(last_row, rows), max(last_column, columns)
+        size += len(piece)
+        if size > _counted_from():  # a zip bomb stops here, its later cells counted
+            cells += _cells(piece)
+            _check_size(cells, where)
     if head and first_column < head_column:  # the head's rows start at the range's column
         head = tuple((None,) * (head_column - first_column) + row for row in head)
-    last_column = max(widest, narrow, first_column + max(map(len, head), default=1) - 1)
+    last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
+    if size > _counted_from() or not _within(first_row, first_column, last_row, last_column):
+        last_row, last_column = _exact_reach(archive, member, where)
+        last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
     if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
         raise InputError(
             f"{where} has cells beyond Excel's last cell XFD{EXCEL_ROWS} "
             f"(as far as {column_letters(last_column)}{last_row}): it is not an Excel sheet."
         )
-    if first_row:
+    if first_row and not _within(first_row, first_column, last_row, last_column):
         spanned = (last_row - first_row + 1) * (last_column - first_column + 1)
-        if spanned * CELL_BYTES > MEMORY_BUDGET_BYTES:
-            raise InputError(
-                f"{where} spans {column_letters(first_column)}{first_row}:"
-                f"{column_letters(last_column)}{last_row}, {spanned:,} cells: reading it would "
-                f"take more than {MEMORY_BUDGET_BYTES // 2**30} GB of memory; copy the orders "
-                "to a sheet of their own."
-            )
+        raise InputError(
+            f"{where} spans {column_letters(first_column)}{first_row}:"
+            f"{column_letters(last_column)}{last_row}, {spanned:,} cells: reading it would "
+            f"take more than {MEMORY_BUDGET_BYTES // 2**30} GB of memory; copy the orders "
+            "to a sheet of their own."
+        )
     return SheetExtent(first_row, first_column, last_row, last_column, head)
+
+
+def _counted_from() -> int:
+    """Bytes of sheet XML beyond which its cells may exceed the budget (and are counted)."""
+    return MEMORY_BUDGET_BYTES // CELL_BYTES * MIN_CELL_BYTES
+
+
+def _within(first_row: int, first_column: int, last_row: int, last_column: int) -> bool:
+    """Whether a range lies within Excel's grid and its cells within the memory budget."""
+    spanned = (last_row - first_row + 1) * (last_column - first_column + 1)
+    return (
+        last_row <= EXCEL_ROWS
+        and last_column < EXCEL_COLUMNS
+        and spanned * CELL_BYTES <= MEMORY_BUDGET_BYTES
+    )
+
+
+def _reach(piece: bytes) -> tuple[int, int]:
+    """Upper bounds on the row numbers and the columns (0-based) that a piece of sheet XML
+    refers to, in any order, cells with a value or not.
+
+    The piece's shape (see _SHAPE) tells the longest column letters and row numbers: most
+    pieces have none beyond column Z or of seven digits (rows then stop at 999,999, columns
+    at Z); rows of seven digits or more are read exactly."""
+    shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
+    if b'"AA' not in shape and b'0000000"' not in shape:
+        return 999_999, column_index("Z")
+    long_rows = [int(n) for n in _LONG_ROW.findall(piece)] if b'0000000"' in shape else []
+    rows = max(long_rows, default=_digits_bound(shape))
+    if b'"AAAA' in shape or _BEYOND_XFD.search(piece):
+        return rows, EXCEL_COLUMNS  # beyond Excel's columns: the exact pass says how far
+    if b'"AAA' in shape:
+        return rows, EXCEL_COLUMNS - 1
+    return rows, column_index("ZZ") if b'"AA' in shape else column_index("Z")
+
+
+def _digits_bound(shape: bytes) -> int:
+    """The largest row number a piece's shape allows: 999,999 if it has a reference of six
+    digits, else 99,999 if one of five, and so on."""
+    for digits in range(6, 0, -1):
+        number = b"0" * digits + b'"'
+        if b"A" + number in shape or b'"' + number in shape:
+            return 10**digits - 1
+    return 0
+
+
+def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
+    """The last row and column (0-based) of a sheet's cells with a value, and its cells
+    counted: the sheet's XML streamed again, read exactly."""
+    last_row, last_column, cells = 0, -1, 0
+    for piece in _pieces(archive, member, where):
+        cells += _cells(piece)
+        _check_size(cells, where)
+        shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
+        for digits in range(7, 0, -1):  # references of the most digits first (few, mostly)
+            if b"0" * digits + b'"' not in shape:  # none of this many digits or more
+                continue
+            found = _valued(_REFERENCE_DIGITS[digits].findall(piece))
+            if found:
+                last_row = max(last_row, *map(int, found))
+                break
+        for letters in range(4, 1, -1):
+            if b'"' + b"A" * letters in shape:
+                found = _valued(_REFERENCE_LETTERS[letters].findall(piece))
+                if found:
+                    last_column = max(last_column, *map(_column_of, found))
+                    break
+        else:  # single letters: the head's width, or a far cell's
+            found = _valued(_NARROW_LONG_REFERENCE.findall(piece))
+            last_column = max(last_column, *map(_column_of, found)) if found else last_column
+    return last_row, last_column
+
+
+def _valued(matches: list[tuple[bytes, bytes]]) -> set[bytes]:
+    """The references of the elements that are not empty (``<c r="A1"/>`` has no value)."""
+    return {reference for reference, empty in matches if not empty}
+
+
+def _cells(piece: bytes) -> int:
+    return piece.count(b"<c ") + piece.count(b"<c>")
 
 
 def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes]:
