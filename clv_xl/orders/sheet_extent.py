@@ -28,12 +28,12 @@ import html
 import posixpath
 import re
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from clv_xl.errors import InputError
+from clv_xl.orders.zip_parts import inflated, true_size
 
 EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384
@@ -154,6 +154,8 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
                 f"{where} cannot be read: its workbook's part {info.filename} "
                 f"expands to {info.file_size / 2**30:.1f} GB."
             )
+        if info.filename != member:  # and it holds no more than it declares
+            true_size(archive, info, where)
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()
@@ -280,14 +282,14 @@ def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes
     the next), so that no element start is split between two pieces."""
     rest = b""
     try:
-        with archive.open(member) as stream:
-            while block := stream.read(PIECE_BYTES):
-                block = rest + block
-                cut = block.rfind(b">") + 1
-                rest = block[cut:]
-                yield block[:cut]
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-        raise InputError(f"{where} cannot be read ({error}).") from None
+        info = archive.getinfo(member)
+    except KeyError:
+        raise InputError(f"{where} cannot be read (its part {member} is missing).") from None
+    for block in inflated(archive, info, PIECE_BYTES, where):  # as calamine inflates it
+        block = rest + block
+        cut = block.rfind(b">") + 1
+        rest = block[cut:]
+        yield block[:cut]
     if rest:
         yield rest
 
