@@ -834,6 +834,26 @@ def test_bad_csv_files(tmp_path: Path) -> None:
         load_orders(ragged)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Customer,Date,Amount\n" + "C" * 3_000_000 + ",2024-01-01,10\n",  # one long value
+        ",".join(f"c{i}" for i in range(300_000)) + "\n1,2,3\n",  # a header of 300,000 fields
+    ],
+    ids=["long value", "long header"],
+)
+def test_a_line_longer_than_a_block_is_one_plain_sentence(tmp_path: Path, text: str) -> None:
+    """Not pyarrow's words ("straddling object", "Empty CSV file or block")."""
+    long = tmp_path / "long.csv"
+    long.write_text(text)
+    with pytest.raises(InputError) as refused:
+        load_orders(long)
+    assert (
+        str(refused.value)
+        == "long.csv cannot be read as a CSV file: a line of it is longer than 1 MB."
+    )
+
+
 def test_a_directory_is_not_an_orders_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a folder"):
         load_orders(tmp_path)

@@ -39,6 +39,8 @@ from clv_xl.orders.source import OrdersSheet, Source
 SAMPLE_BYTES = 2**16
 #: Rows of a CSV file looked at for its header row (title rows come first).
 HEAD_SEARCH = HEADER_SEARCH_ROWS * 5
+#: The CSV read a block at a time (pyarrow's default size): no line may be longer.
+CSV_BLOCK_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,11 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             if "invalid UTF8" in str(error) and encoding != encodings[-1]:
                 continue
+            if _longer_than_a_block(str(error), path):
+                raise InputError(
+                    f"{name} cannot be read as a CSV file: a line of it is longer than "
+                    f"{CSV_BLOCK_BYTES // 2**20} MB."
+                ) from None
             detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
             raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
     if invalid:
@@ -170,6 +177,13 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     )
 
 
+def _longer_than_a_block(error: str, path: Path) -> bool:
+    """Whether pyarrow's error says a line does not fit in one block of the file."""
+    return "straddling object straddles two block boundaries" in error or (
+        "cannot infer number of columns" in error and path.stat().st_size > CSV_BLOCK_BYTES
+    )
+
+
 def _read_csv(
     data: Path | pa.BufferReader,
     encoding: str,
@@ -186,6 +200,7 @@ def _read_csv(
             skip_rows=first_row - 1,
             encoding=encoding,
             use_threads=False,
+            block_size=CSV_BLOCK_BYTES,
         ),
         parse_options=pa_csv.ParseOptions(
             delimiter=separator,
