@@ -80,7 +80,7 @@ def frame_table(frame: pd.DataFrame) -> RawTable:
 
 
 def sheet_table(sheet: OrdersSheet, columns: ColumnMap) -> RawTable:
-    """A workbook's orders sheet (`orders_file.open_orders_sheet`)."""
+    """A workbook's orders sheet (`orders.source.open_orders_sheet`)."""
     if sheet.grid is not None:
         return grid_table(sheet.grid, 1, sheet.where, False, sheet.source, columns)
     if not sheet.header:
