@@ -213,3 +213,45 @@ def test_a_sheet_long_enough_to_hold_too_many_cells_is_counted_exactly(
         2,
     )
     assert load_orders(path, as_of=AS_OF).rows_used == 1001
+
+
+#: Rows and cells without references, which calamine places after the row or cell before.
+UNREFERENCED_ROWS = "<row><c><v>1</v></c></row>" * 100_000
+
+
+def test_rows_without_references_under_a_wide_cell_are_refused(tmp_path: Path) -> None:
+    """100,000 rows without references (2.6 MB of XML) and one cell in column XFC: calamine
+    spans 100,002 x 16,383 cells (52 GB) and aborted the process."""
+    rows = HEADER + UNREFERENCED_ROWS + '<row r="1"><c r="XFC1"><v>1</v></c></row>'
+    path = workbook_with_sheet_xml(tmp_path / "unreferenced.xlsx", rows)
+    with pytest.raises(InputError, match=r"spans A1:XFC100002, 1,638,332,766 cells"):
+        extent_of(path)
+    done = run_report(path, tmp_path / "report.xlsx")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert not (tmp_path / "report.xlsx").exists()
+
+
+def test_cells_without_references_past_the_last_column_are_refused(tmp_path: Path) -> None:
+    """Below the sheet's head, where only the references were looked at."""
+    above = "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></c></row>' for r in range(3, 41))
+    row = '<row r="41">' + "<c><v>1</v></c>" * 16_385 + "</row>"
+    path = workbook_with_sheet_xml(tmp_path / "wide.xlsx", HEADER + above + row)
+    with pytest.raises(InputError, match=r"beyond Excel's last cell .*as far as XFE41"):
+        extent_of(path)
+
+
+def test_a_sheet_written_without_references_is_read(tmp_path: Path) -> None:
+    """Allowed by the format, and read where calamine places the cells."""
+    rows = (
+        '<row><c t="inlineStr"><is><t>Customer</t></is></c><c t="inlineStr"><is><t>Date</t>'
+        '</is></c><c t="inlineStr"><is><t>Amount</t></is></c></row>'
+        + "".join(
+            f'<row><c t="inlineStr"><is><t>C{n % 60}</t></is></c><c><v>{45000 + n}</v></c>'
+            f"<c><v>{n}</v></c></row>"
+            for n in range(1, 301)
+        )
+    )
+    path = workbook_with_sheet_xml(tmp_path / "plain.xlsx", rows)
+    orders = load_orders(path, as_of=AS_OF)
+    assert len(orders.lines) == 300
+    assert orders.lines["amount"].sum() == sum(range(1, 301))

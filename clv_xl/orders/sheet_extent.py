@@ -17,8 +17,10 @@ by its longest references, found as plain bytes in its shape (`_reach`; most pie
 beyond column Z or of seven digits). Only when that bound is beyond
 Excel's limits or the budget, or the XML is long enough to hold more cells than the budget,
 a second pass reads the extent of the cells with a value exactly and counts them
-(`_exact_reach`). Not bounded: cells without a reference (``<c><v>1</v></c>``), which
-calamine places after the previous cell of their row; no common writer omits it.
+(`_exact_reach`). Rows and cells without a reference (``<c><v>1</v></c>``), which calamine
+places after the row or cell before, are found from each piece's tags (`_unreferenced`), and
+such a sheet is bounded a step per cell (`_sequential_reach`): Excel writes every reference
+(the Customers sheets clv_xl streams leave them out, and take a little longer to read).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ _BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
 #: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
 #: "0:0"). A few bytes a cell, and
 #: searched for long references as plain bytes.
+_NOT_IN_TAGS = bytes(sorted(set(range(256)) - set(b"<>/=crow")))
+_ROW_OR_CELL = re.compile(rb"<(row|c)(?=[\s/>])([^>]*)>")
+_REFERENCE = re.compile(rb'(?:^|\s)r="([A-Z]*)(\d*)"')
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
 _NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":>')))
 #: References with at least n digits (rows) or n letters (columns), and whether the element
@@ -159,6 +164,7 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()
+    unreferenced = False  # a row or cell without its reference first
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
@@ -171,6 +177,7 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
         # the XML declaration and the sheet's properties come before its cells
         rows, columns = _reach(piece[max(piece.find(b"<sheetData"), 0) :] if index == 0 else piece)
         last_row, last_column = max(last_row, rows), max(last_column, columns)
+        unreferenced = unreferenced or _unreferenced(piece)
         size += len(piece)
         if size > _counted_from():  # a zip bomb stops here, its later cells counted
             cells += _cells(piece)
@@ -181,15 +188,19 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
     if size > _counted_from() or not _within(first_row, first_column, last_row, last_column):
         last_row, last_column = _exact_reach(archive, member, where)
         last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
+    if unreferenced:  # placed after the cell or row before, as calamine places them
+        last_row, last_column = _sequential_reach(archive, member, where)
     if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
         raise InputError(
             f"{where} has cells beyond Excel's last cell XFD{EXCEL_ROWS} "
             f"(as far as {column_letters(last_column)}{last_row}): it is not an Excel sheet."
         )
-    if first_row and not _within(first_row, first_column, last_row, last_column):
-        spanned = (last_row - first_row + 1) * (last_column - first_column + 1)
+    # a sheet without references spanned from A1, to be sure
+    low_row, low_column = (1, 0) if unreferenced else (first_row, first_column)
+    if low_row and not _within(low_row, low_column, last_row, last_column):
+        spanned = (last_row - low_row + 1) * (last_column - low_column + 1)
         raise InputError(
-            f"{where} spans {column_letters(first_column)}{first_row}:"
+            f"{where} spans {column_letters(low_column)}{low_row}:"
             f"{column_letters(last_column)}{last_row}, {spanned:,} cells: reading it would "
             f"take more than {MEMORY_BUDGET_BYTES // 2**30} GB of memory; copy the orders "
             "to a sheet of their own."
@@ -265,6 +276,42 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
         else:  # single letters: the head's width, or a far cell's
             found = _valued(_NARROW_LONG_REFERENCE.findall(piece))
             last_column = max(last_column, *map(_column_of, found)) if found else last_column
+    return last_row, last_column
+
+
+def _unreferenced(piece: bytes) -> bool:
+    """Whether sheet XML may hold a row or a cell whose reference is not its first attribute
+    (or that has none), from the piece's tags: only ``<``, ``>``, ``/``, ``=`` and the
+    letters of ``c``, ``row`` and ``r`` kept, a row with its reference reads ``<rowr=``, a
+    cell ``<cr=``. Text comes after a ``>`` and holds no ``<``; the few other tags that read
+    ``<c`` (``<color>``, ``<scheme>`` of a rich text) only send the sheet to
+    `_sequential_reach`."""
+    data = piece[max(piece.find(b"<sheetData"), 0) :]
+    end = data.find(b"</sheetData>")
+    tags = (data if end < 0 else data[:end]).translate(None, _NOT_IN_TAGS)
+    return tags.count(b"<c") != tags.count(b"<cr=") or tags.count(b"<row") != tags.count(b"<rowr=")
+
+
+def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
+    """Upper bounds on the last row and column (0-based) of a sheet whose rows or cells may
+    lack their reference: such a row comes after the row before, such a cell after the cell
+    before in its row (as calamine places them). A step per cell, and only for such
+    sheets."""
+    row, column, last_row, last_column, cells = 0, -1, 0, -1, 0
+    for piece in _pieces(archive, member, where):
+        for kind, attributes in _ROW_OR_CELL.findall(piece):
+            reference = _REFERENCE.search(attributes)
+            letters, number = reference.groups() if reference else (b"", b"")
+            if kind == b"row":
+                row, column = (int(number) if number else row + 1), -1
+                continue
+            column = _column_of(letters) if letters else column + 1
+            last_row = max(last_row, int(number) if number else row)
+            last_column = max(last_column, column)
+            cells += 1
+        _check_size(cells, where)
+        if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
+            break  # refused as beyond Excel's grid
     return last_row, last_column
 
 
