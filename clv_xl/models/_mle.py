@@ -69,12 +69,13 @@ def maximise(
     starts: Sequence[Sequence[float]],
     total_weight: float,
     model_name: str,
-    gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+    with_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
 ) -> MleFit:
     """Maximise ``log_likelihood(params)`` over positive params from each start.
 
-    ``gradient(params)``, the derivatives of the log-likelihood by each parameter, is
-    optional: without it the optimiser and the Hessian use finite differences.
+    ``with_gradient(params)``, the log-likelihood and its derivatives by each parameter in
+    one evaluation, is optional: without it the optimiser and the Hessian use finite
+    differences.
 
     Each start runs L-BFGS-B on the log scale with at most ``EVALUATION_BUDGET``
     evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
@@ -91,16 +92,25 @@ def maximise(
             value = -log_likelihood(np.exp(theta)) / total_weight
         return float(value) if np.isfinite(value) else np.inf
 
-    def slope(theta: np.ndarray) -> np.ndarray:
-        """d objective / d theta = -params * d log-likelihood / d params / total weight."""
-        assert gradient is not None
+    def objective_and_slope(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective and d objective / d theta = -params * d log-likelihood / d params /
+        total weight."""
+        assert with_gradient is not None
         with np.errstate(all="ignore"):
-            return -np.exp(theta) * gradient(np.exp(theta)) / total_weight
+            value, gradient = with_gradient(np.exp(theta))
+            value, slope = -value / total_weight, -np.exp(theta) * gradient / total_weight
+        if not (np.isfinite(value) and np.all(np.isfinite(slope))):
+            return np.inf, np.zeros(len(theta))
+        return float(value), slope
 
-    jacobian = None if gradient is None else slope
+    def slope(theta: np.ndarray) -> np.ndarray:
+        return objective_and_slope(theta)[1]
+
+    both = None if with_gradient is None else objective_and_slope
+    jacobian = None if with_gradient is None else slope
     runs: list[_Run] = []
     for start in starts:
-        runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), jacobian))
+        runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), both))
         if _two_agree(runs):
             break
     finite = [run for run in runs if np.isfinite(run.value)]
@@ -172,14 +182,16 @@ def _two_agree(runs: Sequence[_Run]) -> bool:
 def _run_from(
     objective: Callable[[np.ndarray], float],
     theta0: np.ndarray,
-    jacobian: Callable[[np.ndarray], np.ndarray] | None,
+    both: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
 ) -> _Run:
+    """One L-BFGS-B run from theta0: on ``both`` (objective and slope in one evaluation)
+    when given, else on the objective with finite differences."""
     bounds = [_LOG_BOUNDS] * len(theta0)
     with np.errstate(all="ignore"):  # finite differences next to an infinite objective
         run = minimize(
-            objective,
+            objective if both is None else both,
             theta0,
-            jac=jacobian,
+            jac=both is not None,
             method="L-BFGS-B",
             bounds=bounds,
             options={
@@ -324,6 +336,7 @@ class FittedModel:
 
 
 RowLogLikelihood = Callable[[tuple[float, ...], dict[str, Any]], np.ndarray]
+RowTerms = Callable[[tuple[float, ...], dict[str, Any]], tuple[np.ndarray, np.ndarray]]
 
 
 def closed_form(
@@ -352,7 +365,8 @@ def fit_histories(
     starts: Sequence[Sequence[float]],
 ) -> None:
     """Fit ``model`` by :func:`fit_rows` to compressed histories (frequency, T and maybe
-    recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back."""
+    recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back;
+    ``row_gradient`` the exact gradient per row."""
     fit = fit_rows(
         row_log_likelihood,
         {name: Levels.of(column) for name, column in rows.values.items()},
@@ -363,9 +377,18 @@ def fit_histories(
         scale=mean_scale(rows.values["T"], rows.weights),
         scaled_columns=tuple(name for name in ("recency", "T") if name in rows.values),
         scaled_params=("alpha",),
-        row_gradient=row_gradient,
+        row_terms=together(row_log_likelihood, row_gradient),
     )
     model._store(fit)
+
+
+def together(row_log_likelihood: RowLogLikelihood, row_gradient: RowLogLikelihood) -> RowTerms:
+    """The row terms of separate log-likelihood and gradient functions."""
+
+    def terms(params: tuple[float, ...], data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        return row_log_likelihood(params, data), row_gradient(params, data)
+
+    return terms
 
 
 def fit_rows(
@@ -378,7 +401,7 @@ def fit_rows(
     scale: float = 1.0,
     scaled_columns: Sequence[str] = (),
     scaled_params: Sequence[str] = (),
-    row_gradient: RowLogLikelihood | None = None,
+    row_terms: RowTerms | None = None,
 ) -> MleFit:
     """Maximise ``sum(weights * row_log_likelihood(params, data))`` on rescaled data.
 
@@ -386,7 +409,8 @@ def fit_rows(
     spend of 1) so that the starts and bounds suit any unit; ``scaled_params`` (the scale
     parameters such as alpha) are multiplied back afterwards, and the log-likelihood is
     evaluated again on the original data, so it is the one of the data as given.
-    ``row_gradient`` (rows x parameters), when given, is the exact gradient per row.
+    ``row_terms(params, data)``, when given, is each row's log-likelihood and its exact
+    gradient (rows x parameters) in one evaluation.
     """
     scaled = {k: v / scale if k in scaled_columns else v for k, v in data.items()}
     # Sums are elementwise, not ``@``: a threaded BLAS call per evaluation costs far more
@@ -396,9 +420,10 @@ def fit_rows(
     def log_likelihood(params: np.ndarray) -> float:
         return float(np.sum(weights * row_log_likelihood(tuple(params), scaled)))
 
-    def gradient(params: np.ndarray) -> np.ndarray:
-        assert row_gradient is not None
-        return np.einsum("i,ij->j", weights, row_gradient(tuple(params), scaled))
+    def with_gradient(params: np.ndarray) -> tuple[float, np.ndarray]:
+        assert row_terms is not None
+        values, gradient = row_terms(tuple(params), scaled)
+        return float(np.sum(weights * values)), np.einsum("i,ij->j", weights, gradient)
 
     fit = maximise(
         log_likelihood,
@@ -406,7 +431,7 @@ def fit_rows(
         starts,
         float(weights.sum()),
         model_name,
-        gradient=None if row_gradient is None else gradient,
+        with_gradient=None if row_terms is None else with_gradient,
     )
     factor = {name: scale if name in scaled_params else 1.0 for name in names}
     params = {name: value * factor[name] for name, value in fit.params.items()}
