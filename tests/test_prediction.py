@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv_xl.analysis.forecast_ranges import (
+    INTERVAL_COLUMNS,
+    forecast_verdict,
+    intervals_by_groupings,
+)
+from clv_xl.analysis.holdout_check import HOLDOUT_COLUMNS, TRACKING_COLUMNS
 from clv_xl.analysis.prediction import (
     CUSTOMER_COLUMNS,
     FIT_COLUMNS,
-    HOLDOUT_COLUMNS,
-    INTERVAL_COLUMNS,
     PARAMETER_COLUMNS,
-    TRACKING_COLUMNS,
     Prediction,
-    forecast_verdict,
-    intervals_by_groupings,
     predict,
 )
 from clv_xl.errors import InputError

@@ -9,7 +9,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from clv_xl.analysis.analyze import Analysis
-from clv_xl.analysis.prediction import HOLDOUT_PERIOD
+from clv_xl.analysis.holdout_check import HOLDOUT_PERIOD
 from clv_xl.report import style
 from clv_xl.report.cells import lay_out, put
 
