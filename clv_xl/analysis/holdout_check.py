@@ -29,12 +29,16 @@ from clv_xl.analysis.model_fits import (
     require_data,
 )
 from clv_xl.models import rfm_summary
+from clv_xl.models._mle import FittedModel
 from clv_xl.models.clv import PurchaseModel
 from clv_xl.models.purchase_choice import PurchaseFit
 
 CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
 TOP_FREQUENCY_GROUP = 7  # calibration repeat purchases 0..6 and "7+"
 ALL_GROUPS = "All"
+#: Holdout errors closer than this (a share of the holdout's repeat purchases) are a tie,
+#: broken by the likelihood of the calibration fits (AIC).
+TIE = 0.01
 TRACKING_COLUMNS = ("week", "week_end", "period", "actual", "predicted")
 HOLDOUT_COLUMNS = (
     "frequency_group",
@@ -47,12 +51,13 @@ HOLDOUT_COLUMNS = (
 CHOICE_COLUMNS = (
     "family",
     "model",
+    "parameters",
+    "log_likelihood",
     "holdout_actual",
     "holdout_predicted",
     "holdout_error",
     "chosen",
 )
-#: The unit of each parameter: alpha, beta are times, gamma and mean_spend money, rate 1/time.
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def calibration_check(
         )
     tables = {family: _holdout_table(history, fit.model) for family, fit in fits.items()}
     errors = {family: _holdout_error(table) for family, table in tables.items()}
-    family = min(families, key=lambda name: (errors[name], families.index(name)))
+    family, note = _choose(fits, errors, holdout_weeks)
     total = {
         family: table.set_index("frequency_group").loc[ALL_GROUPS]
         for family, table in tables.items()
@@ -120,6 +125,8 @@ def calibration_check(
         {
             "family": list(families),
             "model": [fits[name].model.model_name for name in families],
+            "parameters": [parameter_text(fits[name].model) for name in families],
+            "log_likelihood": [fits[name].model.log_likelihood for name in families],
             "holdout_actual": [total[name]["actual"] for name in families],
             "holdout_predicted": [total[name]["predicted"] for name in families],
             "holdout_error": [errors[name] for name in families],
@@ -127,7 +134,6 @@ def calibration_check(
         },
         columns=list(CHOICE_COLUMNS),
     )
-    note = _choice_note(family, fits, errors, holdout_weeks)
     return Check(
         reason="",
         calibration_end=calibration_end,
@@ -142,22 +148,71 @@ def calibration_check(
     )
 
 
-def _choice_note(
-    family: str, fits: dict[str, PurchaseFit], errors: dict[str, float], holdout_weeks: int
-) -> str:
-    """Which family forecast the holdout best, by how much, and against what."""
+def parameter_text(model: FittedModel) -> str:
+    """The parameters in a few words: "r 0.243, alpha 4.41, a 0.793, b 2.43"."""
+    return ", ".join(f"{name} {model.params[name]:.3g}" for name in model.parameter_names)
+
+
+def _aic(fit: PurchaseFit) -> float:
+    """AIC = 2k - 2 log L of the model kept for a family."""
+    return 2 * len(fit.model.parameter_names) - 2 * fit.model.log_likelihood
+
+
+def _choose(
+    fits: dict[str, PurchaseFit], errors: dict[str, float], holdout_weeks: int
+) -> tuple[str, str]:
+    """The family whose forecast missed the holdout by least, and the sentence why.
+
+    Errors within TIE of the least are a tie, kept by the lower AIC of the calibration fits
+    (then by the order of the families).
+    """
+    names = list(fits)
+    least = min(errors.values())
+    tied = [name for name in names if errors[name] <= least + TIE]
+    family = min(tied, key=lambda name: (_aic(fits[name]), names.index(name)))
     miss = (
         f"its forecast of the last {holdout_weeks} weeks was off by {errors[family]:.1%} of "
         "the repeat purchases (summed over the groups by repeat purchases before)"
     )
-    others = [name for name in fits if name != family]
+    others = [name for name in names if name != family]
     kept = fits[family].model.model_name
     if not others:
-        return f"{kept} was checked against the holdout: {miss}."
+        return family, f"{kept} was checked against the holdout: {miss}."
     if all(fits[name].model.model_name == kept for name in others):
-        return f"{', '.join([family, *others])} all come to the {kept} model on these data; {miss}."
+        together = ", ".join([family, *others])
+        return family, f"{together} all come to the {kept} model on these data; {miss}."
     against = ", ".join(f"{errors[name]:.1%} for {name}" for name in others)
-    return f"{family} was chosen: {miss}, against {against}."
+    if len(tied) == 1:
+        return family, f"{family} was chosen: {miss}, against {against}."
+    return family, (
+        f"{family} and {', '.join(others)} forecast the holdout about equally well (within "
+        f"{TIE:.0%} of the repeat purchases: {errors[family]:.1%} against {against}); "
+        f"{family} was kept for its better fit to the calibration period ({_aics(fits, family)})."
+    )
+
+
+def by_likelihood(fits: dict[str, PurchaseFit]) -> tuple[str, str]:
+    """Without a holdout check: the family of the lowest AIC, and the sentence why."""
+    names = list(fits)
+    family = min(names, key=lambda name: (_aic(fits[name]), names.index(name)))
+    others = [name for name in names if name != family]
+    if not others:
+        return family, ""
+    return family, (
+        f"Without a holdout check, {family} was kept for its better fit to the whole history "
+        f"({_aics(fits, family)})."
+    )
+
+
+def _aics(fits: dict[str, PurchaseFit], family: str) -> str:
+    """ "AIC 19,172.8 against 19,190.1 for Pareto/NBD; AIC = ..."."""
+    others = ", ".join(
+        f"{_aic(fit):,.1f} for {name}" for name, fit in fits.items() if name != family
+    )
+    return (
+        f"AIC {_aic(fits[family]):,.1f} against {others}; AIC = 2 x parameters - "
+        "2 x log-likelihood, lower is better"
+    )
 
 
 def _holdout_error(table: pd.DataFrame) -> float:

@@ -36,16 +36,16 @@ from clv_xl.analysis.holdout_check import (
     CHOICE_COLUMNS,
     HOLDOUT_COLUMNS,
     TRACKING_COLUMNS,
+    by_likelihood,
     calibration_check,
 )
 from clv_xl.analysis.model_fits import (
     FAMILIES,
-    PURCHASES,
     TIME_UNIT,
     CannotFitError,
     empty_frame,
-    fitted_purchases,
     fitted_spend,
+    purchase_fits,
     require_data,
 )
 from clv_xl.errors import InputError
@@ -57,6 +57,7 @@ from clv_xl.models.spend_choice import OwnMeanSpend
 
 HORIZON_MONTHS = (12, 36)
 CALIBRATION_SUFFIX = " (calibration period)"
+NOT_CHOSEN_SUFFIX = " (whole history, not chosen)"
 CUSTOMER_COLUMNS = (
     "prob_alive",
     "expected_purchases_12m",
@@ -151,6 +152,7 @@ class Prediction:
     excluded_rows: dict[str, int] = field(default_factory=dict)
     model_choice: pd.DataFrame = field(default_factory=lambda: empty_frame(CHOICE_COLUMNS))
     purchase_model: str = ""
+    family: str = ""
     spend_model: str = ""
     notes: tuple[str, ...] = ()
     forecast_inputs: ForecastInputs | None = None
@@ -165,13 +167,14 @@ def predict(
     min_customers: int = 50,
     min_repeat_customers: int = 10,
     holdout_fraction: float = 1 / 3,
-    families: tuple[str, ...] = (PURCHASES,),
+    families: tuple[str, ...] = FAMILIES,
 ) -> Prediction:
     """Fit the models to ``lines`` (customer, date, amount) up to ``as_of`` and forecast.
 
     ``families``: the purchase-model families (of FAMILIES) fitted in the calibration
     period, each with its no-drop-out limits; the one whose holdout forecast is off by
-    less is fitted to the whole history (the first when there is no check).
+    less (:mod:`clv_xl.analysis.holdout_check`) is fitted to the whole history. Without a
+    check every family is fitted to the whole history and the best by AIC kept.
 
     ``margin`` is a gross-margin fraction, for all customers or per customer (a Series
     indexed by customer). ``monthly_discount_rate`` discounts each month's value at its
@@ -208,10 +211,12 @@ def predict(
         check = calibration_check(
             coded, as_of, holdout_fraction, min_customers, min_repeat_customers, families
         )
-        purchases = fitted_purchases(check.family, history)
+        whole = purchase_fits(families if check.reason else (check.family,), history)
         spend = fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])
     except CannotFitError as problem:
         return _not_fitted(str(problem), as_of, excluded)
+    family, choice_note = by_likelihood(whole) if check.reason else (check.family, check.note)
+    purchases = whole[family]
     unpriced = (history["frequency"] > 0) & ~priced
     monetary = history["monetary_value"].where(~unpriced, spend.model.mean_spend())
     inputs = ForecastInputs(
@@ -232,6 +237,11 @@ def predict(
         ),
     ]
     fits += [
+        _Fit(f"{name}{NOT_CHOSEN_SUFFIX}", fit.model, len(history), fit.note)
+        for name, fit in whole.items()
+        if name != family
+    ]
+    fits += [
         _Fit(_calibration_label(fit), fit.model, check.customers, fit.note)
         for fit in check.fits.values()
     ]
@@ -250,8 +260,9 @@ def predict(
         excluded_rows=excluded,
         model_choice=check.choice,
         purchase_model=purchases.model.model_name,
+        family=family,
         spend_model=spend.model.model_name,
-        notes=tuple(filter(None, [check.note, purchases.note, spend.note])),
+        notes=tuple(filter(None, [choice_note, purchases.note, spend.note])),
         forecast_inputs=inputs,
     )
 

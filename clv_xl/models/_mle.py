@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -81,8 +81,10 @@ def maximise(
     evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
     run until two end within ``AGREEMENT`` of each other (a tolerance a ridge's end points
     reach); the best run that converged wins, else the best run. A run converges when
-    L-BFGS-B says so or its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
-    search that fails at the maximum, where the objective is flat to rounding). The
+    L-BFGS-B says so, its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
+    search that fails at the maximum, where the objective is flat to rounding) or another
+    start ended within ``AGREEMENT`` of it (on a ridge towards a limit, where line searches
+    end without either, two starts agreeing is the evidence of the maximum). The
     objective is the mean negative log-likelihood per customer, so the tolerances do not
     depend on the sample size.
     """
@@ -118,6 +120,7 @@ def maximise(
         raise NotFittedError(
             f"The {model_name} likelihood cannot be computed for this data at any starting point."
         )
+    finite = [replace(run, converged=run.converged or _agreed(run, finite)) for run in finite]
     best = min(finite, key=lambda run: (not run.converged, run.value))
     theta, value = _towards_limits(objective, np.clip(best.theta, *_LOG_BOUNDS), best.value)
     params = np.exp(theta)
@@ -174,9 +177,14 @@ def _towards_limits(
 
 
 def _two_agree(runs: Sequence[_Run]) -> bool:
-    """Whether the two best converged runs reached the same maximum (within AGREEMENT)."""
-    values = sorted(run.value for run in runs if run.converged and np.isfinite(run.value))
-    return len(values) >= 2 and values[1] - values[0] <= AGREEMENT * max(1.0, abs(values[0]))
+    """Whether two runs reached the same maximum (within AGREEMENT)."""
+    return any(_agreed(run, runs) for run in runs if np.isfinite(run.value))
+
+
+def _agreed(run: _Run, runs: Sequence[_Run]) -> bool:
+    """Whether another run ended within AGREEMENT of this one's objective."""
+    tolerance = AGREEMENT * max(1.0, abs(run.value))
+    return any(other is not run and abs(other.value - run.value) <= tolerance for other in runs)
 
 
 def _run_from(
