@@ -20,6 +20,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from clv_xl.models._data import Compressed, Levels, mean_scale
 from clv_xl.models._errors import NotFittedError
+from clv_xl.models.blas_threads import one_blas_thread
 
 LOWER = 1e-6
 UPPER = 1e6
@@ -111,10 +112,11 @@ def maximise(
     both = None if with_gradient is None else objective_and_slope
     jacobian = None if with_gradient is None else slope
     runs: list[_Run] = []
-    for start in starts:
-        runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), both))
-        if _two_agree(runs):
-            break
+    with one_blas_thread():
+        for start in starts:
+            runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), both))
+            if _two_agree(runs):
+                break
     finite = [run for run in runs if np.isfinite(run.value)]
     if not finite:
         raise NotFittedError(
