@@ -52,10 +52,14 @@ def fitted_purchases(family: str, history: pd.DataFrame) -> PurchaseFit:
     return purchase_fits((family,), history)[family]
 
 
-def purchase_fits(families: tuple[str, ...], history: pd.DataFrame) -> dict[str, PurchaseFit]:
-    """Each family with its limits (:func:`fit_purchases`), a budget note where one ran out."""
+def purchase_fits(
+    families: tuple[str, ...], history: pd.DataFrame, like: dict[str, PurchaseFit] | None = None
+) -> dict[str, PurchaseFit]:
+    """Each family with its limits (:func:`fit_purchases`), a budget note where one ran out;
+    starting from the models kept in ``like`` (fits of similar data) when given."""
+    warm = {fit.model.model_name: fit.model.params for fit in (like or {}).values()}
     try:
-        fits = fit_purchases(families, history["frequency"], history["recency"], history["T"])
+        fits = fit_purchases(families, history["frequency"], history["recency"], history["T"], warm)
     except NotFittedError as error:
         raise CannotFitError(str(error)) from None
     return {family: _with_budget_note(fit) for family, fit in fits.items()}

@@ -211,7 +211,7 @@ def predict(
         check = calibration_check(
             coded, as_of, holdout_fraction, min_customers, min_repeat_customers, families
         )
-        whole = purchase_fits(families if check.reason else (check.family,), history)
+        whole = purchase_fits(families if check.reason else (check.family,), history, check.fits)
         spend = fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])
     except CannotFitError as problem:
         return _not_fitted(str(problem), as_of, excluded)

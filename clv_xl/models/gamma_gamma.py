@@ -97,7 +97,7 @@ class GammaGamma(FittedModel):
                 scale=mean_scale(rows.values["monetary_value"], rows.weights),
                 scaled_columns=("monetary_value",),
                 scaled_params=("gamma",),
-                row_terms=together(row_log_likelihood, row_gradient),
+                weighted_terms=together(row_log_likelihood, row_gradient),
             )
         )
         return self

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, expit, gammaln
 
-from clv_xl.models._data import compress, mean_scale, read_history
-from clv_xl.models._mle import FittedModel, fit_rows
+from clv_xl.models._data import Levels, compress, mean_scale, read_history
+from clv_xl.models._mle import FittedModel, fit_rows, ratio_axes
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
 #: Nodes of the tanh-sinh rule on (0, 1), and the range of its variable u.
@@ -112,82 +112,106 @@ def tail(
 
 
 def _dropped(
-    params: tuple[float, ...], data: dict[str, np.ndarray], with_gradient: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
+    params: tuple[float, ...], data: dict[str, Any], pairs: Tail
+) -> tuple[np.ndarray, np.ndarray]:
     """log of s [G(x, t_x) - G(x, T)] (death between the last purchase and T) per customer,
-    -inf where t_x = T, and its gradient when asked for."""
-    r, alpha, s, beta = params
-    pairs = tail(r, alpha, s, beta, data["pair_frequency"], data["pair_time"], with_gradient)
+    -inf where t_x = T, and G(x, T) / G(x, t_x)."""
+    s = params[2]
     last, age = data["last_pair"], data["age_pair"]
-    gap = pairs.log_value[age] - pairs.log_value[last]  # log(G(T)/G(t_x)) <= 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_value = np.log(s) + pairs.log_value[last] + np.log1p(-np.exp(gap))
-        if pairs.gradient is None:
-            return log_value, None
-        ratio = np.exp(gap)[:, None]
-        gradient = (pairs.gradient[last] - ratio * pairs.gradient[age]) / (1 - ratio)
-    gradient = np.where(np.isfinite(log_value)[:, None], gradient, 0.0)
-    gradient[:, 2] += 1 / s
-    return log_value, gradient
+    ratio = np.exp(pairs.log_value[age] - pairs.log_value[last])
+    with np.errstate(divide="ignore"):
+        return np.log(s) + pairs.log_value[last] + np.log1p(-ratio), ratio
 
 
-def _alive(params: tuple[float, ...], data: dict[str, np.ndarray]) -> np.ndarray:
+def _alive(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
     """log[(alpha+T)^-(r+x) (beta+T)^-s]: alive at T."""
     r, alpha, s, beta = params
     x, age = data["frequency"], data["T"]
-    return -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
+    return -(r + x.full) * age.map(lambda v: np.log(alpha + v)) - s * age.map(
+        lambda v: np.log(beta + v)
+    )
 
 
-def row_log_likelihood(params: tuple[float, ...], data: dict[str, np.ndarray]) -> np.ndarray:
+def _tails(params: tuple[float, ...], data: dict[str, Any], with_gradient: bool) -> Tail:
+    r, alpha, s, beta = params
+    return tail(r, alpha, s, beta, data["pair_frequency"], data["pair_time"], with_gradient)
+
+
+def row_log_likelihood(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
     """Log of note 009 eq. 18 per customer:
 
     L = G(r+x) alpha^r beta^s / G(r) [(alpha+T)^-(r+x) (beta+T)^-s + s (G(x, t_x) - G(x, T))].
     """
     r, alpha, s, beta = params
-    x = data["frequency"]
-    front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    return front + np.logaddexp(_alive(params, data), _dropped(params, data, False)[0])
+    front = data["frequency"].map(lambda v: gammaln(r + v) - gammaln(r))
+    dropped, _ = _dropped(params, data, _tails(params, data, False))
+    return (
+        front + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(_alive(params, data), dropped)
+    )
 
 
-def row_terms(
-    params: tuple[float, ...], data: dict[str, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each customer's log-likelihood and its derivatives by r, alpha, s and beta (rows x 4):
-    the front's, plus the alive and dropped terms' weighted by their shares of L."""
+def weighted_terms(
+    params: tuple[float, ...], data: dict[str, Any], weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """sum(weights * log L) and its derivatives by r, alpha, s and beta.
+
+    Per customer, d log L = d front + (1 - w_D) d alive + w_D d dropped, w_D the dropped
+    term's share of L; d dropped = [d G(t_x) - rho d G(T)] / (1 - rho) / G(t_x) with
+    rho = G(T)/G(t_x) (and + 1/s by s). The sums over customers are taken per distinct x,
+    T and (x, t) pair (bincount), so no customer-by-parameter table is built.
+    """
     r, alpha, s, beta = params
     x, age = data["frequency"], data["T"]
-    alive = _alive(params, data)
-    dropped, dropped_gradient = _dropped(params, data, True)
-    assert dropped_gradient is not None
-    share_dropped = expit(dropped - alive)[:, None]
-    front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    front_gradient = np.column_stack(
-        [
-            digamma(r + x) - digamma(r) + np.log(alpha),
-            np.full(len(x), r / alpha),
-            np.full(len(x), np.log(beta)),
-            np.full(len(x), s / beta),
-        ]
+    pairs = _tails(params, data, True)
+    assert pairs.gradient is not None
+    dropped, ratio = _dropped(params, data, pairs)
+    log_alpha_age, log_beta_age = np.log(alpha + age.values), np.log(beta + age.values)
+    alive = -(r + x.full) * log_alpha_age[age.codes] - s * log_beta_age[age.codes]
+    total_weight = float(weights.sum())
+    x_weights = np.bincount(x.codes, weights, len(x.values))
+    front = x_weights @ (gammaln(r + x.values) - gammaln(r)) + total_weight * (
+        r * np.log(alpha) + s * np.log(beta)
     )
-    alive_gradient = np.column_stack(
-        [-np.log(alpha + age), -(r + x) / (alpha + age), -np.log(beta + age), -s / (beta + age)]
+    total = front + float(np.sum(weights * np.logaddexp(alive, dropped)))
+    share_dropped = expit(dropped - alive)
+    on_alive = weights * (1 - share_dropped)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        on_dropped = np.where(share_dropped > 0, weights * share_dropped / (1 - ratio), 0.0)
+    alive_by_age = np.bincount(age.codes, on_alive, len(age.values))
+    alive_x_by_age = np.bincount(age.codes, on_alive * x.full, len(age.values))
+    inverse_alpha_age, inverse_beta_age = 1 / (alpha + age.values), 1 / (beta + age.values)
+    count = len(pairs.log_value)
+    by_pair = np.bincount(data["last_pair"], on_dropped, count) - np.bincount(
+        data["age_pair"], on_dropped * ratio, count
     )
     gradient = (
-        front_gradient + (1 - share_dropped) * alive_gradient + share_dropped * dropped_gradient
+        np.array(
+            [
+                x_weights @ (digamma(r + x.values) - digamma(r))
+                + total_weight * np.log(alpha)
+                - alive_by_age @ log_alpha_age,
+                total_weight * r / alpha - (r * alive_by_age + alive_x_by_age) @ inverse_alpha_age,
+                total_weight * np.log(beta)
+                - alive_by_age @ log_beta_age
+                + float(np.sum(weights * share_dropped)) / s,
+                total_weight * s / beta - s * alive_by_age @ inverse_beta_age,
+            ]
+        )
+        + by_pair @ pairs.gradient
     )
-    return front + np.logaddexp(alive, dropped), gradient
+    return float(total), gradient
 
 
 def _with_pairs(frequency: np.ndarray, recency: np.ndarray, age: np.ndarray) -> dict[str, Any]:
-    """The histories with their distinct (x, t) pairs, t_x and T alike, and each row's two."""
+    """The histories (x and T as Levels) with their distinct (x, t) pairs, t_x and T alike,
+    and each row's two."""
     pairs = compress(
         {"x": np.concatenate([frequency, frequency]), "t": np.concatenate([recency, age])}
     )
     count = len(frequency)
     return {
-        "frequency": frequency,
-        "recency": recency,
-        "T": age,
+        "frequency": Levels.of(frequency),
+        "T": Levels.of(age),
         "pair_frequency": pairs.values["x"],
         "pair_time": pairs.values["t"],
         "last_pair": pairs.inverse[:count],
@@ -217,9 +241,11 @@ class ParetoNBD(FittedModel):
                 _STARTS,
                 self.model_name,
                 scale=mean_scale(rows.values["T"], rows.weights),
-                scaled_columns=("recency", "T", "pair_time"),
+                scaled_columns=("T", "pair_time"),
                 scaled_params=("alpha", "beta"),
-                row_terms=row_terms,
+                weighted_terms=weighted_terms,
+                axes=ratio_axes(2),  # log r, the mean rate, log s, the mean drop-out
+                warm=self.params,
             )
         )
         return self
@@ -230,7 +256,8 @@ class ParetoNBD(FittedModel):
         columns = read_history(self.model_name, frequency, recency, T).values
         params = self._values()
         data = _with_pairs(columns["frequency"], columns["recency"], columns["T"])
-        return expit(_alive(params, data) - _dropped(params, data, False)[0])
+        dropped, _ = _dropped(params, data, _tails(params, data, False))
+        return expit(_alive(params, data) - dropped)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
         """E[Y(t) | x, t_x, T] (note 009 eq. 41): expected purchases in the next ``t`` units.

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from clv_xl.models import ParetoNBD
-from clv_xl.models.pareto_nbd import _with_pairs, row_log_likelihood, row_terms, tail
+from clv_xl.models import ParetoNBD, rfm_summary, shapes
+from clv_xl.models.pareto_nbd import _with_pairs, row_log_likelihood, tail, weighted_terms
 from clv_xl.models.simulate import simulate_pareto_nbd
 
 CDNOW = (
@@ -46,15 +46,15 @@ def test_the_quadrature_matches_the_hypergeometric_form(point: tuple[float, ...]
     )
 
 
-def finite_difference_gradient(params: np.ndarray, data: dict) -> np.ndarray:
+def finite_difference_gradient(params: np.ndarray, data: dict, weights: np.ndarray) -> np.ndarray:
     """Central differences of the summed log-likelihood by the log-parameters (steps 1e-5),
     as the optimiser sees it: d/d log p = p d/dp."""
     gradient = np.empty(len(params))
     for i in range(len(params)):
         step = np.zeros(len(params))
         step[i] = 1e-5
-        up = row_log_likelihood(tuple(params * np.exp(step)), data).sum()
-        down = row_log_likelihood(tuple(params * np.exp(-step)), data).sum()
+        up = np.sum(weights * row_log_likelihood(tuple(params * np.exp(step)), data))
+        down = np.sum(weights * row_log_likelihood(tuple(params * np.exp(-step)), data))
         gradient[i] = (up - down) / 2e-5
     return gradient
 
@@ -63,10 +63,11 @@ def finite_difference_gradient(params: np.ndarray, data: dict) -> np.ndarray:
 def test_the_gradient_matches_central_differences(point: tuple[float, ...]) -> None:
     history = simulate_pareto_nbd(0.55, 10.6, 0.6, 11.7, T=np.linspace(1, 40, 300), seed=2)
     data = _with_pairs(*(history[k].to_numpy() for k in ("frequency", "recency", "T")))
-    values, gradient = row_terms(point, data)
-    assert values == pytest.approx(row_log_likelihood(point, data), rel=1e-12)
-    numeric = finite_difference_gradient(np.array(point), data)
-    assert point * gradient.sum(axis=0) == pytest.approx(numeric, rel=1e-6, abs=1e-5)
+    weights = np.random.default_rng(0).integers(1, 4, len(history)).astype(float)
+    total, gradient = weighted_terms(point, data, weights)
+    assert total == pytest.approx(np.sum(weights * row_log_likelihood(point, data)), rel=1e-12)
+    numeric = finite_difference_gradient(np.array(point), data, weights)
+    assert point * gradient == pytest.approx(numeric, rel=1e-6, abs=1e-5)
 
 
 def test_the_cdnow_optimum_is_the_published_one_and_lifetimes() -> None:
@@ -80,3 +81,21 @@ def test_the_cdnow_optimum_is_the_published_one_and_lifetimes() -> None:
         assert model.params[name] == pytest.approx(value, rel=2e-3), name
     assert model.log_likelihood == pytest.approx(-9595.0, abs=0.05)
     assert model.convergence is not None and model.convergence.converged
+
+
+def test_one_buying_rate_for_all_is_reached_as_a_limit() -> None:
+    """Monthly renewals: every customer buys at one rate while subscribed, so the likelihood
+    rises towards r, alpha -> infinity at a fixed mean rate r / alpha. The fit gets there
+    (the optimiser works along log r and log r/alpha) instead of stopping on the ridge, and
+    going ten times further gains almost nothing."""
+    lines = shapes.subscriptions(customers=600)
+    codes, _ = pd.factorize(lines["customer"], sort=True)
+    history = rfm_summary(lines.assign(customer=codes), "weeks", shapes.AS_OF)
+    rfm = [history[k] for k in ("frequency", "recency", "T")]
+    model = ParetoNBD().fit(*rfm)
+    assert model.convergence is not None and model.convergence.converged
+    assert model.convergence.at_boundary and model.params["r"] > 1e5
+    data = _with_pairs(*(column.to_numpy() for column in rfm))
+    p = model.params
+    further = row_log_likelihood((10 * p["r"], 10 * p["alpha"], p["s"], p["beta"]), data).sum()
+    assert further - model.log_likelihood < 0.01
