@@ -68,7 +68,8 @@ def tail(
     parameter are the integrals of the integrand's derivatives (-log(alpha+tau),
     -(r+x)/(alpha+tau), -log(beta+tau), -(s+1)/(beta+tau)) by the same rule.
     """
-    x, t = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(t, dtype=float))
+    levels = x if isinstance(x, Levels) else Levels.of(np.asarray(x, dtype=float))
+    x, t = levels.full, np.asarray(t, dtype=float)
     power_alpha, power_beta, total = r + x, s + 1.0, r + s + x
     by_alpha = power_alpha >= power_beta
     c = np.where(by_alpha, alpha, beta)
@@ -77,13 +78,13 @@ def tail(
     start = c + t
     # (o+tau)/(c+tau) (c+t) = (c+t) + delta y^p = (o+t) + delta (y^p - 1): the form without
     # cancellation for the sign of delta, with y^p and y^p - 1 tabled once per distinct x.
-    values, codes = np.unique(x, return_inverse=True)
+    values, codes = levels.values, levels.codes
     log_y_power = np.outer(1.0 / (r + s + values), _LOG_Y)
     tables = np.concatenate([np.expm1(log_y_power), np.exp(log_y_power)])
     growing = delta >= 0
     offset = np.where(growing, start, start + delta)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        shifted = offset[:, None] + delta[:, None] * tables[np.ravel(codes) + growing * len(values)]
+        shifted = offset[:, None] + delta[:, None] * tables[codes + growing * len(values)]
         log_ratio = np.log(shifted / start[:, None])
         exponent = log_ratio * -power_other[:, None]
         top = np.maximum(exponent[:, 0], exponent[:, -1])  # the integrand is monotone in y
@@ -95,7 +96,7 @@ def tail(
         return Tail(log_value=log_value, gradient=None)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # At the nodes: log(c+tau) = log(c+t) - log y / total, 1/(c+tau) = y^p / (c+t).
-        y_power = np.exp(log_y_power)[np.ravel(codes)]
+        y_power = np.exp(log_y_power)[codes]
         log_c = np.log(start) - np.einsum("ij,j->i", mass, _LOG_Y) / total_mass / total
         log_other = log_c + np.einsum("ij,ij->i", mass, log_ratio) / total_mass
         inverse_c = np.einsum("ij,ij->i", mass, y_power) / total_mass / start
@@ -212,7 +213,7 @@ def _with_pairs(frequency: np.ndarray, recency: np.ndarray, age: np.ndarray) -> 
     return {
         "frequency": Levels.of(frequency),
         "T": Levels.of(age),
-        "pair_frequency": pairs.values["x"],
+        "pair_frequency": Levels.of(pairs.values["x"]),
         "pair_time": pairs.values["t"],
         "last_pair": pairs.inverse[:count],
         "age_pair": pairs.inverse[count:],
