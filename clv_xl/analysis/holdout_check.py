@@ -5,10 +5,12 @@ The last ``holdout_fraction`` of the span from the first purchase to the analysi
 whole weeks, is held out; each family (each with its limits) is fitted on the purchases
 before it (customers who first bought by the calibration end) and its forecasts of each
 customer's repeat purchases in the holdout are compared with what they bought, by number
-of repeat purchases in the calibration period. The tracking curve compares, week by week
-over the whole span, the cumulative repeat purchases of every customer with the chosen
-calibration model's expectation for a customer acquired on their first purchase day, sum
-over customers of E[X(t - first purchase)] (FHL 2005, figure 1).
+of repeat purchases in the calibration period. The family whose forecast missed less is
+chosen; errors within TIE of each other are a tie, broken by the calibration fits' AIC
+(:func:`_choose`). The tracking curve compares, week by week over the whole span, the
+cumulative repeat purchases of every customer with the chosen calibration model's
+expectation for a customer acquired on their first purchase day, sum over customers of
+E[X(t - first purchase)] (FHL 2005, figure 1).
 """
 
 from __future__ import annotations

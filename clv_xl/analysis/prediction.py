@@ -126,9 +126,11 @@ class Prediction:
     ``holdout``: per calibration repeat-purchase group "0".."6", "7+", then "All":
     customers, actual and predicted repeat purchases in the holdout, and both per customer.
     ``model_choice``: one row per purchase-model family (BG/NBD, Pareto/NBD): the model
-    kept for it in the calibration period (the family's own or a no-drop-out limit),
-    holdout_actual and holdout_predicted repeat purchases, holdout_error (sum over the
+    kept for it in the calibration period (the family's own or a no-drop-out limit), its
+    parameters (text) and log-likelihood there, holdout_actual and holdout_predicted repeat
+    purchases, holdout_error (sum over the
     frequency groups of |actual - predicted|, over the actual total) and chosen.
+    ``family`` is the purchase-model family chosen (``purchase_model`` may be its limit).
     ``purchase_model`` / ``spend_model`` name the models behind the forecasts, ``notes``
     holds sentences for people about them (a limit used, why a family was chosen).
     When ``fitted`` is False, ``reason`` says why and every frame is empty; when
