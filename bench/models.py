@@ -75,8 +75,8 @@ LIFETIMES_SCRIPT = textwrap.dedent(
         print(json.dumps({"error": type(error).__name__}))
         sys.exit(0)
     seconds = time.perf_counter() - start
-    forecast = model.conditional_expected_number_of_purchases_up_to_time(
-        pd.Series(data["duration"]), f, r, T)
+    arrays = [data[k] for k in ("duration", "frequency", "recency", "T")]
+    forecast = model.conditional_expected_number_of_purchases_up_to_time(*arrays)
     np.save(sys.argv[2], np.asarray(forecast, dtype=float))
     print(json.dumps({"fit_seconds": seconds, "params": model.params_.to_dict()}))
     """
@@ -230,6 +230,8 @@ def theirs(history: pd.DataFrame, python: Path, script_text: str, family: str) -
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return {"error": f"over {TIMEOUT} s"}
+        except subprocess.CalledProcessError as failed:
+            return {"error": failed.stderr.strip().splitlines()[-1].split(":")[0]}
         result = json.loads(output.stdout.strip().splitlines()[-1])
         if "error" not in result:
             result["forecast"] = np.load(forecast_file)
