@@ -29,7 +29,8 @@ _LOG_BOUNDS = (math.log(LOWER), math.log(UPPER))
 _BOUNDARY_MARGIN = math.log(10.0)
 #: Likelihood evaluations one start may spend: a fit ends in bounded time on any data.
 EVALUATION_BUDGET = 600
-#: Two starts ending this close (relative, mean objective per customer) reached one maximum.
+#: A parameter moves to its limit when that costs at most this (relative, mean objective
+#: per customer): the data do not tell the estimate from the limit.
 AGREEMENT = 1e-7
 #: Two starts ending this close (relative, mean objective per customer) reached one maximum,
 #: or one ridge towards a limit (where the end points of line searches scatter this much).
