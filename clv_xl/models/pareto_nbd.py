@@ -84,23 +84,31 @@ def tail(
     growing = delta >= 0
     offset = np.where(growing, start, start + delta)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        shifted = offset[:, None] + delta[:, None] * tables[codes + growing * len(values)]
-        log_ratio = np.log(shifted / start[:, None])
-        exponent = log_ratio * -power_other[:, None]
-        top = np.maximum(exponent[:, 0], exponent[:, -1])  # the integrand is monotone in y
-        mass = np.exp(exponent - top[:, None])
+        # In place where it can be: arrays of pairs x nodes are the cost of a fit.
+        shifted = tables[codes + growing * len(values)]
+        shifted *= delta[:, None]
+        shifted += offset[:, None]
+        log_shifted = np.log(shifted)
+        mass = log_shifted * -power_other[:, None]  # the exponent, less k_o log(c+t)
+        top = np.maximum(mass[:, 0], mass[:, -1])  # the integrand is monotone in y
+        mass -= top[:, None]
+        np.exp(mass, out=mass)
         mass *= _WEIGHTS
         total_mass = mass.sum(axis=1)
-        log_value = -total * np.log(start) - np.log(total) + top + np.log(total_mass)
+        log_start = np.log(start)
+        top += power_other * log_start
+        log_value = -total * log_start - np.log(total) + top + np.log(total_mass)
     if not with_gradient:
         return Tail(log_value=log_value, gradient=None)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # At the nodes: log(c+tau) = log(c+t) - log y / total, 1/(c+tau) = y^p / (c+t).
+        # At the nodes: log(c+tau) = log(c+t) - log y / total, 1/(c+tau) = y^p / (c+t),
+        # log(o+tau) = log(c+tau) + log(shifted / (c+t)), 1/(o+tau) = y^p / shifted.
         y_power = np.exp(log_y_power)[codes]
-        log_c = np.log(start) - np.einsum("ij,j->i", mass, _LOG_Y) / total_mass / total
-        log_other = log_c + np.einsum("ij,ij->i", mass, log_ratio) / total_mass
+        log_c = log_start - np.einsum("ij,j->i", mass, _LOG_Y) / total_mass / total
+        log_other = log_c + np.einsum("ij,ij->i", mass, log_shifted) / total_mass - log_start
         inverse_c = np.einsum("ij,ij->i", mass, y_power) / total_mass / start
-        inverse_other = np.einsum("ij,ij->i", mass, y_power / shifted) / total_mass
+        y_power /= shifted
+        inverse_other = np.einsum("ij,ij->i", mass, y_power) / total_mass
     gradient = np.column_stack(
         [
             -np.where(by_alpha, log_c, log_other),
