@@ -228,7 +228,10 @@ def predict(
         margins=_margins(margin, history.index),
         monthly_discount_rate=monthly_discount_rate,
     )
-    customers = _customer_forecasts(inputs)
+    try:
+        customers = _customer_forecasts(inputs)
+    except CannotFitError as problem:
+        return _not_fitted(str(problem), as_of, excluded)
     fits = [
         _Fit(purchases.model.model_name, purchases.model, len(history), purchases.note),
         _Fit(
