@@ -15,20 +15,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv_xl.analysis.forecast_ranges import (
+    INTERVAL_COLUMNS,
+    forecast_verdict,
+    intervals_by_groupings,
+)
+from clv_xl.analysis.holdout_check import HOLDOUT_COLUMNS, TRACKING_COLUMNS
 from clv_xl.analysis.prediction import (
     CUSTOMER_COLUMNS,
     FIT_COLUMNS,
-    HOLDOUT_COLUMNS,
-    INTERVAL_COLUMNS,
     PARAMETER_COLUMNS,
-    TRACKING_COLUMNS,
     Prediction,
-    forecast_verdict,
-    intervals_by_groupings,
     predict,
 )
 from clv_xl.errors import InputError
-from clv_xl.models import BetaGeo, GammaGamma, ModelDataError
+from clv_xl.models import BetaGeo, GammaGamma, ModelDataError, ParetoNBD
 from clv_xl.models.clv import predicted_clv
 from clv_xl.models.purchase_choice import fit_purchases
 from clv_xl.models.rfm import NOT_PURCHASE
@@ -170,7 +171,9 @@ def test_the_fits_are_the_models_fitted_to_the_customers_histories(
         "BG/NBD": purchases,
         "Gamma-Gamma": spend,
         "BG/NBD (calibration period)": BetaGeo().fit(*calibration_rfm),
+        "Pareto/NBD (calibration period)": ParetoNBD().fit(*calibration_rfm),
     }
+    assert prediction.family == "BG/NBD"
     summary = prediction.fit_summary.set_index("model")
     for name, model in expected.items():
         # Same data, same maximum, up to the optimiser's tolerance.
@@ -181,6 +184,7 @@ def test_the_fits_are_the_models_fitted_to_the_customers_histories(
         "BG/NBD": len(full_history),
         "Gamma-Gamma": len(repeat),
         "BG/NBD (calibration period)": len(calibration_history),
+        "Pareto/NBD (calibration period)": len(calibration_history),
     }
     assert summary["converged"].all() and not summary["at_boundary"].any()
 
@@ -450,7 +454,20 @@ def test_a_holdout_shorter_than_a_week_skips_the_check(lines: pd.DataFrame) -> N
     assert prediction.fitted
     assert "too short to hold out whole weeks" in prediction.validation_reason
     assert prediction.tracking.empty and prediction.holdout.empty
-    assert list(prediction.fit_summary["model"]) == ["BG/NBD", "Gamma-Gamma"]
+    # Without a check both families are fitted to the whole history; the lower AIC is kept.
+    fits = prediction.fit_summary.set_index("model")
+    other = next(name for name in ("BG/NBD", "Pareto/NBD") if name != prediction.family)
+    assert list(fits.index) == [
+        prediction.family,
+        "Gamma-Gamma",
+        f"{other} (whole history, not chosen)",
+    ]
+    aic = 8 - 2 * fits["log_likelihood"]
+    assert aic[prediction.family] < aic[f"{other} (whole history, not chosen)"]
+    assert any(
+        note.startswith(f"Without a holdout check, {prediction.family} was kept")
+        for note in prediction.notes
+    )
 
 
 def test_a_thin_calibration_period_skips_the_check(lines: pd.DataFrame) -> None:

@@ -22,8 +22,9 @@ import pandas as pd
 
 from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
 from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
+from clv_xl.analysis.forecast_ranges import forecast_verdict, intervals_by_groupings
 from clv_xl.analysis.params import DEFAULT_MARGIN, Params
-from clv_xl.analysis.prediction import Prediction, forecast_verdict, intervals_by_groupings, predict
+from clv_xl.analysis.prediction import Prediction, predict
 from clv_xl.analysis.segments import (
     ALL,
     BEHAVIOUR_DIMENSIONS,

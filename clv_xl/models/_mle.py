@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +20,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from clv_xl.models._data import Compressed, Levels, mean_scale
 from clv_xl.models._errors import NotFittedError
+from clv_xl.models.blas_threads import one_blas_thread
 
 LOWER = 1e-6
 UPPER = 1e6
@@ -28,8 +29,12 @@ _LOG_BOUNDS = (math.log(LOWER), math.log(UPPER))
 _BOUNDARY_MARGIN = math.log(10.0)
 #: Likelihood evaluations one start may spend: a fit ends in bounded time on any data.
 EVALUATION_BUDGET = 600
-#: Two starts ending this close (relative, mean objective per customer) reached one maximum.
+#: A parameter moves to its limit when that costs at most this (relative, mean objective
+#: per customer): the data do not tell the estimate from the limit.
 AGREEMENT = 1e-7
+#: Two starts ending this close (relative, mean objective per customer) reached one maximum,
+#: or one ridge towards a limit (where the end points of line searches scatter this much).
+RIDGE_AGREEMENT = 1e-5
 #: A run whose projected gradient (mean objective per customer) is below this converged.
 GRADIENT_TOLERANCE = 1e-6
 #: A standard error above this multiple of its estimate marks a poorly determined parameter.
@@ -69,19 +74,27 @@ def maximise(
     starts: Sequence[Sequence[float]],
     total_weight: float,
     model_name: str,
-    gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+    with_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
+    axes: np.ndarray | None = None,
+    warm: bool = False,
 ) -> MleFit:
     """Maximise ``log_likelihood(params)`` over positive params from each start.
 
-    ``gradient(params)``, the derivatives of the log-likelihood by each parameter, is
-    optional: without it the optimiser and the Hessian use finite differences.
+    ``warm``: the first start is the maximum of similar data (the calibration period's for
+    the whole history); its run alone decides when it converges.
+
+    ``with_gradient(params)``, the log-likelihood and its derivatives by each parameter in
+    one evaluation, is optional: without it the optimiser and the Hessian use finite
+    differences. ``axes``: the directions the optimiser works along (see :func:`_run_from`).
 
     Each start runs L-BFGS-B on the log scale with at most ``EVALUATION_BUDGET``
     evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
-    run until two end within ``AGREEMENT`` of each other (a tolerance a ridge's end points
+    run until two end within ``RIDGE_AGREEMENT`` of each other (a tolerance a ridge's end points
     reach); the best run that converged wins, else the best run. A run converges when
-    L-BFGS-B says so or its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
-    search that fails at the maximum, where the objective is flat to rounding). The
+    L-BFGS-B says so, its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
+    search that fails at the maximum, where the objective is flat to rounding) or another
+    start ended within ``RIDGE_AGREEMENT`` of it (on a ridge towards a limit, where line searches
+    end without either, two starts agreeing is the evidence of the maximum). The
     objective is the mean negative log-likelihood per customer, so the tolerances do not
     depend on the sample size.
     """
@@ -91,25 +104,37 @@ def maximise(
             value = -log_likelihood(np.exp(theta)) / total_weight
         return float(value) if np.isfinite(value) else np.inf
 
-    def slope(theta: np.ndarray) -> np.ndarray:
-        """d objective / d theta = -params * d log-likelihood / d params / total weight."""
-        assert gradient is not None
+    def objective_and_slope(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective and d objective / d theta = -params * d log-likelihood / d params /
+        total weight."""
+        assert with_gradient is not None
         with np.errstate(all="ignore"):
-            return -np.exp(theta) * gradient(np.exp(theta)) / total_weight
+            value, gradient = with_gradient(np.exp(theta))
+            value, slope = -value / total_weight, -np.exp(theta) * gradient / total_weight
+        if not (np.isfinite(value) and np.all(np.isfinite(slope))):
+            return np.inf, np.zeros(len(theta))
+        return float(value), slope
 
-    jacobian = None if gradient is None else slope
+    def slope(theta: np.ndarray) -> np.ndarray:
+        return objective_and_slope(theta)[1]
+
+    both = None if with_gradient is None else objective_and_slope
+    jacobian = None if with_gradient is None else slope
     runs: list[_Run] = []
-    for start in starts:
-        runs.append(_run_from(objective, np.log(np.asarray(start, dtype=float)), jacobian))
-        if _two_agree(runs):
-            break
+    with one_blas_thread():
+        for start in starts:
+            theta0 = np.log(np.asarray(start, dtype=float))
+            runs.append(_run_from(objective, theta0, both, axes))
+            if _two_agree(runs) or (warm and runs[0].converged):
+                break
     finite = [run for run in runs if np.isfinite(run.value)]
     if not finite:
         raise NotFittedError(
             f"The {model_name} likelihood cannot be computed for this data at any starting point."
         )
+    finite = [replace(run, converged=run.converged or _agreed(run, finite)) for run in finite]
     best = min(finite, key=lambda run: (not run.converged, run.value))
-    theta, value = _towards_limits(objective, np.clip(best.theta, *_LOG_BOUNDS), best.value)
+    theta, value = _towards_limits(objective, best.theta, best.value)
     params = np.exp(theta)
     hessian = (
         numerical_hessian(objective, theta) if jacobian is None else _jacobian_of(jacobian, theta)
@@ -164,35 +189,63 @@ def _towards_limits(
 
 
 def _two_agree(runs: Sequence[_Run]) -> bool:
-    """Whether the two best converged runs reached the same maximum (within AGREEMENT)."""
-    values = sorted(run.value for run in runs if run.converged and np.isfinite(run.value))
-    return len(values) >= 2 and values[1] - values[0] <= AGREEMENT * max(1.0, abs(values[0]))
+    """Whether two runs reached the same maximum (within RIDGE_AGREEMENT)."""
+    return any(_agreed(run, runs) for run in runs if np.isfinite(run.value))
+
+
+def _agreed(run: _Run, runs: Sequence[_Run]) -> bool:
+    """Whether another run ended within RIDGE_AGREEMENT of this one's objective."""
+    tolerance = RIDGE_AGREEMENT * max(1.0, abs(run.value))
+    return any(other is not run and abs(other.value - run.value) <= tolerance for other in runs)
 
 
 def _run_from(
     objective: Callable[[np.ndarray], float],
     theta0: np.ndarray,
-    jacobian: Callable[[np.ndarray], np.ndarray] | None,
+    both: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
+    axes: np.ndarray | None = None,
 ) -> _Run:
+    """One L-BFGS-B run from theta0: on ``both`` (objective and slope in one evaluation)
+    when given, else on the objective with finite differences.
+
+    ``axes`` (a square matrix A) makes the optimiser work on phi = A theta, each phi within
+    the log bounds: with rows such as log r - log alpha (the log of the mean rate r/alpha),
+    a limit such as r, alpha -> infinity at a fixed mean rate is a bound of one coordinate,
+    which L-BFGS-B reaches in a few steps, instead of a ridge. (A parameter such as alpha
+    may then end beyond its own bound, at r / (the mean rate).)
+    """
+    axes = np.eye(len(theta0)) if axes is None else axes
+    inverse = np.linalg.inv(axes)
     bounds = [_LOG_BOUNDS] * len(theta0)
+
+    def on_axes(phi: np.ndarray) -> float:
+        return objective(inverse @ phi)
+
+    def both_on_axes(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        assert both is not None
+        value, slope = both(inverse @ phi)
+        return value, inverse.T @ slope
+
     with np.errstate(all="ignore"):  # finite differences next to an infinite objective
         run = minimize(
-            objective,
-            theta0,
-            jac=jacobian,
+            on_axes if both is None else both_on_axes,
+            np.clip(axes @ theta0, *_LOG_BOUNDS),
+            jac=both is not None,
             method="L-BFGS-B",
             bounds=bounds,
             options={
                 "maxfun": EVALUATION_BUDGET,  # finite differences count too
                 "maxiter": EVALUATION_BUDGET,
-                "ftol": 1e-13,
+                "ftol": 1e-10,
                 "gtol": 1e-9,
             },
         )
     value = float(run.fun)
     projected = _projected_gradient(run, bounds)
     converged = np.isfinite(value) and (bool(run.success) or projected < GRADIENT_TOLERANCE)
-    return _Run(theta=run.x, value=value, converged=converged, iterations=int(run.get("nit", 0)))
+    return _Run(
+        theta=inverse @ run.x, value=value, converged=converged, iterations=int(run.get("nit", 0))
+    )
 
 
 def _projected_gradient(run: OptimizeResult, bounds: Sequence[tuple[float, float]]) -> float:
@@ -282,7 +335,8 @@ class FittedModel:
     """Base of the models: ``params``, ``standard_errors``, ``log_likelihood``, ``convergence``.
 
     ``fit(...)`` fills them and returns the model; ``from_params(...)`` builds a model from
-    known parameters (published estimates, simulation truths) for predictions.
+    known parameters (published estimates, simulation truths) for predictions, and a fit
+    of such a model starts from them (then from the model's usual starts).
     """
 
     model_name: ClassVar[str]
@@ -324,6 +378,8 @@ class FittedModel:
 
 
 RowLogLikelihood = Callable[[tuple[float, ...], dict[str, Any]], np.ndarray]
+#: The weighted sum of the rows' log-likelihoods and of their gradients, in one evaluation.
+WeightedTerms = Callable[[tuple[float, ...], dict[str, Any], np.ndarray], tuple[float, np.ndarray]]
 
 
 def closed_form(
@@ -344,6 +400,16 @@ def closed_form(
     return MleFit(params, standard_errors, log_likelihood, convergence, log_covariance)
 
 
+def ratio_axes(pairs: int) -> np.ndarray:
+    """Axes for parameters in pairs (p1, p2, ...): log p1 and log p1/p2 per pair.
+
+    For (r, alpha) the second is the log of the mean buying rate, for Pareto/NBD's (s, beta)
+    of the mean drop-out rate, for BG/NBD's (a, b) of the odds of dropping out: the limits
+    where a pair grows at a fixed ratio (one rate for all) become bounds of one axis.
+    """
+    return np.kron(np.eye(pairs), np.array([[1.0, 0.0], [1.0, -1.0]]))
+
+
 def fit_histories(
     model: FittedModel,
     row_log_likelihood: RowLogLikelihood,
@@ -352,7 +418,9 @@ def fit_histories(
     starts: Sequence[Sequence[float]],
 ) -> None:
     """Fit ``model`` by :func:`fit_rows` to compressed histories (frequency, T and maybe
-    recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back."""
+    recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back;
+    ``row_gradient`` the exact gradient per row; the parameters in pairs (:func:`ratio_axes`);
+    from the model's parameters first when it has some (:func:`fit_rows`'s ``warm``)."""
     fit = fit_rows(
         row_log_likelihood,
         {name: Levels.of(column) for name, column in rows.values.items()},
@@ -363,9 +431,28 @@ def fit_histories(
         scale=mean_scale(rows.values["T"], rows.weights),
         scaled_columns=tuple(name for name in ("recency", "T") if name in rows.values),
         scaled_params=("alpha",),
-        row_gradient=row_gradient,
+        weighted_terms=together(row_log_likelihood, row_gradient),
+        axes=ratio_axes(len(model.parameter_names) // 2),
+        warm=model.params,
     )
     model._store(fit)
+
+
+def together(row_log_likelihood: RowLogLikelihood, row_gradient: RowLogLikelihood) -> WeightedTerms:
+    """The weighted terms of separate per-row log-likelihood and gradient functions.
+
+    Sums are elementwise, not ``@``: a threaded BLAS call per evaluation costs far more than
+    it saves on a busy machine. The gradient's einsum adds the same products in the same
+    order as np.sum(weights[:, None] * gradient, axis=0), several times faster.
+    """
+
+    def terms(
+        params: tuple[float, ...], data: dict[str, Any], weights: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        total = float(np.sum(weights * row_log_likelihood(params, data)))
+        return total, np.einsum("i,ij->j", weights, row_gradient(params, data))
+
+    return terms
 
 
 def fit_rows(
@@ -378,7 +465,9 @@ def fit_rows(
     scale: float = 1.0,
     scaled_columns: Sequence[str] = (),
     scaled_params: Sequence[str] = (),
-    row_gradient: RowLogLikelihood | None = None,
+    weighted_terms: WeightedTerms | None = None,
+    axes: np.ndarray | None = None,
+    warm: dict[str, float] | None = None,
 ) -> MleFit:
     """Maximise ``sum(weights * row_log_likelihood(params, data))`` on rescaled data.
 
@@ -386,19 +475,21 @@ def fit_rows(
     spend of 1) so that the starts and bounds suit any unit; ``scaled_params`` (the scale
     parameters such as alpha) are multiplied back afterwards, and the log-likelihood is
     evaluated again on the original data, so it is the one of the data as given.
-    ``row_gradient`` (rows x parameters), when given, is the exact gradient per row.
+    ``weighted_terms(params, data, weights)``, when given, is the weighted log-likelihood
+    and its exact gradient in one evaluation (:func:`together` makes it from per-row
+    functions). ``warm``: parameters (of similar data) to start from first.
     """
     scaled = {k: v / scale if k in scaled_columns else v for k, v in data.items()}
-    # Sums are elementwise, not ``@``: a threaded BLAS call per evaluation costs far more
-    # than it saves on a busy machine. The gradient's einsum adds the same products in the
-    # same order as np.sum(weights[:, None] * gradient, axis=0), several times faster.
+    if warm:
+        first = [warm[name] / (scale if name in scaled_params else 1.0) for name in names]
+        starts = [first, *starts]
 
     def log_likelihood(params: np.ndarray) -> float:
         return float(np.sum(weights * row_log_likelihood(tuple(params), scaled)))
 
-    def gradient(params: np.ndarray) -> np.ndarray:
-        assert row_gradient is not None
-        return np.einsum("i,ij->j", weights, row_gradient(tuple(params), scaled))
+    def with_gradient(params: np.ndarray) -> tuple[float, np.ndarray]:
+        assert weighted_terms is not None
+        return weighted_terms(tuple(params), scaled, weights)
 
     fit = maximise(
         log_likelihood,
@@ -406,7 +497,9 @@ def fit_rows(
         starts,
         float(weights.sum()),
         model_name,
-        gradient=None if row_gradient is None else gradient,
+        with_gradient=None if weighted_terms is None else with_gradient,
+        axes=axes,
+        warm=bool(warm),
     )
     factor = {name: scale if name in scaled_params else 1.0 for name in names}
     params = {name: value * factor[name] for name, value in fit.params.items()}

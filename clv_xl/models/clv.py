@@ -136,7 +136,7 @@ def forecast_purchases(
 
     ``frequency``, ``recency`` and ``T`` are in ``time_unit``. The model is evaluated once
     per period and distinct (x, T), for a history with the last purchase at T (at 0
-    without repeat purchases), and divided by that history's P(alive).
+    without repeat purchases), and divided by that history's P(alive) (0 where that is 0).
     """
     _check_horizons((periods,))
     period = days_per(period_unit) / days_per(time_unit)
@@ -147,8 +147,10 @@ def forecast_purchases(
     alive_at_age = purchases.probability_alive(x, recency_at_age, age)
     if_alive = np.zeros((periods + 1, len(x)))
     for k in range(1, periods + 1):
-        if_alive[k] = purchases.expected_purchases(k * period, x, recency_at_age, age)
-        if_alive[k] /= alive_at_age
+        expected = purchases.expected_purchases(k * period, x, recency_at_age, age)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # P(alive) = 0 to rounding (long gone): the forecast is 0 whatever the quotient.
+            if_alive[k] = np.where(alive_at_age > 0, expected / alive_at_age, 0.0)
     return PurchaseForecast(
         probability_alive=purchases.probability_alive(
             columns["frequency"], columns["recency"], columns["T"]

@@ -16,7 +16,7 @@ from scipy.special import betaln, digamma
 
 from clv_xl.models._data import Columns, Levels, check_whole, compress, mean_scale, read_columns
 from clv_xl.models._errors import NotFittedError
-from clv_xl.models._mle import FittedModel, fit_rows
+from clv_xl.models._mle import FittedModel, fit_rows, together
 
 _STARTS = ((1.0, 1.0, 1.0), (5.0, 3.0, 10.0), (0.5, 5.0, 5.0))
 
@@ -97,7 +97,7 @@ class GammaGamma(FittedModel):
                 scale=mean_scale(rows.values["monetary_value"], rows.weights),
                 scaled_columns=("monetary_value",),
                 scaled_params=("gamma",),
-                row_gradient=row_gradient,
+                weighted_terms=together(row_log_likelihood, row_gradient),
             )
         )
         return self

@@ -2,57 +2,230 @@
 Your Customers: Who Are They and What Will They Do Next?", Management Science 33(1), 1-24).
 
 While alive a customer buys at Poisson rate lambda ~ Gamma(r, alpha); her lifetime is
-exponential with rate mu ~ Gamma(s, beta). The formulas follow Fader & Hardie (2005),
-"A Note on Deriving the Pareto/NBD Model and Related Expressions" (note 009), with the
-alpha >= beta / alpha < beta case split that keeps the Gauss hypergeometric function
-convergent, and evaluated on the log scale.
+exponential with rate mu ~ Gamma(s, beta). With the rates integrated out (Fader & Hardie
+2005, "A Note on Deriving the Pareto/NBD Model and Related Expressions", note 009), a
+customer who died at tau in (t_x, T] contributes s beta^s (beta+tau)^-(s+1) times the NBD
+part alpha^r G(r+x)/G(r) (alpha+tau)^-(r+x), so the likelihood needs
+
+    G(x, t) = integral from t to infinity of (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau,
+
+which note 009 writes with the Gauss hypergeometric function (eqs. 19-20). Here it is
+computed by one fixed quadrature rule (below), together with its derivatives by the four
+parameters (the derivatives of the integrand under the same rule), once per distinct pair
+(x, t) of the data: the pairs (x, t_x) and (x, T) are far fewer than the customers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln
 
-from clv_xl.models._data import compress, mean_scale, read_history
-from clv_xl.models._mle import FittedModel, fit_rows
+from clv_xl.models._data import Levels, compress, mean_scale, read_history
+from clv_xl.models._mle import FittedModel, fit_rows, ratio_axes
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
+#: Nodes of the tanh-sinh rule on (0, 1), and the range of its variable u.
+_NODES = 48
+_NODE_RANGE = 3.5
 
 
-def _log_a0(r: float, alpha: float, s: float, beta: float, x: Any, t_x: Any, age: Any) -> Any:
-    """log A_0 of note 009, eqs. 19-20.
+def _tanh_sinh() -> tuple[np.ndarray, np.ndarray]:
+    """log y and the weights of the tanh-sinh (double exponential) rule on (0, 1):
+    y = 1/(1 + exp(-pi sinh u)), dy = pi cosh u y (1-y) du (Takahasi & Mori 1974)."""
+    u = np.linspace(-_NODE_RANGE, _NODE_RANGE, _NODES)
+    shift = np.pi * np.sinh(u)
+    log_y = -np.logaddexp(0.0, -shift)
+    log_one_minus_y = -np.logaddexp(0.0, shift)
+    weights = (u[1] - u[0]) * np.pi * np.cosh(u) * np.exp(log_y + log_one_minus_y)
+    return log_y, weights
 
-    With k = r+s+x: for alpha >= beta, A_0 = F(alpha+t_x) - F(alpha+T), where
-    F(q) = 2F1(k, s+1; k+1; (alpha-beta)/q) / q^k; for alpha < beta the roles of
-    (alpha, s+1) and (beta, r+x) swap. A_0 = 0 (log -inf) when t_x = T.
+
+_LOG_Y, _WEIGHTS = _tanh_sinh()
+
+
+@dataclass(frozen=True)
+class Tail:
+    """log G(x, t) per pair and, when asked for, its derivatives by (r, alpha, s, beta)."""
+
+    log_value: np.ndarray
+    gradient: np.ndarray | None
+
+
+def tail(
+    r: float, alpha: float, s: float, beta: float, x: Any, t: Any, with_gradient: bool = True
+) -> Tail:
+    """G(x, t) of the module docstring, by the substitution y = ((c+t)/(c+tau))^(r+s+x),
+    where c is alpha when r+x >= s+1, else beta (the factor with the larger power, o the other):
+
+        G = (c+t)^-(r+s+x) / (r+s+x) * integral over (0, 1) of ((c+tau)/(o+tau))^k_o dy,
+
+    k_o the other factor's power; (o+tau)/(c+tau) = 1 + (o-c) y^(1/(r+s+x)) / (c+t). The
+    integrand is monotone and bounded by a power y^-theta with theta < 1, which the tanh-sinh
+    rule integrates to about 1e-13 for the parameters of real data. The derivatives by each
+    parameter are the integrals of the integrand's derivatives (-log(alpha+tau),
+    -(r+x)/(alpha+tau), -log(beta+tau), -(s+1)/(beta+tau)) by the same rule.
     """
-    k = r + s + x
-    if alpha >= beta:
-        larger, smaller, second = alpha, beta, s + 1
-    else:
-        larger, smaller, second = beta, alpha, r + x
+    levels = x if isinstance(x, Levels) else Levels.of(np.asarray(x, dtype=float))
+    x, t = levels.full, np.asarray(t, dtype=float)
+    power_alpha, power_beta, total = r + x, s + 1.0, r + s + x
+    by_alpha = power_alpha >= power_beta
+    c = np.where(by_alpha, alpha, beta)
+    delta = np.where(by_alpha, beta - alpha, alpha - beta)
+    power_other = np.where(by_alpha, power_beta, power_alpha)
+    start = c + t
+    # (o+tau)/(c+tau) (c+t) = (c+t) + delta y^p = (o+t) + delta (y^p - 1): the form without
+    # cancellation for the sign of delta, with y^p and y^p - 1 tabled once per distinct x.
+    values, codes = levels.values, levels.codes
+    log_y_power = np.outer(1.0 / (r + s + values), _LOG_Y)
+    tables = np.concatenate([np.expm1(log_y_power), np.exp(log_y_power)])
+    growing = delta >= 0
+    offset = np.where(growing, start, start + delta)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # In place where it can be: arrays of pairs x nodes are the cost of a fit.
+        shifted = tables[codes + growing * len(values)]
+        shifted *= delta[:, None]
+        shifted += offset[:, None]
+        log_shifted = np.log(shifted)
+        mass = log_shifted * -power_other[:, None]  # the exponent, less k_o log(c+t)
+        top = np.maximum(mass[:, 0], mass[:, -1])  # the integrand is monotone in y
+        mass -= top[:, None]
+        np.exp(mass, out=mass)
+        mass *= _WEIGHTS
+        total_mass = mass.sum(axis=1)
+        log_start = np.log(start)
+        top += power_other * log_start
+        log_value = -total * log_start - np.log(total) + top + np.log(total_mass)
+    if not with_gradient:
+        return Tail(log_value=log_value, gradient=None)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # At the nodes: log(c+tau) = log(c+t) - log y / total, 1/(c+tau) = y^p / (c+t),
+        # log(o+tau) = log(c+tau) + log(shifted / (c+t)), 1/(o+tau) = y^p / shifted.
+        y_power = np.exp(log_y_power)[codes]
+        log_c = log_start - np.einsum("ij,j->i", mass, _LOG_Y) / total_mass / total
+        log_other = log_c + np.einsum("ij,ij->i", mass, log_shifted) / total_mass - log_start
+        inverse_c = np.einsum("ij,ij->i", mass, y_power) / total_mass / start
+        y_power /= shifted
+        inverse_other = np.einsum("ij,ij->i", mass, y_power) / total_mass
+    gradient = np.column_stack(
+        [
+            -np.where(by_alpha, log_c, log_other),
+            -power_alpha * np.where(by_alpha, inverse_c, inverse_other),
+            -np.where(by_alpha, log_other, log_c),
+            -power_beta * np.where(by_alpha, inverse_other, inverse_c),
+        ]
+    )
+    return Tail(log_value=log_value, gradient=gradient)
 
-    def log_f(q: Any) -> Any:
-        return np.log(hyp2f1(k, second, k + 1, (larger - smaller) / q)) - k * np.log(q)
 
-    at_last = log_f(larger + t_x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return at_last + np.log1p(-np.exp(log_f(larger + age) - at_last))
+def _dropped(
+    params: tuple[float, ...], data: dict[str, Any], pairs: Tail
+) -> tuple[np.ndarray, np.ndarray]:
+    """log of s [G(x, t_x) - G(x, T)] (death between the last purchase and T) per customer,
+    -inf where t_x = T, and G(x, T) / G(x, t_x)."""
+    s = params[2]
+    last, age = data["last_pair"], data["age_pair"]
+    ratio = np.exp(pairs.log_value[age] - pairs.log_value[last])
+    with np.errstate(divide="ignore"):
+        return np.log(s) + pairs.log_value[last] + np.log1p(-ratio), ratio
 
 
-def row_log_likelihood(params: tuple[float, ...], data: dict[str, np.ndarray]) -> np.ndarray:
-    """Log of note 009 eq. 18 per customer.
+def _alive(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
+    """log[(alpha+T)^-(r+x) (beta+T)^-s]: alive at T."""
+    r, alpha, s, beta = params
+    x, age = data["frequency"], data["T"]
+    return -(r + x.full) * age.map(lambda v: np.log(alpha + v)) - s * age.map(
+        lambda v: np.log(beta + v)
+    )
 
-    L = G(r+x) alpha^r beta^s / G(r) * [1 / ((alpha+T)^(r+x) (beta+T)^s) + s/(r+s+x) A_0].
+
+def _tails(params: tuple[float, ...], data: dict[str, Any], with_gradient: bool) -> Tail:
+    r, alpha, s, beta = params
+    return tail(r, alpha, s, beta, data["pair_frequency"], data["pair_time"], with_gradient)
+
+
+def row_log_likelihood(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
+    """Log of note 009 eq. 18 per customer:
+
+    L = G(r+x) alpha^r beta^s / G(r) [(alpha+T)^-(r+x) (beta+T)^-s + s (G(x, t_x) - G(x, T))].
     """
     r, alpha, s, beta = params
-    x, t_x, age = data["frequency"], data["recency"], data["T"]
-    front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    alive = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
-    dropped = np.log(s) - np.log(r + s + x) + _log_a0(r, alpha, s, beta, x, t_x, age)
-    return front + np.logaddexp(alive, dropped)
+    front = data["frequency"].map(lambda v: gammaln(r + v) - gammaln(r))
+    dropped, _ = _dropped(params, data, _tails(params, data, False))
+    return (
+        front + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(_alive(params, data), dropped)
+    )
+
+
+def weighted_terms(
+    params: tuple[float, ...], data: dict[str, Any], weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """sum(weights * log L) and its derivatives by r, alpha, s and beta.
+
+    Per customer, d log L = d front + (1 - w_D) d alive + w_D d dropped, w_D the dropped
+    term's share of L; d dropped = [d G(t_x) - rho d G(T)] / (1 - rho) / G(t_x) with
+    rho = G(T)/G(t_x) (and + 1/s by s). The sums over customers are taken per distinct x,
+    T and (x, t) pair (bincount), so no customer-by-parameter table is built.
+    """
+    r, alpha, s, beta = params
+    x, age = data["frequency"], data["T"]
+    pairs = _tails(params, data, True)
+    assert pairs.gradient is not None
+    dropped, ratio = _dropped(params, data, pairs)
+    log_alpha_age, log_beta_age = np.log(alpha + age.values), np.log(beta + age.values)
+    alive = -(r + x.full) * log_alpha_age[age.codes] - s * log_beta_age[age.codes]
+    total_weight = float(weights.sum())
+    x_weights = np.bincount(x.codes, weights, len(x.values))
+    front = x_weights @ (gammaln(r + x.values) - gammaln(r)) + total_weight * (
+        r * np.log(alpha) + s * np.log(beta)
+    )
+    total = front + float(np.sum(weights * np.logaddexp(alive, dropped)))
+    share_dropped = expit(dropped - alive)
+    on_alive = weights * (1 - share_dropped)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        on_dropped = np.where(share_dropped > 0, weights * share_dropped / (1 - ratio), 0.0)
+    alive_by_age = np.bincount(age.codes, on_alive, len(age.values))
+    alive_x_by_age = np.bincount(age.codes, on_alive * x.full, len(age.values))
+    inverse_alpha_age, inverse_beta_age = 1 / (alpha + age.values), 1 / (beta + age.values)
+    count = len(pairs.log_value)
+    by_pair = np.bincount(data["last_pair"], on_dropped, count) - np.bincount(
+        data["age_pair"], on_dropped * ratio, count
+    )
+    gradient = (
+        np.array(
+            [
+                x_weights @ (digamma(r + x.values) - digamma(r))
+                + total_weight * np.log(alpha)
+                - alive_by_age @ log_alpha_age,
+                total_weight * r / alpha - (r * alive_by_age + alive_x_by_age) @ inverse_alpha_age,
+                total_weight * np.log(beta)
+                - alive_by_age @ log_beta_age
+                + float(np.sum(weights * share_dropped)) / s,
+                total_weight * s / beta - s * alive_by_age @ inverse_beta_age,
+            ]
+        )
+        + by_pair @ pairs.gradient
+    )
+    return float(total), gradient
+
+
+def _with_pairs(frequency: np.ndarray, recency: np.ndarray, age: np.ndarray) -> dict[str, Any]:
+    """The histories (x and T as Levels) with their distinct (x, t) pairs, t_x and T alike,
+    and each row's two."""
+    pairs = compress(
+        {"x": np.concatenate([frequency, frequency]), "t": np.concatenate([recency, age])}
+    )
+    count = len(frequency)
+    return {
+        "frequency": Levels.of(frequency),
+        "T": Levels.of(age),
+        "pair_frequency": Levels.of(pairs.values["x"]),
+        "pair_time": pairs.values["t"],
+        "last_pair": pairs.inverse[:count],
+        "age_pair": pairs.inverse[count:],
+    }
 
 
 class ParetoNBD(FittedModel):
@@ -71,30 +244,29 @@ class ParetoNBD(FittedModel):
         self._store(
             fit_rows(
                 row_log_likelihood,
-                rows.values,
+                _with_pairs(*(rows.values[k] for k in ("frequency", "recency", "T"))),
                 rows.weights,
                 self.parameter_names,
                 _STARTS,
                 self.model_name,
                 scale=mean_scale(rows.values["T"], rows.weights),
-                scaled_columns=("recency", "T"),
+                scaled_columns=("T", "pair_time"),
                 scaled_params=("alpha", "beta"),
+                weighted_terms=weighted_terms,
+                axes=ratio_axes(2),  # log r, the mean rate, log s, the mean drop-out
+                warm=self.params,
             )
         )
         return self
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
-        """P(alive | x, t_x, T) = 1 / (1 + s/(r+s+x) (alpha+T)^(r+x) (beta+T)^s A_0) (note 009)."""
-        r, alpha, s, beta = self._values()
+        """P(alive | x, t_x, T) = 1 / (1 + s (G(x, t_x) - G(x, T)) (alpha+T)^(r+x) (beta+T)^s)
+        (note 009 eq. 24: the alive term's share of the likelihood)."""
         columns = read_history(self.model_name, frequency, recency, T).values
-        x, t_x, age = columns["frequency"], columns["recency"], columns["T"]
-        log_ratio = (
-            np.log(s / (r + s + x))
-            + (r + x) * np.log(alpha + age)
-            + s * np.log(beta + age)
-            + _log_a0(r, alpha, s, beta, x, t_x, age)
-        )
-        return 1.0 / (1.0 + np.exp(log_ratio))
+        params = self._values()
+        data = _with_pairs(columns["frequency"], columns["recency"], columns["T"])
+        dropped, _ = _dropped(params, data, _tails(params, data, False))
+        return expit(_alive(params, data) - dropped)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
         """E[Y(t) | x, t_x, T] (note 009 eq. 41): expected purchases in the next ``t`` units.

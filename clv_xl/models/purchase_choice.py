@@ -66,17 +66,25 @@ def fit_purchases(
     frequency: Any,
     recency: Any,
     T: Any,  # noqa: N803
+    warm: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, PurchaseFit]:
     """Fit each family ("BG/NBD", "Pareto/NBD"), NBD and Poisson once; per family, the one
     of the family's model and the two limits with the lowest AIC.
 
-    The histories are read and their identical rows counted once, for every fit.
+    The histories are read and their identical rows counted once, for every fit. ``warm``:
+    parameters of similar data by model name (the calibration period's), to start from.
     """
+    warm = warm or {}
+
+    def model(kind: type[FittedModel]) -> Any:
+        known = warm.get(kind.model_name)
+        return kind.from_params(**known) if known else kind()
+
     columns = read_history("purchase", frequency, recency, T)
     rows = compress(columns.values, columns.weights)
     history = (*(rows.values[k] for k in ("frequency", "recency", "T")), rows.weights)
     limits: list[FittedModel] = []
-    for limit in (NBD(), Poisson()):
+    for limit in (model(NBD), Poisson()):
         try:
             limits.append(limit.fit(*history))
         except NotFittedError:
@@ -85,19 +93,19 @@ def fit_purchases(
     for family in families:
         fitted = list(limits)
         with contextlib.suppress(NotFittedError):
-            fitted.insert(0, FAMILIES[family]().fit(*history))
+            fitted.insert(0, model(FAMILIES[family]).fit(*history))
         if not fitted:
             raise NotFittedError(
                 f"The {family} model and its limits cannot be fitted: no customer bought again."
             )
         candidates = tuple(
-            Candidate(model.model_name, model.log_likelihood, len(model.parameter_names))
-            for model in fitted
+            Candidate(fit.model_name, fit.log_likelihood, len(fit.parameter_names))
+            for fit in fitted
         )
-        model = fitted[min(range(len(fitted)), key=lambda i: candidates[i].aic)]
+        kept = fitted[min(range(len(fitted)), key=lambda i: candidates[i].aic)]
         note = ""
-        if model.model_name != family:
-            rate = " and as buying at one common rate" if isinstance(model, Poisson) else ""
+        if kept.model_name != family:
+            rate = " and as buying at one common rate" if isinstance(kept, Poisson) else ""
             note = NO_DROP_OUT.format(rate=rate)
-        chosen[family] = PurchaseFit(model=model, family=family, note=note, candidates=candidates)
+        chosen[family] = PurchaseFit(model=kept, family=family, note=note, candidates=candidates)
     return chosen

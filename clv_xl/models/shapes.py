@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clv_xl.models.simulate import simulate_bg_nbd
+from clv_xl.models.simulate import simulate_bg_nbd, simulate_pareto_nbd
 
 AS_OF = dt.date(2024, 12, 31)
 _END = pd.Timestamp(AS_OF)
@@ -76,6 +76,22 @@ def bg_nbd(
     history = simulate_bg_nbd(r, alpha, a, b, T=ages, seed=seed)
     days = _spread(history["frequency"].to_numpy(), history["recency"].to_numpy(), rng)
     return _lines(ages, days, spend(rng, customers))
+
+
+def pareto_nbd(
+    customers: int = 1000,
+    span_days: int = 3 * 365,
+    seed: int = 0,
+    truth: tuple[float, float, float, float] = (0.6, 20.0, 1.2, 200.0),
+) -> pd.DataFrame:
+    """Pareto/NBD customers (r, alpha, s, beta in days: lifetimes exponential, mean
+    beta/(s-1) days), first purchase 1..span_days days back; Gamma-Gamma spend."""
+    rng = np.random.default_rng(seed)
+    ages = rng.integers(1, span_days + 1, customers)
+    r, alpha, s, beta = truth
+    history = simulate_pareto_nbd(r, alpha, s, beta, T=ages, seed=seed)
+    days = _spread(history["frequency"].to_numpy(), history["recency"].to_numpy(), rng)
+    return _lines(ages, days, _gamma_spend(rng, customers))
 
 
 def steady(customers: int = 1000, span_days: int = 3 * 365, seed: int = 0) -> pd.DataFrame:

@@ -9,22 +9,34 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from clv_xl.analysis.analyze import Analysis
-from clv_xl.analysis.prediction import HOLDOUT_PERIOD
+from clv_xl.analysis.holdout_check import HOLDOUT_PERIOD
 from clv_xl.report import style
 from clv_xl.report.cells import lay_out, put
 
 SHEET = "Model"
 EXPLANATION = (
     "Predicted CLV comes from two models fitted by maximum likelihood on every customer's history:",
-    "BG/NBD for how often each customer buys and when they stop; Gamma-Gamma for what they spend.",
+    "BG/NBD or Pareto/NBD, whichever forecast the holdout better, for how often each customer "
+    "buys and when they stop; Gamma-Gamma for what they spend.",
     "Where the data show no drop-out or spends that hardly vary, the models' limits are used "
     "(NBD or Poisson: customers stay; each customer's own mean spend), as said below.",
     "Time is in weeks; a month is 365.25/12 days. Predicted CLV = margin x expected spend x "
     "expected purchases per month, discounted monthly, over 12 and 36 months.",
-    "The check refits the purchase model without the last third of the history and compares "
-    "its forecast of that holdout with what happened.",
+    "The check fits both purchase models without the last third of the history and compares "
+    "their forecasts of that holdout with what happened; the better one is used.",
 )
 FIRST_TABLE_ROW = 3 + len(EXPLANATION)
+SIDE_BY_SIDE = "The purchase models side by side (fitted before the holdout, then checked on it)"
+#: The rows of the side-by-side table: a column of the choice table and its label.
+CHOICE_ROWS = {
+    "model": "model kept",
+    "parameters": "parameters",
+    "log_likelihood": "log-likelihood",
+    "holdout_actual": "holdout repeat purchases, actual",
+    "holdout_predicted": "holdout repeat purchases, forecast",
+    "holdout_error": "holdout error (share of the actual, by group)",
+    "chosen": "chosen",
+}
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
@@ -38,6 +50,8 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         put(ws, FIRST_TABLE_ROW + 1, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
         return ws
     style.SECTION.apply(put(ws, FIRST_TABLE_ROW, 1, f"Purchase model: {p.purchase_model}"))
+    if p.family and p.family != p.purchase_model:
+        put(ws, FIRST_TABLE_ROW, 4, f"(the no-drop-out limit of {p.family})")
     put(ws, FIRST_TABLE_ROW + 1, 1, f"Spend model: {p.spend_model}")
     for offset, note in enumerate(p.notes, start=FIRST_TABLE_ROW + 2):
         style.NOTE.apply(put(ws, offset, 1, note))
@@ -45,7 +59,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     row = _frame(ws, row, "Fitted parameters (with standard errors)", p.parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
     if not p.model_choice.empty:
-        row = _frame(ws, row + 2, "Purchase models in the holdout check", p.model_choice, fmt)
+        row = _frame(ws, row + 2, SIDE_BY_SIDE, side_by_side(p.model_choice), fmt)
     if p.validation_reason:
         style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
         return ws
@@ -82,6 +96,14 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     ws.add_chart(chart, "J4")
     lay_out(ws, {1: 28})
     return ws
+
+
+def side_by_side(choice: pd.DataFrame) -> pd.DataFrame:
+    """The choice table turned on its side: one column per family, one row per figure."""
+    table = choice.set_index("family")[list(CHOICE_ROWS)].T
+    table.insert(0, "figure", [CHOICE_ROWS[name] for name in table.index])
+    table.columns.name = None
+    return table.reset_index(drop=True)
 
 
 def _frame(ws: Worksheet, row: int, title: str, frame: pd.DataFrame, fmt: dict[str, str]) -> int:

@@ -268,3 +268,15 @@ def test_expected_purchases_near_the_no_drop_out_limit_are_finite_and_quiet() ->
     rate = (2.0 + np.array([0, 3, 40])) / (10.0 + 60.0)  # Poisson: (r + x) / (alpha + T) a week
     assert np.isfinite(got).all()
     assert got == pytest.approx(rate * 52.0, rel=1e-3)
+
+
+def test_a_customer_long_gone_is_forecast_zero_not_nan() -> None:
+    """Drop-out so fast (mean lifetime 0.1 weeks) that P(alive) of a one-time buyer after
+    5,000 weeks is 0 to rounding: the forecast is 0, not 0/0."""
+    model = ParetoNBD.from_params(r=0.5, alpha=10.0, s=200.0, beta=20.0)
+    assert model.probability_alive([0], [0], [5000])[0] == 0.0
+    forecast = forecast_purchases(
+        model, [0, 3], [0, 20], [5000, 30], periods=12, time_unit="weeks", period_unit="months"
+    )
+    expected = forecast.expected_purchases(12)
+    assert np.isfinite(expected).all() and expected[0] == 0.0 and expected[1] >= 0

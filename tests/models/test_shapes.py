@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv_xl.analysis.model_fits import FAMILIES
 from clv_xl.analysis.prediction import Prediction, predict
 from clv_xl.models import shapes
 from clv_xl.models.no_drop_out import NBD, Poisson
@@ -57,9 +58,9 @@ def test_each_shape_fits_cleanly(shape: tuple[str, pd.DataFrame, Prediction]) ->
     assert prediction.fit_summary["converged"].all()
     customers = prediction.customers.to_numpy()
     assert np.isfinite(customers).all() and (customers >= 0).all()
-    expected_limits = LIMITS.get(name, ("BG/NBD",))
-    assert prediction.purchase_model in expected_limits
-    if prediction.purchase_model != "BG/NBD":
+    expected_models = LIMITS.get(name, FAMILIES)
+    assert prediction.purchase_model in expected_models
+    if prediction.purchase_model not in FAMILIES:
         assert any("No drop-out is visible" in note for note in prediction.notes)
     if name in SPEND_LIMITS:
         assert prediction.spend_model == OwnMeanSpend.model_name

@@ -1,0 +1,55 @@
+"""The Model sheet of a written report says which purchase model was chosen and why, with
+the other family's figures beside it (read back from the workbook)."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from clv_xl.analysis.analyze import analyze
+from clv_xl.orders.load import load_orders
+from clv_xl.report import write_report
+from clv_xl.report.model import CHOICE_ROWS, SIDE_BY_SIDE
+from clv_xl.templates.sample import sample_orders
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    analysis = analyze(load_orders(sample_orders(customers=400, seed=5)))
+    path = write_report(analysis, tmp_path_factory.mktemp("model") / "report.xlsx")
+    return analysis.prediction, openpyxl.load_workbook(path)["Model"]
+
+
+def test_the_sheet_names_the_chosen_model_and_why(written) -> None:
+    prediction, ws = written
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert f"Purchase model: {prediction.purchase_model}" in texts
+    choice = prediction.model_choice.set_index("family")
+    chosen = choice.index[choice["chosen"]][0]
+    assert prediction.family == chosen
+    (why,) = [t for t in texts if t.startswith(f"{chosen} was chosen") or "equally well" in t]
+    other = next(name for name in choice.index if name != chosen)
+    assert f"for {other}" in why
+
+
+def test_both_families_stand_side_by_side(written) -> None:
+    prediction, ws = written
+    (title,) = [c.row for c in ws["A"] if c.value == SIDE_BY_SIDE]
+    header = [ws.cell(title + 1, column).value for column in (1, 2, 3)]
+    assert header == ["figure", "BG/NBD", "Pareto/NBD"]
+    rows = {ws.cell(row, 1).value: row for row in range(title + 2, title + 2 + len(CHOICE_ROWS))}
+    assert set(rows) == set(CHOICE_ROWS.values())
+    for column, (_, family) in enumerate(prediction.model_choice.iterrows(), start=2):
+        for name, label in CHOICE_ROWS.items():
+            value = ws.cell(rows[label], column).value
+            if isinstance(family[name], float):
+                assert value == pytest.approx(family[name])
+            elif name == "chosen":
+                assert value == ("yes" if family[name] else "no")
+            else:
+                assert value == family[name]
+        parameters = prediction.parameters[
+            prediction.parameters["model"].str.startswith(family["family"] + " (calibration")
+        ]
+        for _, parameter in parameters.iterrows():  # the text holds each estimate, rounded
+            assert f"{parameter['parameter']} {parameter['estimate']:.3g}" in family["parameters"]
