@@ -79,3 +79,22 @@ def test_many_chunks_of_rows_arrive_whole_and_in_order(tmp_path):
     np.testing.assert_allclose([row[1] for row in back[1:]], frame["value"], rtol=1e-14)
     assert [int(row[2]) for row in back[1:]] == frame["n"].tolist()
     assert openpyxl.load_workbook(path, read_only=True).active.max_row == rows + 1
+
+
+def test_whole_numbers_read_back_exactly_as_integers_or_floats(tmp_path):
+    whole = [1639.0, -0.0, 1e15, -(2.0**53) + 1, 7.0]  # written through int64
+    large = [2.0**53, 1e20, 3.0, 0.5, 12.0]  # not every one a small whole number
+    frame = pd.DataFrame({"whole": whole, "large": large, "gaps": [1.0, np.nan, np.inf, 4.0, 5.0]})
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(frame.columns))
+    ws.append([1, 1, 1])
+    path = tmp_path / "whole.xlsx"
+    wb.save(path)
+    fill(path, [LargeTable(ws.title, frame)])
+
+    back = [[c.value for c in row] for row in openpyxl.load_workbook(path).active.iter_rows(2)]
+    assert [row[0] for row in back] == whole
+    assert [row[1] for row in back] == large
+    assert [row[2] for row in back] == [1, None, None, 4, 5]
+    assert all(isinstance(row[0], int) for row in back)  # no decimal point written

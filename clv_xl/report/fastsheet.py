@@ -32,6 +32,7 @@ EXCEL_EPOCH = np.datetime64("1899-12-30")
 COMPRESS_LEVEL = 1
 CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 EXCEL_CELL_CHARACTERS = 32_767
+EXACT_INTEGERS = 2.0**53  # every whole float below it is an int64 exactly
 #: Characters a cell's text cannot hold: control characters XML 1.0 forbids, the two
 #: non-characters, and lone surrogates (not UTF-8).
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -120,7 +121,10 @@ def _number_cells(numbers: np.ndarray, style: str) -> Cells:
     """Number cells in the shortest text that reads back as the same number (whole numbers
     without a decimal point); blanks for NaN and infinities."""
     finite = np.isfinite(numbers)
-    shown = pa.array(np.where(finite, numbers, 0.0))
+    values = np.where(finite, numbers, 0.0)
+    whole = np.abs(values).max(initial=0.0) < EXACT_INTEGERS and (values == np.trunc(values)).all()
+    # Whole numbers written as integers: the same text, in a third of the time.
+    shown = pa.array(values.astype(np.int64) if whole else values)
     blank = _large(f"<c{style}/>")
     every = bool(finite.all())
     mask = pa.array(finite)
