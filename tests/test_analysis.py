@@ -321,3 +321,19 @@ def test_a_segment_column_named_like_a_figure_does_not_replace_it(fixture_orders
     assert a.customers["orders (segment)"].to_dict() == {"A": "x", "B": "y", "C": "y", "D": "x"}
     tiers = a.segments[a.segments["dimension"] == "Value tier"]
     assert set(tiers["segment"]) == {"Top 20%", "Middle 60%", "Bottom 20%"}
+
+
+def test_gaps_between_order_days_match_each_customers_own():
+    from clv_xl.analysis.valuation import _gaps
+
+    rng = np.random.default_rng(5)
+    customer = rng.integers(0, 40, size=600)
+    day = rng.integers(-800, 400, size=600)  # days from 1970: some before it
+    day[:50] = day[50:100]  # lines on the same day as another
+    customer[:50] = customer[50:100]
+    expected = []
+    for c in np.unique(customer):
+        days = np.unique(day[customer == c])  # several lines a day count once
+        expected.extend(np.diff(days).tolist())
+    assert sorted(_gaps(customer, day).tolist()) == sorted(expected)
+    assert _gaps(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
