@@ -135,20 +135,26 @@ def test_bg_nbd_gradient_matches_finite_differences() -> None:
 
 
 def test_gamma_gamma_gradient_matches_finite_differences() -> None:
-    """The exact Gamma-Gamma gradient against scipy's finite differences of the likelihood."""
+    """The Gamma-Gamma weighted log-likelihood and its exact gradient, summed per distinct x,
+    against the per-customer log-likelihood and scipy's finite differences of it."""
     from scipy.optimize import approx_fprime
 
     from clv_xl.models._data import Levels
-    from clv_xl.models.gamma_gamma import row_gradient, row_log_likelihood
+    from clv_xl.models.gamma_gamma import row_log_likelihood, weighted_terms
 
     rng = np.random.default_rng(6)
     frequency = rng.integers(1, 12, 400).astype(float)
     monetary = rng.gamma(4.0, 1 / rng.gamma(5.0, 1 / 80.0, 400))
+    weights = rng.integers(1, 4, 400).astype(float)
     data = {"frequency": Levels.of(frequency), "monetary_value": monetary}
     params = np.array([3.0, 4.0, 60.0])
-    exact = row_gradient(tuple(params), data).sum(axis=0)
-    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-6)
-    assert exact == pytest.approx(numeric, rel=1e-4)
+
+    def summed(p: np.ndarray) -> float:
+        return float(np.sum(weights * row_log_likelihood(tuple(p), data)))
+
+    total, exact = weighted_terms(tuple(params), data, weights)
+    assert total == pytest.approx(summed(params), rel=1e-12)
+    assert exact == pytest.approx(approx_fprime(params, summed, 1e-6), rel=1e-4)
 
 
 def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
