@@ -413,14 +413,15 @@ def ratio_axes(pairs: int) -> np.ndarray:
 def fit_histories(
     model: FittedModel,
     row_log_likelihood: RowLogLikelihood,
-    row_gradient: RowLogLikelihood,
+    weighted_terms: WeightedTerms,
     rows: Compressed,
     starts: Sequence[Sequence[float]],
 ) -> None:
     """Fit ``model`` by :func:`fit_rows` to compressed histories (frequency, T and maybe
     recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back;
-    ``row_gradient`` the exact gradient per row; the parameters in pairs (:func:`ratio_axes`);
-    from the model's parameters first when it has some (:func:`fit_rows`'s ``warm``)."""
+    ``weighted_terms`` the weighted log-likelihood and its exact gradient (:func:`together`
+    makes them from per-row functions); the parameters in pairs (:func:`ratio_axes`); from
+    the model's parameters first when it has some (:func:`fit_rows`'s ``warm``)."""
     fit = fit_rows(
         row_log_likelihood,
         {name: Levels.of(column) for name, column in rows.values.items()},
@@ -431,7 +432,7 @@ def fit_histories(
         scale=mean_scale(rows.values["T"], rows.weights),
         scaled_columns=tuple(name for name in ("recency", "T") if name in rows.values),
         scaled_params=("alpha",),
-        weighted_terms=together(row_log_likelihood, row_gradient),
+        weighted_terms=weighted_terms,
         axes=ratio_axes(len(model.parameter_names) // 2),
         warm=model.params,
     )

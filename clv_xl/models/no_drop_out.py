@@ -17,7 +17,7 @@ from scipy.special import digamma, gammaln
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._errors import NotFittedError
-from clv_xl.models._mle import FittedModel, closed_form, fit_histories
+from clv_xl.models._mle import FittedModel, closed_form, fit_histories, together
 
 _STARTS = ((1.0, 1.0), (0.3, 0.3), (5.0, 5.0))
 
@@ -57,7 +57,9 @@ class NBD(FittedModel):
         """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
         columns = read_history(self.model_name, frequency, recency, T, weights)
         rows = compress({k: columns.values[k] for k in ("frequency", "T")}, columns.weights)
-        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
+        fit_histories(
+            self, row_log_likelihood, together(row_log_likelihood, row_gradient), rows, _STARTS
+        )
         return self
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803

@@ -120,18 +120,24 @@ def test_weights_equal_repeated_rows() -> None:
 
 
 def test_bg_nbd_gradient_matches_finite_differences() -> None:
-    """The exact gradient used by the optimiser against scipy's finite differences."""
+    """The weighted BG/NBD log-likelihood and the exact gradient used by the optimiser
+    against the per-customer log-likelihood and scipy's finite differences of it."""
     from scipy.optimize import approx_fprime
 
     from clv_xl.models._data import Levels
-    from clv_xl.models.beta_geo import row_gradient, row_log_likelihood
+    from clv_xl.models.beta_geo import row_log_likelihood, weighted_terms
 
     history = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(500, 30.0), seed=4)
     data = {name: Levels.of(history[name].to_numpy()) for name in ("frequency", "recency", "T")}
+    weights = np.random.default_rng(5).integers(1, 4, 500).astype(float)
     params = np.array([0.3, 5.0, 0.9, 2.0])
-    exact = row_gradient(tuple(params), data).sum(axis=0)
-    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-7)
-    assert exact == pytest.approx(numeric, rel=1e-4)
+
+    def summed(p: np.ndarray) -> float:
+        return float(np.sum(weights * row_log_likelihood(tuple(p), data)))
+
+    total, exact = weighted_terms(tuple(params), data, weights)
+    assert total == pytest.approx(summed(params), rel=1e-12)
+    assert exact == pytest.approx(approx_fprime(params, summed, 1e-7), rel=1e-4)
 
 
 def test_gamma_gamma_gradient_matches_finite_differences() -> None:
