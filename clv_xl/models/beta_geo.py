@@ -134,15 +134,20 @@ class BetaGeo(FittedModel):
         = (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
           / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)),  z = t/(alpha+T+t).
         """
-        r, alpha, a, b = self._values()
         columns = read_history(self.model_name, frequency, recency, T).values
         x, age = columns["frequency"], columns["T"]
         horizon = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
         # The hypergeometric part depends on (t, x, T) only: compute it once per distinct triple.
         triples = compress({"t": horizon, "x": x, "T": age})
         u_t, u_x, u_age = (triples.values[k] for k in ("t", "x", "T"))
-        if_alive = _expected_if_alive(r, alpha, a, b, u_t, u_x, u_age)[triples.inverse]
+        if_alive = self.expected_purchases_if_alive(u_t, u_x, u_age)[triples.inverse]
         return if_alive * self.probability_alive(x, columns["recency"], age)
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | alive, x, T] (:func:`_expected_if_alive`), broadcast over t, x and T: several
+        horizons at once as a column of t."""
+        r, alpha, a, b = self._values()
+        return _expected_if_alive(r, alpha, a, b, t, frequency, T)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] for a customer just acquired (FHL eq. 9).

@@ -273,11 +273,17 @@ class ParetoNBD(FittedModel):
 
         = P(alive) (r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)].
         """
-        r, alpha, s, beta = self._values()
         columns = read_history(self.model_name, frequency, recency, T).values
         x, age = columns["frequency"], columns["T"]
         alive = self.probability_alive(x, columns["recency"], age)
-        return alive * (r + x) / (alpha + age) * _lifetime_exposure(s, beta + age, t)
+        return alive * self.expected_purchases_if_alive(t, x, age)
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | alive, x, T] = (r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)]
+        (note 009 eq. 41 without P(alive)), broadcast over t, x and T."""
+        r, alpha, s, beta = self._values()
+        x, age = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        return (r + x) / (alpha + age) * _lifetime_exposure(s, beta + age, t)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (note 009 eq. 27)."""
