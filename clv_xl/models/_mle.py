@@ -90,7 +90,8 @@ def maximise(
     Each start runs L-BFGS-B on the log scale with at most ``EVALUATION_BUDGET``
     evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
     run until two end within ``RIDGE_AGREEMENT`` of each other (a tolerance a ridge's end points
-    reach); the best run that converged wins, else the best run. A run converges when
+    reach; a later start stops as soon as it settles there, :func:`_run_from`); the best run
+    that converged wins, else the best run. A run converges when
     L-BFGS-B says so, its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
     search that fails at the maximum, where the objective is flat to rounding) or another
     start ended within ``RIDGE_AGREEMENT`` of it (on a ridge towards a limit, where line searches
@@ -124,7 +125,8 @@ def maximise(
     with one_blas_thread():
         for start in starts:
             theta0 = np.log(np.asarray(start, dtype=float))
-            runs.append(_run_from(objective, theta0, both, axes))
+            ends = [run.value for run in runs if np.isfinite(run.value)]
+            runs.append(_run_from(objective, theta0, both, axes, min(ends, default=None)))
             if _two_agree(runs) or (warm and runs[0].converged):
                 break
     finite = [run for run in runs if np.isfinite(run.value)]
@@ -204,9 +206,15 @@ def _run_from(
     theta0: np.ndarray,
     both: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
     axes: np.ndarray | None = None,
+    earlier_end: float | None = None,
 ) -> _Run:
     """One L-BFGS-B run from theta0: on ``both`` (objective and slope in one evaluation)
     when given, else on the objective with finite differences.
+
+    ``earlier_end``, the objective where an earlier start ended: the run stops at the first
+    iteration within ``RIDGE_AGREEMENT`` of it that gained less than that, having found the
+    same maximum (or ridge); the many short steps of a ridge's last stretch are not needed
+    twice.
 
     ``axes`` (a square matrix A) makes the optimiser work on phi = A theta, each phi within
     the log bounds: with rows such as log r - log alpha (the log of the mean rate r/alpha),
@@ -226,6 +234,19 @@ def _run_from(
         value, slope = both(inverse @ phi)
         return value, inverse.T @ slope
 
+    previous = [math.inf]  # the objective at the iteration before
+    settled = [False]
+
+    def stop_when_settled(intermediate_result: OptimizeResult) -> None:
+        value = float(intermediate_result.fun)
+        gain, previous[0] = previous[0] - value, value
+        if earlier_end is None:
+            return
+        tolerance = RIDGE_AGREEMENT * max(1.0, abs(earlier_end))
+        if abs(value - earlier_end) <= tolerance and gain <= tolerance:
+            settled[0] = True
+            raise StopIteration
+
     with np.errstate(all="ignore"):  # finite differences next to an infinite objective
         run = minimize(
             on_axes if both is None else both_on_axes,
@@ -233,6 +254,7 @@ def _run_from(
             jac=both is not None,
             method="L-BFGS-B",
             bounds=bounds,
+            callback=stop_when_settled,
             options={
                 "maxfun": EVALUATION_BUDGET,  # finite differences count too
                 "maxiter": EVALUATION_BUDGET,
@@ -242,7 +264,9 @@ def _run_from(
         )
     value = float(run.fun)
     projected = _projected_gradient(run, bounds)
-    converged = np.isfinite(value) and (bool(run.success) or projected < GRADIENT_TOLERANCE)
+    converged = np.isfinite(value) and (
+        bool(run.success) or settled[0] or projected < GRADIENT_TOLERANCE
+    )
     return _Run(
         theta=inverse @ run.x, value=value, converged=converged, iterations=int(run.get("nit", 0))
     )

@@ -183,6 +183,30 @@ def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
     assert np.isfinite(fit.log_likelihood)
 
 
+def test_a_later_start_stops_where_it_reaches_an_earlier_end() -> None:
+    """Along a ridge towards a bound, a second start stops at the first iteration within
+    RIDGE_AGREEMENT of where the first ended (gaining less than that), converged, instead
+    of taking the ridge's many short last steps again."""
+    from clv_xl.models._mle import RIDGE_AGREEMENT, _run_from
+
+    def ridge(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        along = np.exp(-theta[0])
+        value = 1e2 * (theta[0] - theta[1]) ** 2 + along
+        slope = 2e2 * (theta[0] - theta[1]) * np.array([1.0, -1.0]) + np.array([-along, 0.0])
+        return float(value), slope
+
+    def objective(theta: np.ndarray) -> float:
+        return ridge(theta)[0]
+
+    first = _run_from(objective, np.array([0.5, 0.0]), ridge)
+    again = _run_from(objective, np.array([-1.0, 0.2]), ridge)
+    settled = _run_from(objective, np.array([-1.0, 0.2]), ridge, earlier_end=first.value)
+    assert settled.converged
+    assert abs(settled.value - first.value) <= RIDGE_AGREEMENT
+    assert settled.iterations < again.iterations
+    assert again.value < settled.value  # it did stop before the end
+
+
 def test_nbd_gradient_matches_finite_differences() -> None:
     from scipy.optimize import approx_fprime
 
