@@ -17,6 +17,7 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._mle import Convergence, FittedModel, fit_histories
+from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
 
@@ -69,12 +70,9 @@ def weighted_terms(
         odds_dropped = np.where(v > 0, np.log(a) - np.log(b + np.maximum(v, 1) - 1), -np.inf)
     dropped = odds_dropped[x.codes] - power * log_last[t_x.codes]
     common = gammaln(r + v) - gammaln(r) + betaln(a, b + v) - betaln(a, b)
-    total = (
-        by_x @ common
-        + total_weight * r * np.log(alpha)
-        + float(np.sum(weights * np.logaddexp(alive, dropped)))
-    )
-    on_dropped = weights * expit(dropped - alive)
+    log_sum, share_dropped = log_sum_and_share(alive, dropped)
+    total = by_x @ common + total_weight * r * np.log(alpha) + float(np.sum(weights * log_sum))
+    on_dropped = weights * share_dropped
     on_alive = weights - on_dropped
     dropped_by_x = np.bincount(x.codes, on_dropped, len(v))
     alive_by_age = np.bincount(age.codes, on_alive * power, len(age.values))
