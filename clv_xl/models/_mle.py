@@ -20,6 +20,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from clv_xl.models._data import Compressed, Levels, mean_scale
 from clv_xl.models._errors import NotFittedError
+from clv_xl.models._hessian import jacobian_of, log_covariance, numerical_hessian
 from clv_xl.models.blas_threads import one_blas_thread
 
 LOWER = 1e-6
@@ -39,7 +40,6 @@ RIDGE_AGREEMENT = 1e-5
 GRADIENT_TOLERANCE = 1e-6
 #: A standard error above this multiple of its estimate marks a poorly determined parameter.
 _WEAK_SE_RATIO = 10.0
-_HESSIAN_STEP = 1e-4
 
 LogLikelihood = Callable[[np.ndarray], float]
 
@@ -139,9 +139,9 @@ def maximise(
     theta, value = _towards_limits(objective, best.theta, best.value)
     params = np.exp(theta)
     hessian = (
-        numerical_hessian(objective, theta) if jacobian is None else _jacobian_of(jacobian, theta)
+        numerical_hessian(objective, theta) if jacobian is None else jacobian_of(jacobian, theta)
     )
-    covariance = _log_covariance(hessian * total_weight)
+    covariance = log_covariance(hessian * total_weight)
     standard_errors = params * np.sqrt(np.diag(covariance))
     at_bound = np.minimum(theta - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta) < _BOUNDARY_MARGIN
     warnings = _warnings(names, params, standard_errors, at_bound, model_name)
@@ -279,47 +279,6 @@ def _projected_gradient(run: OptimizeResult, bounds: Sequence[tuple[float, float
     lower, upper = np.array(bounds).T
     pushing = ((run.x <= lower) & (run.jac > 0)) | ((run.x >= upper) & (run.jac < 0))
     return float(np.max(np.abs(np.where(pushing, 0.0, run.jac)), initial=0.0))
-
-
-def _log_covariance(hessian: np.ndarray) -> np.ndarray:
-    """Covariance of the log-parameters, the inverse Hessian; NaN if it is not definite."""
-    if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
-        return np.full(hessian.shape, np.nan)
-    covariance = np.linalg.inv(hessian)
-    if np.any(np.diag(covariance) <= 0):
-        return np.full(hessian.shape, np.nan)
-    return covariance
-
-
-def _jacobian_of(
-    gradient: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float = _HESSIAN_STEP
-) -> np.ndarray:
-    """Hessian as the symmetrised central-difference Jacobian of an exact gradient."""
-    unit = np.eye(len(x)) * step
-    columns = [(gradient(x + unit[i]) - gradient(x - unit[i])) / (2 * step) for i in range(len(x))]
-    jacobian = np.column_stack(columns)
-    return (jacobian + jacobian.T) / 2
-
-
-def numerical_hessian(
-    function: Callable[[np.ndarray], float], x: np.ndarray, step: float = _HESSIAN_STEP
-) -> np.ndarray:
-    """Central-difference Hessian of a scalar function (second order in ``step``)."""
-    n = len(x)
-    hessian = np.empty((n, n))
-    centre = function(x)
-    unit = np.eye(n) * step
-    for i in range(n):
-        hessian[i, i] = (function(x + unit[i]) - 2 * centre + function(x - unit[i])) / step**2
-        for j in range(i):
-            mixed = (
-                function(x + unit[i] + unit[j])
-                - function(x + unit[i] - unit[j])
-                - function(x - unit[i] + unit[j])
-                + function(x - unit[i] - unit[j])
-            ) / (4 * step**2)
-            hessian[i, j] = hessian[j, i] = mixed
-    return hessian
 
 
 def _warnings(
