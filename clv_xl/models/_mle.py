@@ -20,6 +20,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from clv_xl.models._data import Compressed, Levels, mean_scale
 from clv_xl.models._errors import NotFittedError
+from clv_xl.models._hessian import jacobian_of, log_covariance, numerical_hessian
 from clv_xl.models.blas_threads import one_blas_thread
 
 LOWER = 1e-6
@@ -39,7 +40,6 @@ RIDGE_AGREEMENT = 1e-5
 GRADIENT_TOLERANCE = 1e-6
 #: A standard error above this multiple of its estimate marks a poorly determined parameter.
 _WEAK_SE_RATIO = 10.0
-_HESSIAN_STEP = 1e-4
 
 LogLikelihood = Callable[[np.ndarray], float]
 
@@ -90,7 +90,8 @@ def maximise(
     Each start runs L-BFGS-B on the log scale with at most ``EVALUATION_BUDGET``
     evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
     run until two end within ``RIDGE_AGREEMENT`` of each other (a tolerance a ridge's end points
-    reach); the best run that converged wins, else the best run. A run converges when
+    reach; a later start stops as soon as it settles there, :func:`_run_from`); the best run
+    that converged wins, else the best run. A run converges when
     L-BFGS-B says so, its projected gradient is below ``GRADIENT_TOLERANCE`` (a line
     search that fails at the maximum, where the objective is flat to rounding) or another
     start ended within ``RIDGE_AGREEMENT`` of it (on a ridge towards a limit, where line searches
@@ -124,7 +125,8 @@ def maximise(
     with one_blas_thread():
         for start in starts:
             theta0 = np.log(np.asarray(start, dtype=float))
-            runs.append(_run_from(objective, theta0, both, axes))
+            ends = [run.value for run in runs if np.isfinite(run.value)]
+            runs.append(_run_from(objective, theta0, both, axes, min(ends, default=None)))
             if _two_agree(runs) or (warm and runs[0].converged):
                 break
     finite = [run for run in runs if np.isfinite(run.value)]
@@ -137,9 +139,9 @@ def maximise(
     theta, value = _towards_limits(objective, best.theta, best.value)
     params = np.exp(theta)
     hessian = (
-        numerical_hessian(objective, theta) if jacobian is None else _jacobian_of(jacobian, theta)
+        numerical_hessian(objective, theta) if jacobian is None else jacobian_of(jacobian, theta)
     )
-    covariance = _log_covariance(hessian * total_weight)
+    covariance = log_covariance(hessian * total_weight)
     standard_errors = params * np.sqrt(np.diag(covariance))
     at_bound = np.minimum(theta - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta) < _BOUNDARY_MARGIN
     warnings = _warnings(names, params, standard_errors, at_bound, model_name)
@@ -204,9 +206,15 @@ def _run_from(
     theta0: np.ndarray,
     both: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
     axes: np.ndarray | None = None,
+    earlier_end: float | None = None,
 ) -> _Run:
     """One L-BFGS-B run from theta0: on ``both`` (objective and slope in one evaluation)
     when given, else on the objective with finite differences.
+
+    ``earlier_end``, the objective where an earlier start ended: the run stops at the first
+    iteration within ``RIDGE_AGREEMENT`` of it that gained less than that, having found the
+    same maximum (or ridge); the many short steps of a ridge's last stretch are not needed
+    twice.
 
     ``axes`` (a square matrix A) makes the optimiser work on phi = A theta, each phi within
     the log bounds: with rows such as log r - log alpha (the log of the mean rate r/alpha),
@@ -226,6 +234,19 @@ def _run_from(
         value, slope = both(inverse @ phi)
         return value, inverse.T @ slope
 
+    previous = [math.inf]  # the objective at the iteration before
+    settled = [False]
+
+    def stop_when_settled(intermediate_result: OptimizeResult) -> None:
+        value = float(intermediate_result.fun)
+        gain, previous[0] = previous[0] - value, value
+        if earlier_end is None:
+            return
+        tolerance = RIDGE_AGREEMENT * max(1.0, abs(earlier_end))
+        if abs(value - earlier_end) <= tolerance and gain <= tolerance:
+            settled[0] = True
+            raise StopIteration
+
     with np.errstate(all="ignore"):  # finite differences next to an infinite objective
         run = minimize(
             on_axes if both is None else both_on_axes,
@@ -233,6 +254,7 @@ def _run_from(
             jac=both is not None,
             method="L-BFGS-B",
             bounds=bounds,
+            callback=stop_when_settled,
             options={
                 "maxfun": EVALUATION_BUDGET,  # finite differences count too
                 "maxiter": EVALUATION_BUDGET,
@@ -242,7 +264,9 @@ def _run_from(
         )
     value = float(run.fun)
     projected = _projected_gradient(run, bounds)
-    converged = np.isfinite(value) and (bool(run.success) or projected < GRADIENT_TOLERANCE)
+    converged = np.isfinite(value) and (
+        bool(run.success) or settled[0] or projected < GRADIENT_TOLERANCE
+    )
     return _Run(
         theta=inverse @ run.x, value=value, converged=converged, iterations=int(run.get("nit", 0))
     )
@@ -255,47 +279,6 @@ def _projected_gradient(run: OptimizeResult, bounds: Sequence[tuple[float, float
     lower, upper = np.array(bounds).T
     pushing = ((run.x <= lower) & (run.jac > 0)) | ((run.x >= upper) & (run.jac < 0))
     return float(np.max(np.abs(np.where(pushing, 0.0, run.jac)), initial=0.0))
-
-
-def _log_covariance(hessian: np.ndarray) -> np.ndarray:
-    """Covariance of the log-parameters, the inverse Hessian; NaN if it is not definite."""
-    if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
-        return np.full(hessian.shape, np.nan)
-    covariance = np.linalg.inv(hessian)
-    if np.any(np.diag(covariance) <= 0):
-        return np.full(hessian.shape, np.nan)
-    return covariance
-
-
-def _jacobian_of(
-    gradient: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float = _HESSIAN_STEP
-) -> np.ndarray:
-    """Hessian as the symmetrised central-difference Jacobian of an exact gradient."""
-    unit = np.eye(len(x)) * step
-    columns = [(gradient(x + unit[i]) - gradient(x - unit[i])) / (2 * step) for i in range(len(x))]
-    jacobian = np.column_stack(columns)
-    return (jacobian + jacobian.T) / 2
-
-
-def numerical_hessian(
-    function: Callable[[np.ndarray], float], x: np.ndarray, step: float = _HESSIAN_STEP
-) -> np.ndarray:
-    """Central-difference Hessian of a scalar function (second order in ``step``)."""
-    n = len(x)
-    hessian = np.empty((n, n))
-    centre = function(x)
-    unit = np.eye(n) * step
-    for i in range(n):
-        hessian[i, i] = (function(x + unit[i]) - 2 * centre + function(x - unit[i])) / step**2
-        for j in range(i):
-            mixed = (
-                function(x + unit[i] + unit[j])
-                - function(x + unit[i] - unit[j])
-                - function(x - unit[i] + unit[j])
-                + function(x - unit[i] - unit[j])
-            ) / (4 * step**2)
-            hessian[i, j] = hessian[j, i] = mixed
-    return hessian
 
 
 def _warnings(
@@ -413,14 +396,15 @@ def ratio_axes(pairs: int) -> np.ndarray:
 def fit_histories(
     model: FittedModel,
     row_log_likelihood: RowLogLikelihood,
-    row_gradient: RowLogLikelihood,
+    weighted_terms: WeightedTerms,
     rows: Compressed,
     starts: Sequence[Sequence[float]],
 ) -> None:
     """Fit ``model`` by :func:`fit_rows` to compressed histories (frequency, T and maybe
     recency), each column as :class:`Levels`, times scaled to a mean T of 1 and alpha back;
-    ``row_gradient`` the exact gradient per row; the parameters in pairs (:func:`ratio_axes`);
-    from the model's parameters first when it has some (:func:`fit_rows`'s ``warm``)."""
+    ``weighted_terms`` the weighted log-likelihood and its exact gradient (:func:`together`
+    makes them from per-row functions); the parameters in pairs (:func:`ratio_axes`); from
+    the model's parameters first when it has some (:func:`fit_rows`'s ``warm``)."""
     fit = fit_rows(
         row_log_likelihood,
         {name: Levels.of(column) for name, column in rows.values.items()},
@@ -431,7 +415,7 @@ def fit_histories(
         scale=mean_scale(rows.values["T"], rows.weights),
         scaled_columns=tuple(name for name in ("recency", "T") if name in rows.values),
         scaled_params=("alpha",),
-        weighted_terms=together(row_log_likelihood, row_gradient),
+        weighted_terms=weighted_terms,
         axes=ratio_axes(len(model.parameter_names) // 2),
         warm=model.params,
     )

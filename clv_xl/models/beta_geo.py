@@ -17,6 +17,7 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._mle import Convergence, FittedModel, fit_histories
+from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
 
@@ -43,8 +44,11 @@ def row_log_likelihood(params: tuple[float, ...], data: dict[str, Levels]) -> np
     return common + r * np.log(alpha) + np.logaddexp(alive, dropped)
 
 
-def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarray:
-    """Derivatives of each customer's log-likelihood by r, alpha, a and b (rows x 4).
+def weighted_terms(
+    params: tuple[float, ...], data: dict[str, Levels], weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """sum(weights * log L) of :func:`row_log_likelihood` and its derivatives by r, alpha, a
+    and b, in one evaluation.
 
     With ll = C(x) + r log(alpha) + log(e^A + e^D) (A: alive at T, D: dropped after t_x) and
     the shares w_A, w_D of e^A, e^D in their sum:
@@ -52,39 +56,43 @@ def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarr
     d/dalpha = r/alpha - (r+x) (w_A/(alpha+T) + w_D/(alpha+t_x)),
     d/da = psi(a+b) - psi(a+b+x) + w_D/a,
     d/db = psi(b+x) - psi(b) + psi(a+b) - psi(a+b+x) - w_D/(b+x-1).
+    The terms of x alone are summed per distinct x (bincount).
     """
     r, alpha, a, b = params
     x, t_x, age = data["frequency"], data["recency"], data["T"]
+    v = x.values
+    by_x = np.bincount(x.codes, weights, len(v))
+    total_weight = float(weights.sum())
     power = r + x.full
-    log_age, log_last = age.map(lambda v: np.log(alpha + v)), t_x.map(lambda v: np.log(alpha + v))
-    alive = -power * log_age
+    log_age, log_last = np.log(alpha + age.values), np.log(alpha + t_x.values)
+    alive = -power * log_age[age.codes]
     with np.errstate(divide="ignore"):
-        dropped = np.where(
-            x.full > 0,
-            x.map(lambda v: np.log(a) - np.log(b + np.maximum(v, 1) - 1)) - power * log_last,
-            -np.inf,
-        )
-    share_dropped = expit(dropped - alive)
-    share_alive = 1 - share_dropped
-    ab_shift = x.map(lambda v: digamma(a + b) - digamma(a + b + v))
-    return np.column_stack(
+        odds_dropped = np.where(v > 0, np.log(a) - np.log(b + np.maximum(v, 1) - 1), -np.inf)
+    dropped = odds_dropped[x.codes] - power * log_last[t_x.codes]
+    common = gammaln(r + v) - gammaln(r) + betaln(a, b + v) - betaln(a, b)
+    log_sum, share_dropped = log_sum_and_share(alive, dropped)
+    total = by_x @ common + total_weight * r * np.log(alpha) + float(np.sum(weights * log_sum))
+    on_dropped = weights * share_dropped
+    on_alive = weights - on_dropped
+    dropped_by_x = np.bincount(x.codes, on_dropped, len(v))
+    alive_by_age = np.bincount(age.codes, on_alive * power, len(age.values))
+    dropped_by_last = np.bincount(t_x.codes, on_dropped * power, len(t_x.values))
+    ab_shift = digamma(a + b) - digamma(a + b + v)
+    gradient = np.array(
         [
-            x.map(lambda v: digamma(r + v) - digamma(r))
-            + np.log(alpha)
-            - share_alive * log_age
-            - share_dropped * log_last,
-            r / alpha
-            - power
-            * (
-                share_alive * age.map(lambda v: 1 / (alpha + v))
-                + share_dropped * t_x.map(lambda v: 1 / (alpha + v))
-            ),
-            ab_shift + share_dropped / a,
-            ab_shift
-            + x.map(lambda v: digamma(b + v) - digamma(b))
-            - share_dropped * x.map(lambda v: 1 / (b + np.maximum(v, 1) - 1)),
+            by_x @ (digamma(r + v) - digamma(r))
+            + total_weight * np.log(alpha)
+            - np.bincount(age.codes, on_alive, len(age.values)) @ log_age
+            - np.bincount(t_x.codes, on_dropped, len(t_x.values)) @ log_last,
+            total_weight * r / alpha
+            - alive_by_age @ (1 / (alpha + age.values))
+            - dropped_by_last @ (1 / (alpha + t_x.values)),
+            by_x @ ab_shift + dropped_by_x.sum() / a,
+            by_x @ (ab_shift + digamma(b + v) - digamma(b))
+            - dropped_by_x @ (1 / (b + np.maximum(v, 1) - 1)),
         ]
     )
+    return float(total), gradient
 
 
 class BetaGeo(FittedModel):
@@ -100,7 +108,7 @@ class BetaGeo(FittedModel):
         """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
         columns = read_history(self.model_name, frequency, recency, T, weights)
         rows = compress(columns.values, columns.weights)
-        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
+        fit_histories(self, row_log_likelihood, weighted_terms, rows, _STARTS)
         if not (rows.values["frequency"] > 0).any():
             self.convergence = _without_repeat_purchases(self.convergence)
         return self
@@ -124,15 +132,20 @@ class BetaGeo(FittedModel):
         = (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
           / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)),  z = t/(alpha+T+t).
         """
-        r, alpha, a, b = self._values()
         columns = read_history(self.model_name, frequency, recency, T).values
         x, age = columns["frequency"], columns["T"]
         horizon = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
         # The hypergeometric part depends on (t, x, T) only: compute it once per distinct triple.
         triples = compress({"t": horizon, "x": x, "T": age})
         u_t, u_x, u_age = (triples.values[k] for k in ("t", "x", "T"))
-        if_alive = _expected_if_alive(r, alpha, a, b, u_t, u_x, u_age)[triples.inverse]
+        if_alive = self.expected_purchases_if_alive(u_t, u_x, u_age)[triples.inverse]
         return if_alive * self.probability_alive(x, columns["recency"], age)
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | alive, x, T] (:func:`_expected_if_alive`), broadcast over t, x and T: several
+        horizons at once as a column of t."""
+        r, alpha, a, b = self._values()
+        return _expected_if_alive(r, alpha, a, b, t, frequency, T)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] for a customer just acquired (FHL eq. 9).

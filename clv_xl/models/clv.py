@@ -7,10 +7,10 @@ each period's value discounted at its end (Fader, Hardie & Lee 2005, "RFM and CL
 discrete form; the same sum as the ``lifetimes`` package). The data's time unit and the
 horizon's are explicit; a month is 365.25/12 days.
 
-:func:`forecast_purchases` evaluates the purchase model once per period up to the longest
-horizon, the shorter horizons being read off the same running sum, and once per distinct
-(x, T): in both buy-till-you-die models the future of a customer still alive depends on x
-and T only, so
+:func:`forecast_purchases` evaluates the purchase model in one call for every period up
+to the longest horizon, the shorter horizons being read off the same running sum, and once
+per distinct (x, T): in both buy-till-you-die models the future of a customer still
+alive depends on x and T only, so
 E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) E[Y(t) | alive, x, T]
 (FHL 2005, eq. 10; Schmittlein, Morrison & Colombo 1987 for the Pareto/NBD).
 """
@@ -43,6 +43,8 @@ class PurchaseModel(Protocol):
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray: ...  # noqa: N803
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray: ...  # noqa: N803
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray: ...  # noqa: N803
 
 
 def predicted_clv(
@@ -134,23 +136,17 @@ def forecast_purchases(
 ) -> PurchaseForecast:
     """Expected purchases by the end of periods 0..``periods`` of ``period_unit``.
 
-    ``frequency``, ``recency`` and ``T`` are in ``time_unit``. The model is evaluated once
-    per period and distinct (x, T), for a history with the last purchase at T (at 0
-    without repeat purchases), and divided by that history's P(alive) (0 where that is 0).
+    ``frequency``, ``recency`` and ``T`` are in ``time_unit``. The model's E[Y(t) | alive,
+    x, T] is evaluated in one call for every period and distinct (x, T).
     """
     _check_horizons((periods,))
     period = days_per(period_unit) / days_per(time_unit)
     columns = read_history(purchases.model_name, frequency, recency, T).values
     pairs = compress({"frequency": columns["frequency"], "T": columns["T"]})
     x, age = pairs.values["frequency"], pairs.values["T"]
-    recency_at_age = np.where(x > 0, age, 0.0)
-    alive_at_age = purchases.probability_alive(x, recency_at_age, age)
     if_alive = np.zeros((periods + 1, len(x)))
-    for k in range(1, periods + 1):
-        expected = purchases.expected_purchases(k * period, x, recency_at_age, age)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # P(alive) = 0 to rounding (long gone): the forecast is 0 whatever the quotient.
-            if_alive[k] = np.where(alive_at_age > 0, expected / alive_at_age, 0.0)
+    horizons = period * np.arange(1, periods + 1, dtype=float)[:, None]
+    if_alive[1:] = purchases.expected_purchases_if_alive(horizons, x, age)
     return PurchaseForecast(
         probability_alive=purchases.probability_alive(
             columns["frequency"], columns["recency"], columns["T"]

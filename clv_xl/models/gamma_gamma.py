@@ -16,7 +16,7 @@ from scipy.special import betaln, digamma
 
 from clv_xl.models._data import Columns, Levels, check_whole, compress, mean_scale, read_columns
 from clv_xl.models._errors import NotFittedError
-from clv_xl.models._mle import FittedModel, fit_rows, together
+from clv_xl.models._mle import FittedModel, fit_rows
 
 _STARTS = ((1.0, 1.0, 1.0), (5.0, 3.0, 10.0), (0.5, 5.0, 5.0))
 
@@ -39,27 +39,53 @@ def row_log_likelihood(params: tuple[float, ...], data: dict[str, Any]) -> np.nd
     )
 
 
-def row_gradient(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
-    """Derivatives of each customer's log-likelihood by p, q and gamma (rows x 3).
+def weighted_terms(
+    params: tuple[float, ...], data: dict[str, Any], weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """sum(weights * log f(m_x | x)) of :func:`row_log_likelihood` and its derivatives by p,
+    q and gamma, in one evaluation.
 
-    With s = log(gamma + m_x x) and d log B(u, q)/du = psi(u) - psi(u+q):
+    With s = log(gamma + m_x x) and d log B(u, q)/du = psi(u) - psi(u+q), per customer:
     d/dp = x (psi(px+q) - psi(px) + log m_x + log x - s),
     d/dq = psi(px+q) - psi(q) + log gamma - s,
     d/dgamma = q/gamma - (px+q)/(gamma + m_x x).
+    The terms of x alone are summed per distinct x (bincount); per customer only s and
+    1/(gamma + m_x x) are computed.
     """
     p, q, gamma = params
     x, m = data["frequency"], data["monetary_value"]
+    by_x = np.bincount(x.codes, weights, len(x.values))
+    total_weight = float(weights.sum())
     spent = gamma + m * x.full
-    log_spent = np.log(spent)
-    shape_shift = x.map(lambda v: digamma(p * v + q))
-    return np.column_stack(
+    log_spent, log_m = np.log(spent), np.log(m)
+    x_weights = weights * x.full
+    sums = {
+        "log m": float(np.sum(weights * log_m)),
+        "x log m": float(np.sum(x_weights * log_m)),
+        "s": float(np.sum(weights * log_spent)),
+        "x s": float(np.sum(x_weights * log_spent)),
+        "1/spent": float(np.sum(weights / spent)),
+        "x/spent": float(np.sum(x_weights / spent)),
+    }
+    values, shape_shift = x.values, digamma(p * x.values + q)
+    total = (
+        by_x @ (p * values * np.log(values) - betaln(p * values, q))
+        + total_weight * q * np.log(gamma)
+        + p * sums["x log m"]
+        - sums["log m"]
+        - p * sums["x s"]
+        - q * sums["s"]
+    )
+    gradient = np.array(
         [
-            x.full
-            * (shape_shift - x.map(lambda v: digamma(p * v) - np.log(v)) + np.log(m) - log_spent),
-            shape_shift - digamma(q) + np.log(gamma) - log_spent,
-            q / gamma - (p * x.full + q) / spent,
+            by_x @ (values * (shape_shift - digamma(p * values) + np.log(values)))
+            + sums["x log m"]
+            - sums["x s"],
+            by_x @ shape_shift + total_weight * (np.log(gamma) - digamma(q)) - sums["s"],
+            total_weight * q / gamma - p * sums["x/spent"] - q * sums["1/spent"],
         ]
     )
+    return float(total), gradient
 
 
 class GammaGamma(FittedModel):
@@ -97,7 +123,7 @@ class GammaGamma(FittedModel):
                 scale=mean_scale(rows.values["monetary_value"], rows.weights),
                 scaled_columns=("monetary_value",),
                 scaled_params=("gamma",),
-                weighted_terms=together(row_log_likelihood, row_gradient),
+                weighted_terms=weighted_terms,
             )
         )
         return self

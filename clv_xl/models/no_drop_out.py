@@ -17,7 +17,7 @@ from scipy.special import digamma, gammaln
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._errors import NotFittedError
-from clv_xl.models._mle import FittedModel, closed_form, fit_histories
+from clv_xl.models._mle import FittedModel, closed_form, fit_histories, together
 
 _STARTS = ((1.0, 1.0), (0.3, 0.3), (5.0, 5.0))
 
@@ -57,7 +57,9 @@ class NBD(FittedModel):
         """Maximum-likelihood estimates; ``weights`` counts customers with identical rows."""
         columns = read_history(self.model_name, frequency, recency, T, weights)
         rows = compress({k: columns.values[k] for k in ("frequency", "T")}, columns.weights)
-        fit_histories(self, row_log_likelihood, row_gradient, rows, _STARTS)
+        fit_histories(
+            self, row_log_likelihood, together(row_log_likelihood, row_gradient), rows, _STARTS
+        )
         return self
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
@@ -67,9 +69,14 @@ class NBD(FittedModel):
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
         """E[Y(t) | x, T] = t (r+x)/(alpha+T), the posterior mean rate times t."""
-        r, alpha = self._values()
         columns = read_history(self.model_name, frequency, recency, T).values
-        return np.asarray(t, dtype=float) * (r + columns["frequency"]) / (alpha + columns["T"])
+        return self.expected_purchases_if_alive(t, columns["frequency"], columns["T"])
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """Everyone is alive: t (r+x)/(alpha+T), broadcast over t, x and T."""
+        r, alpha = self._values()
+        x, age = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        return np.asarray(t, dtype=float) * (r + x) / (alpha + age)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] = t r / alpha."""
@@ -114,9 +121,14 @@ class Poisson(FittedModel):
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
         """E[Y(t)] = rate t, whatever the history."""
+        columns = read_history(self.model_name, frequency, recency, T).values
+        return self.expected_purchases_if_alive(t, columns["frequency"], columns["T"])
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """Everyone is alive: rate t whatever the history, broadcast over t, x and T."""
         (rate,) = self._values()
-        count = len(read_history(self.model_name, frequency, recency, T))
-        return np.broadcast_to(np.asarray(t, dtype=float) * rate, (count,)).copy()
+        shape = np.broadcast_shapes(np.shape(t), np.shape(frequency), np.shape(T))
+        return np.broadcast_to(np.asarray(t, dtype=float) * rate, shape).copy()
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] = rate t."""

@@ -25,6 +25,7 @@ from scipy.special import digamma, expit, gammaln
 
 from clv_xl.models._data import Levels, compress, mean_scale, read_history
 from clv_xl.models._mle import FittedModel, fit_rows, ratio_axes
+from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
 #: Nodes of the tanh-sinh rule on (0, 1), and the range of its variable u.
@@ -181,8 +182,8 @@ def weighted_terms(
     front = x_weights @ (gammaln(r + x.values) - gammaln(r)) + total_weight * (
         r * np.log(alpha) + s * np.log(beta)
     )
-    total = front + float(np.sum(weights * np.logaddexp(alive, dropped)))
-    share_dropped = expit(dropped - alive)
+    log_sum, share_dropped = log_sum_and_share(alive, dropped)
+    total = front + float(np.sum(weights * log_sum))
     on_alive = weights * (1 - share_dropped)
     with np.errstate(divide="ignore", invalid="ignore"):
         on_dropped = np.where(share_dropped > 0, weights * share_dropped / (1 - ratio), 0.0)
@@ -273,11 +274,17 @@ class ParetoNBD(FittedModel):
 
         = P(alive) (r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)].
         """
-        r, alpha, s, beta = self._values()
         columns = read_history(self.model_name, frequency, recency, T).values
         x, age = columns["frequency"], columns["T"]
         alive = self.probability_alive(x, columns["recency"], age)
-        return alive * (r + x) / (alpha + age) * _lifetime_exposure(s, beta + age, t)
+        return alive * self.expected_purchases_if_alive(t, x, age)
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | alive, x, T] = (r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)]
+        (note 009 eq. 41 without P(alive)), broadcast over t, x and T."""
+        r, alpha, s, beta = self._values()
+        x, age = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        return (r + x) / (alpha + age) * _lifetime_exposure(s, beta + age, t)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (note 009 eq. 27)."""

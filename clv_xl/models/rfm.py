@@ -11,6 +11,7 @@ order of amount 0 is (CDNOW has such transactions).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -50,52 +51,61 @@ def rfm_summary(
     day = orders["date"].dt.tz_localize(None).dt.normalize()
     after_end = day > end
     is_purchase = (orders["amount"] >= 0) & ~after_end
-    daily = _daily_purchases(orders["customer"], day, orders["amount"], is_purchase.to_numpy())
-    first = daily.groupby("customer")["day"].transform("min")
-    late_customer = first > split
+    days = _daily_purchases(orders["customer"], day, orders["amount"], is_purchase.to_numpy())
+    owner, date, amount = days.customer, days.day, days.amount
+    begins = np.flatnonzero(np.diff(owner, prepend=-1))  # each customer's first purchase day
+    late = date[begins] > np.datetime64(split.date(), "D")  # per customer, in code order
     excluded = {
         AFTER_END: int(after_end.sum()),
         NOT_PURCHASE: int((~is_purchase & ~after_end).sum()),
-        LATE_FIRST: int(
-            orders.loc[is_purchase, "customer"].isin(daily.loc[late_customer, "customer"]).sum()
-        ),
+        LATE_FIRST: int(days.rows_per_customer[late].sum()),
     }
-    daily = daily[~late_customer].assign(first=first[~late_customer])
-    calibration = daily[daily["day"] <= split]
-    per_customer = calibration.groupby("customer").agg(
-        days=("day", "size"),
-        first=("first", "first"),
-        last=("day", "max"),
-        total=("amount", "sum"),
-        first_amount=("amount", "first"),
-    )
-    frequency = per_customer["days"] - 1
+    kept = ~late[owner]
+    in_calibration = kept & (date <= np.datetime64(split.date(), "D"))
+    owner_c, date_c, amount_c = owner[in_calibration], date[in_calibration], amount[in_calibration]
+    starts = np.flatnonzero(np.diff(owner_c, prepend=-1))
+    frequency = np.diff(starts, append=len(owner_c)) - 1
+    first_day = date_c[starts]
+    repeat_total = np.add.reduceat(amount_c, starts) - amount_c[starts] if len(starts) else []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        monetary = np.where(frequency > 0, np.asarray(repeat_total) / frequency, 0.0)
     summary = pd.DataFrame(
         {
             "frequency": frequency.astype(float),
-            "recency": (per_customer["last"] - per_customer["first"]).dt.days / unit,
-            "T": (split - per_customer["first"]).dt.days / unit,
-            "monetary_value": ((per_customer["total"] - per_customer["first_amount"]) / frequency)
-            .where(frequency > 0, 0.0)
-            .astype(float),
-        }
+            "recency": (date_c[starts + frequency] - first_day).astype(np.int64) / unit,
+            "T": (np.datetime64(split.date(), "D") - first_day).astype(np.int64) / unit,
+            "monetary_value": monetary.astype(float),
+        },
+        index=pd.Index(days.names.take(owner_c[starts]), name="customer"),
     )
     if calibration_end is not None:
-        holdout = daily[daily["day"] > split].groupby("customer")["amount"].agg(["size", "mean"])
-        summary["frequency_holdout"] = (
-            holdout["size"].reindex(summary.index, fill_value=0).astype(float)
-        )
-        summary["monetary_value_holdout"] = holdout["mean"].reindex(summary.index, fill_value=0.0)
+        in_holdout = kept & ~in_calibration
+        customers = len(days.rows_per_customer)
+        size = np.bincount(owner[in_holdout], minlength=customers)[owner_c[starts]]
+        spent = np.bincount(owner[in_holdout], amount[in_holdout], customers)[owner_c[starts]]
+        summary["frequency_holdout"] = size.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            summary["monetary_value_holdout"] = np.where(size > 0, spent / size, 0.0)
         summary["duration_holdout"] = (end - split).days / unit
-    summary.index.name = "customer"
     summary.attrs["excluded_rows"] = {reason: rows for reason, rows in excluded.items() if rows}
     return summary
 
 
+@dataclass(frozen=True)
+class _Days:
+    """The purchases summed per customer and day, sorted by customer code then day."""
+
+    customer: np.ndarray  # codes, in sorted order of the names
+    day: np.ndarray  # datetime64[D]
+    amount: np.ndarray
+    names: Any  # the customers, by code
+    rows_per_customer: np.ndarray  # purchase rows per code
+
+
 def _daily_purchases(
     customer: pd.Series, day: pd.Series, amount: pd.Series, purchase: np.ndarray
-) -> pd.DataFrame:
-    """The purchases summed per customer and day (columns customer, day, amount), sorted.
+) -> _Days:
+    """The purchases summed per customer and day, sorted.
 
     Sorted on one integer key, customer number x days spanned + day number: several
     times faster than grouping on the two columns, and almost free when the rows are in
@@ -118,12 +128,12 @@ def _daily_purchases(
         summed = several[group]
         sums[several] = pd.Series(amounts[summed]).groupby(group[summed]).sum().to_numpy()
     keys = keys[starts]
-    return pd.DataFrame(
-        {
-            "customer": names.take(keys // span),
-            "day": (first + keys % span).astype("datetime64[ns]"),
-            "amount": sums,
-        }
+    return _Days(
+        customer=keys // span,
+        day=first + keys % span,
+        amount=sums,
+        names=names,
+        rows_per_customer=np.bincount(codes, minlength=len(names)),
     )
 
 

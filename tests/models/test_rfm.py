@@ -114,8 +114,11 @@ def test_daily_purchases_sum_each_customers_day_and_come_out_sorted() -> None:
             sums[customer, date] = sums.get((customer, date), 0.0) + amount
     assert len(sums) < purchase.sum()  # some days have several purchases
     expected = sorted(sums.items())
-    assert list(zip(daily["customer"], daily["day"], strict=True)) == [k for k, _ in expected]
-    assert daily["amount"].tolist() == pytest.approx([v for _, v in expected], rel=1e-12)
+    names, days = daily.names.take(daily.customer), pd.to_datetime(daily.day)
+    assert list(zip(names, days, strict=True)) == [k for k, _ in expected]
+    assert daily.amount.tolist() == pytest.approx([v for _, v in expected], rel=1e-12)
+    rows = orders.loc[purchase, "customer"].value_counts().sort_index()
+    assert daily.rows_per_customer.tolist() == rows.tolist()
 
 
 @pytest.mark.parametrize(

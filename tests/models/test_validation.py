@@ -120,35 +120,47 @@ def test_weights_equal_repeated_rows() -> None:
 
 
 def test_bg_nbd_gradient_matches_finite_differences() -> None:
-    """The exact gradient used by the optimiser against scipy's finite differences."""
+    """The weighted BG/NBD log-likelihood and the exact gradient used by the optimiser
+    against the per-customer log-likelihood and scipy's finite differences of it."""
     from scipy.optimize import approx_fprime
 
     from clv_xl.models._data import Levels
-    from clv_xl.models.beta_geo import row_gradient, row_log_likelihood
+    from clv_xl.models.beta_geo import row_log_likelihood, weighted_terms
 
     history = simulate_bg_nbd(r=0.5, alpha=4, a=0.7, b=2.5, T=np.full(500, 30.0), seed=4)
     data = {name: Levels.of(history[name].to_numpy()) for name in ("frequency", "recency", "T")}
+    weights = np.random.default_rng(5).integers(1, 4, 500).astype(float)
     params = np.array([0.3, 5.0, 0.9, 2.0])
-    exact = row_gradient(tuple(params), data).sum(axis=0)
-    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-7)
-    assert exact == pytest.approx(numeric, rel=1e-4)
+
+    def summed(p: np.ndarray) -> float:
+        return float(np.sum(weights * row_log_likelihood(tuple(p), data)))
+
+    total, exact = weighted_terms(tuple(params), data, weights)
+    assert total == pytest.approx(summed(params), rel=1e-12)
+    assert exact == pytest.approx(approx_fprime(params, summed, 1e-7), rel=1e-4)
 
 
 def test_gamma_gamma_gradient_matches_finite_differences() -> None:
-    """The exact Gamma-Gamma gradient against scipy's finite differences of the likelihood."""
+    """The Gamma-Gamma weighted log-likelihood and its exact gradient, summed per distinct x,
+    against the per-customer log-likelihood and scipy's finite differences of it."""
     from scipy.optimize import approx_fprime
 
     from clv_xl.models._data import Levels
-    from clv_xl.models.gamma_gamma import row_gradient, row_log_likelihood
+    from clv_xl.models.gamma_gamma import row_log_likelihood, weighted_terms
 
     rng = np.random.default_rng(6)
     frequency = rng.integers(1, 12, 400).astype(float)
     monetary = rng.gamma(4.0, 1 / rng.gamma(5.0, 1 / 80.0, 400))
+    weights = rng.integers(1, 4, 400).astype(float)
     data = {"frequency": Levels.of(frequency), "monetary_value": monetary}
     params = np.array([3.0, 4.0, 60.0])
-    exact = row_gradient(tuple(params), data).sum(axis=0)
-    numeric = approx_fprime(params, lambda p: row_log_likelihood(tuple(p), data).sum(), 1e-6)
-    assert exact == pytest.approx(numeric, rel=1e-4)
+
+    def summed(p: np.ndarray) -> float:
+        return float(np.sum(weights * row_log_likelihood(tuple(p), data)))
+
+    total, exact = weighted_terms(tuple(params), data, weights)
+    assert total == pytest.approx(summed(params), rel=1e-12)
+    assert exact == pytest.approx(approx_fprime(params, summed, 1e-6), rel=1e-4)
 
 
 def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
@@ -169,6 +181,30 @@ def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
     hessian_and_limits = 1 + 2 * 2 + 4 + 2
     assert calls[0] <= len(starts) * (EVALUATION_BUDGET + 30) + hessian_and_limits
     assert np.isfinite(fit.log_likelihood)
+
+
+def test_a_later_start_stops_where_it_reaches_an_earlier_end() -> None:
+    """Along a ridge towards a bound, a second start stops at the first iteration within
+    RIDGE_AGREEMENT of where the first ended (gaining less than that), converged, instead
+    of taking the ridge's many short last steps again."""
+    from clv_xl.models._mle import RIDGE_AGREEMENT, _run_from
+
+    def ridge(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        along = np.exp(-theta[0])
+        value = 1e2 * (theta[0] - theta[1]) ** 2 + along
+        slope = 2e2 * (theta[0] - theta[1]) * np.array([1.0, -1.0]) + np.array([-along, 0.0])
+        return float(value), slope
+
+    def objective(theta: np.ndarray) -> float:
+        return ridge(theta)[0]
+
+    first = _run_from(objective, np.array([0.5, 0.0]), ridge)
+    again = _run_from(objective, np.array([-1.0, 0.2]), ridge)
+    settled = _run_from(objective, np.array([-1.0, 0.2]), ridge, earlier_end=first.value)
+    assert settled.converged
+    assert abs(settled.value - first.value) <= RIDGE_AGREEMENT
+    assert settled.iterations < again.iterations
+    assert again.value < settled.value  # it did stop before the end
 
 
 def test_nbd_gradient_matches_finite_differences() -> None:
