@@ -42,8 +42,13 @@ lint: $(STAMP)
 	.venv-lifetimes/bin/python -m pip install --quiet "numpy<2" "pandas<2" "scipy<1.12" \
 	  "setuptools<70" autograd dill lifetimes==0.11.3
 
-bench: $(STAMP) .venv-lifetimes/bin/python
+# PyMC-Marketing (its MAP fits, the other peer) gets one of its own too.
+.venv-pymc/bin/python:
+	$(PYTHON) -m venv .venv-pymc
+	.venv-pymc/bin/python -m pip install --quiet pymc-marketing==0.19.2
+
+bench: $(STAMP) .venv-lifetimes/bin/python .venv-pymc/bin/python
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venv-lifetimes out .pytest_cache
+	rm -rf $(VENV) .venv-lifetimes .venv-pymc out .pytest_cache
