@@ -212,7 +212,7 @@ def test_predicted_clv_is_margin_times_spend_times_discounted_purchases(
     prediction: Prediction, full_history: pd.DataFrame, margins: pd.Series
 ) -> None:
     """By a plain loop over customers and months: each month's expected purchases at the
-    month's end discount, a month being 365.25/12 days."""
+    month's start discount (the next month now), a month being 365.25/12 days."""
     purchases = BetaGeo.from_params(**fitted_models(prediction, "BG/NBD"))
     spend = GammaGamma.from_params(**fitted_models(prediction, "Gamma-Gamma"))
     for customer, row in full_history.iloc[::200].iterrows():
@@ -222,7 +222,7 @@ def test_predicted_clv_is_margin_times_spend_times_discounted_purchases(
         discounted = 0.0
         for month in range(1, 37):
             by_then = purchases.expected_purchases(month * MONTH_WEEKS, *history)[0]
-            discounted += (by_then - before) / (1 + MONTHLY_RATE) ** month
+            discounted += (by_then - before) / (1 + MONTHLY_RATE) ** (month - 1)
             before = by_then
             value[month] = margins[customer] * per_purchase * discounted
         forecast = prediction.customers.loc[customer]

@@ -15,8 +15,9 @@ Per customer, with the models fitted on the whole history up to the analysis dat
 * ``expected_purchases_12m`` = E[Y(t) | x, t_x, T] for t = 12 months;
 * ``expected_spend`` = E(Z | x, m_x), the expected value of one purchase (before refunds);
 * ``predicted_clv_12m`` / ``_36m`` = margin x sum over months k of E[purchases in month k]
-  x E(Z) / (1 + monthly discount rate)^k (:func:`clv_xl.models.predicted_clv`; both
-  horizons and the expected purchases from one :func:`clv_xl.models.clv.forecast_purchases`).
+  x E(Z) / (1 + monthly discount rate)^(k-1), the next month now
+  (:func:`clv_xl.models.predicted_clv`; both horizons and the expected purchases from one
+  :func:`clv_xl.models.clv.forecast_purchases`).
 
 The check (:mod:`clv_xl.analysis.holdout_check`): each family is fitted before a holdout
 at the end of the span and the one that forecast the holdout better is fitted to the whole
@@ -179,8 +180,9 @@ def predict(
     check every family is fitted to the whole history and the best by AIC kept.
 
     ``margin`` is a gross-margin fraction, for all customers or per customer (a Series
-    indexed by customer). ``monthly_discount_rate`` discounts each month's value at its
-    end. Data too thin to fit gives ``fitted=False`` with the reason, never an exception.
+    indexed by customer). ``monthly_discount_rate`` discounts each month's value from its
+    start (the next month now: the report's one convention). Data too thin to fit gives
+    ``fitted=False`` with the reason, never an exception.
     """
     if not 0 < holdout_fraction < 1:
         raise InputError(

@@ -1,10 +1,12 @@
 """Predicted customer lifetime value from a purchase model and a spend model.
 
-CLV_i = sum over periods k = 1..H of E[purchases of i in period k] x E(spend of i) / (1 + d)^k,
+CLV_i = sum over periods k = 1..H of E[purchases of i in period k] x E(spend of i) / (1 + d)^(k-1),
 
 with H the horizon in periods of ``horizon_unit`` and d the discount rate per such period,
-each period's value discounted at its end (Fader, Hardie & Lee 2005, "RFM and CLV",
-discrete form; the same sum as the ``lifetimes`` package). The data's time unit and the
+each period's value discounted at its start: the first period now, the report's one
+convention (as its CLV formula counts a new customer's first month). Fader, Hardie & Lee
+2005 ("RFM and CLV", discrete form) and the ``lifetimes`` package discount at its end: one
+period's discount less here. The data's time unit and the
 horizon's are explicit; a month is 365.25/12 days.
 
 :func:`forecast_purchases` evaluates the purchase model in one call for every period up
@@ -101,14 +103,15 @@ class PurchaseForecast:
         return self.if_alive[periods][self.pair] * self.probability_alive
 
     def discounted(self, horizons: Sequence[int], discount_rate: float) -> np.ndarray:
-        """sum over k = 1..H of E[purchases in period k] / (1 + d)^k for each horizon H.
+        """sum over k = 1..H of E[purchases in period k] / (1 + d)^(k-1) for each horizon H
+        (the first period now).
 
         One row per horizon, one column per customer.
         """
         self._check_covered(horizons)
         _check_discount_rate(discount_rate)
         k = np.arange(1, len(self.if_alive))[:, None]
-        by_period = np.diff(self.if_alive, axis=0) / (1 + discount_rate) ** k
+        by_period = np.diff(self.if_alive, axis=0) / (1 + discount_rate) ** (k - 1)
         running_sums = np.concatenate(
             [np.zeros_like(self.if_alive[:1]), np.cumsum(by_period, axis=0)]
         )

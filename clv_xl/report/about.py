@@ -53,10 +53,10 @@ DEFINITIONS = (
     ("Discounted CLV", "Sum over months t = 0, 1, 2, ... of revenue per month x margin x "
                        "(1 - churn)^t / (1 + i)^t = revenue per month x margin x (1 + i) / "
                        "(i + churn): the first month now, the monthly rate i = (1 + yearly "
-                       "rate)^(1/12) - 1. The report's and the calculator template's one "
-                       "convention. The model's forecasts of the months ahead discount each "
-                       "at its end, as the lifetimes package does (one month's discount "
-                       "more)."),
+                       "rate)^(1/12) - 1. The one convention of the report, its model "
+                       "forecasts (each month ahead from its start: the next month now) and "
+                       "the calculator template; Fader, Hardie & Lee and the lifetimes "
+                       "package discount a month more."),
     ("Gross margin to date", "The margin a customer has brought so far (historical)."),
     ("Expected remaining margin", "Formula: each group of customers of the same age (whole "
                                   "months since the first order) is expected to bring the "

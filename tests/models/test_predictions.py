@@ -102,12 +102,13 @@ def test_predicted_clv_without_discount_telescopes() -> None:
     assert clv == pytest.approx(direct, rel=1e-10)
 
 
-def test_predicted_clv_discounts_each_month_at_its_end() -> None:
+def test_predicted_clv_discounts_each_month_from_its_start() -> None:
+    """The next month now, as the report's formulas count a new customer's first month."""
     monetary = [0.0, 11.77, 22.35, 40.0, 40.0]
     month = 365.25 / 12 / 7
     cumulative = np.array([BG.expected_purchases(k * month, **HISTORY) for k in range(4)])
     spend = SPEND.expected_spend(HISTORY["frequency"], monetary)
-    by_hand = sum(np.diff(cumulative, axis=0)[k] / 1.01 ** (k + 1) for k in range(3)) * spend
+    by_hand = sum(np.diff(cumulative, axis=0)[k] / 1.01**k for k in range(3)) * spend
     clv = predicted_clv(
         BG,
         SPEND,
@@ -143,7 +144,7 @@ def test_clv_does_not_depend_on_the_time_unit_of_the_data() -> None:
 @pytest.mark.parametrize("model", [BG, PARETO], ids=["BG", "P"])
 def test_one_forecast_for_several_horizons_by_a_loop_over_customers_and_months(model) -> None:
     """One forecast of 36 months gives each customer's E[Y(k)] and, for 0, 1, 12 and 36
-    months, the sum of E[Y(k)] - E[Y(k-1)] at the month's end discount, as a plain loop
+    months, the sum of E[Y(k)] - E[Y(k-1)] at the month's start discount, as a plain loop
     over customers and months does; customers 2-4 share x and T but not t_x, and customer
     1 repeats customer 0's history."""
     history = {
@@ -164,7 +165,8 @@ def test_one_forecast_for_several_horizons_by_a_loop_over_customers_and_months(m
             assert forecast.expected_purchases(k)[customer] == pytest.approx(by_month[k], rel=1e-12)
         for row, horizon in enumerate(horizons):
             by_hand = sum(
-                (by_month[k] - by_month[k - 1]) / (1 + rate) ** k for k in range(1, horizon + 1)
+                (by_month[k] - by_month[k - 1]) / (1 + rate) ** (k - 1)
+                for k in range(1, horizon + 1)
             )
             assert discounted[row, customer] == pytest.approx(by_hand, rel=1e-12)
 
