@@ -110,3 +110,29 @@ def test_a_column_without_values_prints_nothing_of_the_reader(tmp_path: Path) ->
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert done.stderr == ""
+
+
+def test_cells_of_another_kind_after_the_first_thousand_rows_are_read(tmp_path: Path) -> None:
+    """fastexcel types a column from its first 1,000 rows by default and blanks later cells
+    of another kind: 400 text dates were "missing date" and text costs were dropped."""
+    import xlsxwriter
+
+    path = tmp_path / "mixed.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        ws = wb.add_worksheet("Orders")
+        date_format = wb.add_format({"num_format": "yyyy-mm-dd"})
+        ws.write_row(0, 0, ["Customer", "Date", "Amount", "Cost"])
+        for row in range(1, 1501):
+            ws.write_string(row, 0, f"C{row % 90}")
+            if row <= 1100:
+                ws.write_datetime(row, 1, dt.datetime(2024, 1, 2), date_format)
+                ws.write_number(row, 3, 4)
+            else:
+                ws.write_string(row, 1, "31/01/2024")
+                ws.write_string(row, 3, "4,50")
+            ws.write_number(row, 2, 10)
+    orders = load_orders(path, as_of=dt.date(2025, 1, 1))
+    assert len(orders.lines) == 1500 and not orders.exclusions
+    later = orders.lines["row"] > 1101  # sheet rows 1102-1501
+    assert (orders.lines.loc[later, "date"] == pd.Timestamp("2024-01-31")).all()
+    assert orders.lines.loc[later, "margin_amount"].tolist() == [5.5] * 400

@@ -158,8 +158,12 @@ def open_orders_sheet(
     import fastexcel
 
     try:  # with a number of rows to skip, fastexcel counts rows from the sheet's first
-        loaded = fastexcel.read_excel(data).load_sheet(
-            chosen, header_row=None, skip_rows=header_row, whitespace_as_null=True
+        loaded = fastexcel.read_excel(data).load_sheet(  # each column's type from all its
+            chosen,  # cells: a column typed from its first 1,000 would blank the later others
+            header_row=None,
+            skip_rows=header_row,
+            whitespace_as_null=True,
+            schema_sample_rows=None,
         )
         table = pa.record_batch(loaded.to_arrow()) if extent.head else None
     except _read_errors() as error:
