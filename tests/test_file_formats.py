@@ -4,10 +4,13 @@ and CSV as pyarrow reads it (blank lines, quoted line breaks)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -136,3 +139,45 @@ def test_cells_of_another_kind_after_the_first_thousand_rows_are_read(tmp_path: 
     later = orders.lines["row"] > 1101  # sheet rows 1102-1501
     assert (orders.lines.loc[later, "date"] == pd.Timestamp("2024-01-31")).all()
     assert orders.lines.loc[later, "margin_amount"].tolist() == [5.5] * 400
+
+
+def _garbled_workbook_part(data: bytearray) -> None:
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("xl/workbook.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 5 : start + 15] = b"\x00" * 10
+
+
+def _central_offset_past_the_end(data: bytearray) -> None:
+    at = data.find(b"PK\x01\x02")
+    data[at + 42 : at + 46] = (len(data) - 10).to_bytes(4, "little")
+
+
+def _broken_shared_strings(data: bytearray) -> None:
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/sharedStrings.xml"] = b"<sst><si><t>Customer</t></si><si><t>cut"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in parts.items():
+            archive.writestr(name, part)
+    data[:] = out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "damage", [_garbled_workbook_part, _central_offset_past_the_end, _broken_shared_strings]
+)
+def test_a_damaged_package_is_one_sentence(tmp_path: Path, damage: Any) -> None:
+    """A download cut short or a garbled part was "unexpected failure ... please report it"."""
+    import xlsxwriter
+
+    path = tmp_path / "orders.xlsx"
+    with xlsxwriter.Workbook(path) as wb:  # shared strings, as Excel saves them
+        ws = wb.add_worksheet("Orders")
+        ws.write_row(0, 0, ["Customer", "Date", "Amount"])
+        ws.write_row(1, 0, ["C1", "2024-01-02", 10])
+    data = bytearray(path.read_bytes())
+    damage(data)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"^(sheet 'Orders' of )?orders.xlsx cannot be read"):
+        load_orders(path)

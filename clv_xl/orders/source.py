@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,17 @@ ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 # fastexcel logs a warning for each column without values ("falling back to string"); such a
 # column is blank here, and a warning would break the command's one-sentence output.
 logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+
+#: What reading a damaged package's parts raises (ElementTree's ParseError is a SyntaxError).
+DAMAGED_PACKAGE = (
+    KeyError,
+    SyntaxError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+)
 
 
 def _read_errors() -> tuple[type[Exception], ...]:
@@ -138,20 +151,20 @@ def open_orders_sheet(
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
     if "content.xml" in members and "xl/workbook.xml" not in members:
         return _calamine_sheet(data, name, source, sheet, columns)
-    try:
+    try:  # a damaged package (a download cut short, a part garbled) is one sentence
         entries = workbook_sheets(archive)
-    except (KeyError, SyntaxError) as error:
+        chosen = _chosen(
+            [entry.name for entry in entries],
+            [entry.name for entry in entries if entry.visible_worksheet],
+            lambda title: sheet_head(archive, _entry(entries, title).member, name).head,
+            name,
+            sheet,
+            columns,
+        )
+        where = f"sheet '{chosen}' of {name}"
+        extent = check_extent(archive, _entry(entries, chosen).member, where)
+    except DAMAGED_PACKAGE as error:
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
-    chosen = _chosen(
-        [entry.name for entry in entries],
-        [entry.name for entry in entries if entry.visible_worksheet],
-        lambda title: sheet_head(archive, _entry(entries, title).member, name).head,
-        name,
-        sheet,
-        columns,
-    )
-    where = f"sheet '{chosen}' of {name}"
-    extent = check_extent(archive, _entry(entries, chosen).member, where)
     header_at = _header_index(extent.head, columns)
     header = extent.head[header_at] if extent.head else ()
     header_row = extent.first_row + header_at

@@ -35,9 +35,10 @@ def inflated(
     if fp is None:
         raise InputError(f"{where} cannot be read (the package is closed).")
     fp.seek(info.header_offset)
-    signature, name_length, extra_length = _LOCAL_HEADER.unpack(fp.read(_LOCAL_HEADER.size))
-    if signature != _LOCAL_SIGNATURE:
+    header = fp.read(_LOCAL_HEADER.size)
+    if len(header) < _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
         raise InputError(f"{where} cannot be read: its package's part {info.filename} is damaged.")
+    _, name_length, extra_length = _LOCAL_HEADER.unpack(header)
     start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
     inflater = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type else None
     size, offset, left = 0, start, info.compress_size
