@@ -67,3 +67,20 @@ def test_the_least_holdout_error_wins_and_a_tie_goes_to_the_lower_aic() -> None:
     }
     family, _ = _choose(limit, {"BG/NBD": 0.05, "Pareto/NBD": 0.052}, 26)
     assert family == "BG/NBD"  # two parameters against four: AIC 194 against 196
+
+
+def test_a_forecast_that_is_no_number_loses_the_choice() -> None:
+    """A NaN forecast made the holdout error NaN, and the choice raised ValueError."""
+    import numpy as np
+    import pandas as pd
+
+    from clv_xl.analysis.holdout_check import _holdout_error
+
+    table = pd.DataFrame(
+        {"frequency_group": ["0", "1", "All"], "actual": [5.0, 3.0, 8.0],
+         "predicted": [np.nan, 3.0, np.nan]}
+    )  # fmt: skip
+    assert _holdout_error(table) == np.inf
+    fits = {"BG/NBD": fit(BG, "BG/NBD", -100.0), "Pareto/NBD": fit(PARETO, "Pareto/NBD", -90.0)}
+    family, _ = _choose(fits, {"BG/NBD": _holdout_error(table), "Pareto/NBD": 0.08}, 26)
+    assert family == "Pareto/NBD"

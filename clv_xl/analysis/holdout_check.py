@@ -218,8 +218,11 @@ def _aics(fits: dict[str, PurchaseFit], family: str) -> str:
 
 
 def _holdout_error(table: pd.DataFrame) -> float:
-    """sum over the frequency groups of |actual - predicted| / the actual total (inf: none)."""
+    """sum over the frequency groups of |actual - predicted| / the actual total (inf: none,
+    or a forecast that is no number)."""
     groups = table[table["frequency_group"] != ALL_GROUPS]
+    if not np.isfinite(groups["predicted"].to_numpy(dtype=float)).all():
+        return np.inf  # (a sum would skip it, and call the forecast perfect)
     actual = float(groups["actual"].sum())
     miss = float((groups["actual"] - groups["predicted"]).abs().sum())
     return miss / actual if actual > 0 else (0.0 if miss == 0 else np.inf)
