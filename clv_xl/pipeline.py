@@ -1,9 +1,10 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
-The output is checked before any work starts (`destination.check_output`). Everything runs
-in this thread, with the garbage collector as it is: a second thread for the models, a
+The output is checked before any work starts (`destination.check_output`). The analysis
+runs in this thread, with the garbage collector as it is: a second thread for the models, a
 worker process and pausing the collector each saved less than they cost or nothing
-measurable on two cores (see `bench/RESULTS.md`).
+measurable on two cores (see `bench/RESULTS.md`); only the streamed Customers table has a
+writer thread of its own (`report.fastsheet`).
 """
 
 from __future__ import annotations

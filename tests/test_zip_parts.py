@@ -118,3 +118,22 @@ def test_a_workbook_whose_shared_strings_declare_less_is_refused_before_parsing(
     declare(path, "xl/sharedStrings.xml", 1000)
     with pytest.raises(InputError, match=r"part xl/sharedStrings.xml is damaged"):
         load_orders(path)
+
+
+def test_an_opendocument_whose_content_declares_less_is_refused(tmp_path: Path) -> None:
+    """An .ods goes to calamine whole: its parts are checked first, like an xlsx's."""
+    from clv_xl.orders.load import load_orders
+
+    content = (
+        b'<office:document-content xmlns:office="o">'
+        + b"<x/>" * 50_000
+        + b"</office:document-content>"
+    )
+    path = package(
+        tmp_path / "book.ods",
+        {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": content},
+    )
+    declare(path, "content.xml", 1000)
+    with pytest.raises(InputError, match=r"^book.ods cannot be read: its package's part "
+                       r"content.xml is damaged"):  # fmt: skip
+        load_orders(path)

@@ -73,7 +73,7 @@ class Analysis:
     cohort_retention: pd.DataFrame
     cohort_revenue: pd.DataFrame
     revenue_retention: pd.DataFrame
-    prediction: Prediction  # BG/NBD + Gamma-Gamma forecasts, or why there are none
+    prediction: Prediction  # the chosen purchase model's and Gamma-Gamma's forecasts, or why none
     valuation: Valuation  # the base's lifetime curves and the loss-detection gap
     channel: str | None  # the segment column that says where customers came from (CAC's)
     #: Refund rows of customers with no order (row, amount): in no figure, listed on
@@ -243,9 +243,9 @@ def _with_model_ranges(
     table: pd.DataFrame, customers: pd.DataFrame, segments: tuple[str, ...], predicted: Prediction
 ) -> pd.DataFrame:
     """Each segment's 80% range of the model's 36-month revenue per customer (from the
-    parameters' uncertainty, :func:`clv_xl.analysis.prediction.intervals_by_groupings`) and
+    parameters' uncertainty, :func:`clv_xl.analysis.forecast_ranges.intervals_by_groupings`) and
     the verdict on whether its forecast can be trusted
-    (:func:`clv_xl.analysis.prediction.forecast_verdict`).
+    (:func:`clv_xl.analysis.forecast_ranges.forecast_verdict`).
 
     Both are given the customers as the prediction indexes them (its own index, and subsets
     of it), so that pandas aligns them without converting between text and categories.

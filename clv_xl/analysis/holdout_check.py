@@ -252,7 +252,7 @@ def _purchase_days(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Distinct (customer, day) with a purchase up to ``as_of``, sorted, and ``repeat``:
     whether the day is after the customer's first purchase day.
 
-    ``lines``: sorted by customer and day (:func:`_by_customer_and_day`), so a purchase day
+    ``lines``: sorted by customer and day (:func:`by_customer_and_day`), so a purchase day
     is new where the customer or the day changes from the purchase before.
     """
     day = _days(lines)

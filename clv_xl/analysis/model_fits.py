@@ -47,11 +47,6 @@ def require_data(
         )
 
 
-def fitted_purchases(family: str, history: pd.DataFrame) -> PurchaseFit:
-    """The family's model or its limit fitted to ``history`` (frequency, recency, T)."""
-    return purchase_fits((family,), history)[family]
-
-
 def purchase_fits(
     families: tuple[str, ...], history: pd.DataFrame, like: dict[str, PurchaseFit] | None = None
 ) -> dict[str, PurchaseFit]:

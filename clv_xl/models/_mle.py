@@ -1,5 +1,5 @@
 """Maximum-likelihood machinery shared by every model: log-scale parameters, several
-starting points, a numerical Hessian and standard errors by the delta method.
+starting points, and standard errors by the delta method (the Hessian in `_hessian`).
 
 Every parameter of these models is positive, so the optimiser works on
 ``theta = log(parameter)`` within ``[log(LOWER), log(UPPER)]``. The models scale their

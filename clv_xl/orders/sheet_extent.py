@@ -153,14 +153,7 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
     One pass bounds the sheet cheaply (`_reach`); a second, exact pass (`_exact_reach`)
     runs only when that bound is beyond Excel's limits or the memory budget, or when the
     XML is long enough to hold more cells than the budget."""
-    for info in archive.infolist():  # every part calamine holds whole: shared strings, styles
-        if info.filename != member and info.file_size > MEMORY_BUDGET_BYTES:
-            raise InputError(
-                f"{where} cannot be read: its workbook's part {info.filename} "
-                f"expands to {info.file_size / 2**30:.1f} GB."
-            )
-        if info.filename != member:  # and it holds no more than it declares
-            true_size(archive, info, where)
+    check_parts(archive, where, but=member)
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()
@@ -206,6 +199,20 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
             "to a sheet of their own."
         )
     return SheetExtent(first_row, first_column, last_row, last_column, head)
+
+
+def check_parts(archive: zipfile.ZipFile, where: str, but: str | None = None) -> None:
+    """Every part calamine holds whole (shared strings, styles; an .ods's content) within the
+    memory budget and holding no more than it declares; InputError if not."""
+    for info in archive.infolist():
+        if info.filename == but:
+            continue
+        if info.file_size > MEMORY_BUDGET_BYTES:
+            raise InputError(
+                f"{where} cannot be read: its workbook's part {info.filename} "
+                f"expands to {info.file_size / 2**30:.1f} GB."
+            )
+        true_size(archive, info, where)
 
 
 def _counted_from() -> int:

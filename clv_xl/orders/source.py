@@ -3,8 +3,8 @@ named, else the only one, else the first with a recognisable header row) read.
 
 An xlsx/xlsm sheet is bounded first (`sheet_extent.check_extent`), then read by fastexcel
 (python-calamine's Rust core, typed Arrow columns out) from the row below its header. An
-.xls or .ods sheet is read by python-calamine as cells from A1 (those formats have no
-streamed extent to check; .xls holds at most 65,536 rows of 256 columns).
+.xls or .ods sheet is read by python-calamine as cells from A1 (.xls holds at most 65,536
+rows of 256 columns; an .ods's parts are checked like an xlsx's, `sheet_extent.check_parts`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from clv_xl.orders.headers import ColumnMap, listing, recognised_header
 from clv_xl.orders.sheet_extent import (
     SheetEntry,
     check_extent,
+    check_parts,
     sheet_head,
     workbook_sheets,
 )
@@ -149,7 +150,11 @@ def open_orders_sheet(
         members = set(archive.namelist())
     except zipfile.BadZipFile as error:
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
-    if "content.xml" in members and "xl/workbook.xml" not in members:
+    if "content.xml" in members and "xl/workbook.xml" not in members:  # OpenDocument
+        try:
+            check_parts(archive, name)
+        except DAMAGED_PACKAGE as error:
+            raise InputError(f"{name} cannot be read as a spreadsheet ({error}).") from None
         return _calamine_sheet(data, name, source, sheet, columns)
     try:  # a damaged package (a download cut short, a part garbled) is one sentence
         entries = workbook_sheets(archive)

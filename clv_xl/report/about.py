@@ -63,7 +63,9 @@ DEFINITIONS = (
                                   "group's size x the lifetime revenue still ahead at that "
                                   "age; it is shared among its active customers by revenue to "
                                   "date (lost customers expect none), x margin. Model: "
-                                  "BG/NBD and Gamma-Gamma, next 36 months, discounted."),
+                                  "BG/NBD or Pareto/NBD (the one that forecast the holdout "
+                                  "better, see Model) and Gamma-Gamma, next 36 months, "
+                                  "discounted."),
     ("CLV bridge", "Margin to date + expected remaining margin = expected lifetime margin, "
                    "per customer: never below the margin to date. Averaged over every "
                    "customer ever acquired, the formula side estimates the CLV of a new "
