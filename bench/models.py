@@ -20,9 +20,7 @@ a PyTensor graph per model: seconds to minutes per fit).
 
     .venv/bin/python -m bench.models [--rows 1000000]
 
-Every library runs as installed (OpenBLAS with its default threads); clv_xl limits BLAS to
-one thread while it optimises (models/blas_threads.py), and the model-step table also
-times the step without that limit, right after it.
+Every library runs as installed (OpenBLAS with its default threads).
 """
 
 from __future__ import annotations
@@ -284,9 +282,9 @@ At about {arguments.rows:,} order rows:
 
 
 STEP_HEADER = (
-    "| shape | customers | order rows | model step s | without the one-thread limit s "
+    "| shape | customers | order rows | model step s "
     "| chosen | model kept | holdout error BG/NBD | holdout error Pareto/NBD |\n"
-    "|---|---:|---:|---:|---:|---|---|---:|---:|"
+    "|---|---:|---:|---:|---|---|---:|---:|"
 )
 
 
@@ -301,24 +299,14 @@ def family_header(family: str, with_pymc: bool) -> str:
 
 
 def step_row(name: str, lines: pd.DataFrame, as_of: dt.date) -> str:
-    """The report's model step, with and without the one-thread limit (alternated)."""
-    from clv_xl.models import blas_threads
-
+    """The report's model step."""
     start = time.perf_counter()
     prediction = predict(lines, as_of, margin=0.3, monthly_discount_rate=0.01)
     seconds = time.perf_counter() - start
-    limit = blas_threads.threadpool_limits
-    blas_threads.threadpool_limits = None  # as before the limit
-    try:
-        start = time.perf_counter()
-        predict(lines, as_of, margin=0.3, monthly_discount_rate=0.01)
-        free = time.perf_counter() - start
-    finally:
-        blas_threads.threadpool_limits = limit
     choice = prediction.model_choice.set_index("family")["holdout_error"]
     holdout = " | ".join(f"{choice.get(f, float('nan')):.1%}" for f in FAMILIES)
     return (
-        f"| {name} | {len(prediction.customers):,} | {len(lines):,} | {seconds:.2f} | {free:.2f} "
+        f"| {name} | {len(prediction.customers):,} | {len(lines):,} | {seconds:.2f} "
         f"| {prediction.family} | {prediction.purchase_model} | {holdout} |"
     )
 

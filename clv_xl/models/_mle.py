@@ -21,7 +21,6 @@ from scipy.optimize import OptimizeResult, minimize
 from clv_xl.models._data import Compressed, Levels, mean_scale
 from clv_xl.models._errors import NotFittedError
 from clv_xl.models._hessian import jacobian_of, log_covariance, numerical_hessian
-from clv_xl.models.blas_threads import one_blas_thread
 
 LOWER = 1e-6
 UPPER = 1e6
@@ -122,13 +121,12 @@ def maximise(
     both = None if with_gradient is None else objective_and_slope
     jacobian = None if with_gradient is None else slope
     runs: list[_Run] = []
-    with one_blas_thread():
-        for start in starts:
-            theta0 = np.log(np.asarray(start, dtype=float))
-            ends = [run.value for run in runs if np.isfinite(run.value)]
-            runs.append(_run_from(objective, theta0, both, axes, min(ends, default=None)))
-            if _two_agree(runs) or (warm and runs[0].converged):
-                break
+    for start in starts:
+        theta0 = np.log(np.asarray(start, dtype=float))
+        ends = [run.value for run in runs if np.isfinite(run.value)]
+        runs.append(_run_from(objective, theta0, both, axes, min(ends, default=None)))
+        if _two_agree(runs) or (warm and runs[0].converged):
+            break
     finite = [run for run in runs if np.isfinite(run.value)]
     if not finite:
         raise NotFittedError(
