@@ -255,3 +255,17 @@ def test_a_sheet_written_without_references_is_read(tmp_path: Path) -> None:
     orders = load_orders(path, as_of=AS_OF)
     assert len(orders.lines) == 300
     assert orders.lines["amount"].sum() == sum(range(1, 301))
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["<c r='XFD1048576'><v>1</v></c>", '<c r = "XFD1048576"><v>1</v></c>',
+     '<c\tr="XFD1048576"><v>1</v></c>'],
+    ids=["single quotes", "spaces around =", "a tab"],
+)  # fmt: skip
+def test_a_reference_written_another_legal_way_is_found(tmp_path: Path, cell: str) -> None:
+    """XML allows these and calamine reads them; the checks read only r="..." before."""
+    far = HEADER + f'<row r="1048576">{cell}</row>'
+    path = workbook_with_sheet_xml(tmp_path / "quotes.xlsx", far)
+    with pytest.raises(InputError, match=r"spans A1:XFD1048576"):
+        extent_of(path)

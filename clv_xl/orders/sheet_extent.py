@@ -63,9 +63,9 @@ _BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
 #: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
 #: "0:0"). A few bytes a cell, and
 #: searched for long references as plain bytes.
-_NOT_IN_TAGS = bytes(sorted(set(range(256)) - set(b"<>/=crow")))
+_NOT_IN_TAGS = bytes(sorted(set(range(256)) - set(b'<>/="crow \t\n\r')))
 _ROW_OR_CELL = re.compile(rb"<(row|c)(?=[\s/>])([^>]*)>")
-_REFERENCE = re.compile(rb'(?:^|\s)r="([A-Z]*)(\d*)"')
+_REFERENCE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])([A-Z]*)(\d*)\1""")
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
 _NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":>')))
 #: References with at least n digits (rows) or n letters (columns), and whether the element
@@ -287,16 +287,22 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
 
 
 def _unreferenced(piece: bytes) -> bool:
-    """Whether sheet XML may hold a row or a cell whose reference is not its first attribute
-    (or that has none), from the piece's tags: only ``<``, ``>``, ``/``, ``=`` and the
-    letters of ``c``, ``row`` and ``r`` kept, a row with its reference reads ``<rowr=``, a
-    cell ``<cr=``. Text comes after a ``>`` and holds no ``<``; the few other tags that read
-    ``<c`` (``<color>``, ``<scheme>`` of a rich text) only send the sheet to
-    `_sequential_reach`."""
+    """Whether sheet XML may hold a row or a cell whose reference the other passes do not
+    read: none, not the first attribute, or not written ``r="..."`` (XML allows ``r='...'``
+    and spaces around ``=``, and calamine reads them). From the piece's tags: only ``<``,
+    ``>``, ``/``, ``=``, quotes, white space and the letters of ``c``, ``row`` and ``r``
+    kept, a row with its reference reads ``<row r="``, a cell ``<c r="``, and every ``=``
+    is followed by ``"``. Text comes after a ``>`` and holds no ``<``; the few other tags
+    that read ``<c`` (``<color>``, ``<scheme>`` of a rich text) or an ``=`` in text only
+    send the sheet to `_sequential_reach`."""
     data = piece[max(piece.find(b"<sheetData"), 0) :]
     end = data.find(b"</sheetData>")
     tags = (data if end < 0 else data[:end]).translate(None, _NOT_IN_TAGS)
-    return tags.count(b"<c") != tags.count(b"<cr=") or tags.count(b"<row") != tags.count(b"<rowr=")
+    return (
+        tags.count(b"<c") != tags.count(b'<c r="')
+        or tags.count(b"<row") != tags.count(b'<row r="')
+        or tags.count(b"=") != tags.count(b'="')
+    )
 
 
 def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
@@ -308,7 +314,7 @@ def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tupl
     for piece in _pieces(archive, member, where):
         for kind, attributes in _ROW_OR_CELL.findall(piece):
             reference = _REFERENCE.search(attributes)
-            letters, number = reference.groups() if reference else (b"", b"")
+            _, letters, number = reference.groups() if reference else (b"", b"", b"")
             if kind == b"row":
                 row, column = (int(number) if number else row + 1), -1
                 continue
