@@ -215,9 +215,11 @@ def _block(
 
 def _bridge(wb: Workbook, ws: Worksheet, row: int, analysis: Analysis, fmt: dict[str, str]) -> int:
     """Margin to date + expected remaining = expected lifetime, per customer, both ways."""
-    style.SECTION.apply(put(ws, row, 1, "CLV bridge (per customer, undiscounted)"))
+    style.SECTION.apply(put(ws, row, 1, "CLV bridge (per customer)"))
     style.write_header(
-        ws, row + 1, ["", "Formula (survival)", "Model (next 36 months, discounted)"]
+        ws,
+        row + 1,
+        ["", "Formula (survival, undiscounted)", "Model (next 36 months, discounted)"],
     )
     for cell in ws[row + 1]:
         cell.alignment = style.WRAPPED
