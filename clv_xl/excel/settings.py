@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from clv_xl.analysis.params import DEFAULT_MARGIN, Params
 from clv_xl.errors import InputError
+from clv_xl.functions.excel_dates import EXCEL_EPOCH
 
 SHEET = "Settings"
 LABEL_COLUMN = 1  # A
@@ -27,7 +28,6 @@ VALUE_COLUMN = 2  # B
 HEADINGS = ("Setting", "Value", "Unit", "Notes")
 #: Day 0 of Excel's (1900, Windows) serial dates: serial 45322 is 2024-01-31. Excel counts a
 #: 29 February 1900 that never was, so serials before 61 (1900-03-01) are not read as dates.
-EXCEL_EPOCH = dt.date(1899, 12, 30)
 FIRST_SERIAL = 61
 SEGMENT_COLUMNS = "segment_columns"  # the one setting that is not a Params field
 

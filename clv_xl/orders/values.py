@@ -19,9 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as pdt
 
+from clv_xl.functions.excel_dates import EXCEL_EPOCH
 from clv_xl.orders.currency import IN_AMOUNT
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system (from March 1900)
+EXCEL_DAY_0 = pd.Timestamp(EXCEL_EPOCH)
 FIRST_DATE = pd.Timestamp("1900-01-01")
 END_DATE = pd.Timestamp("2262-01-01")  # datetime64[ns] ends in 2262
 
@@ -202,9 +203,9 @@ def dates(values: pd.Series) -> pd.Series:
 
 def excel_serial(serial: pd.Series) -> pd.Series:
     """Excel's 1900-system day numbers (45322 = 2024-01-31); the fraction is the time of day."""
-    last = (END_DATE - EXCEL_EPOCH).days
+    last = (END_DATE - EXCEL_DAY_0).days
     days = np.floor(serial.where((serial >= 1) & (serial < last)))
-    return EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    return EXCEL_DAY_0 + pd.to_timedelta(days, unit="D")
 
 
 _TIME = (  # an optional time of day after a date: " 13:05", "T13:05:00.000Z", " 1:05 PM"

@@ -28,7 +28,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-EXCEL_EPOCH = np.datetime64("1899-12-30")
+from clv_xl.functions.excel_dates import EXCEL_EPOCH
+
+EXCEL_DAY_0 = np.datetime64(EXCEL_EPOCH)
 COMPRESS_LEVEL = 1
 CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 EXCEL_CELL_CHARACTERS = 32_767
@@ -58,7 +60,7 @@ class LargeTable:
 
 def serial_dates(values: pd.Series) -> np.ndarray:
     """Datetimes as Excel serial day numbers (1900 date system)."""
-    days = (values.to_numpy(dtype="datetime64[ns]") - EXCEL_EPOCH) / np.timedelta64(1, "D")
+    days = (values.to_numpy(dtype="datetime64[ns]") - EXCEL_DAY_0) / np.timedelta64(1, "D")
     return np.where(pd.isna(values).to_numpy(), np.nan, days)
 
 
