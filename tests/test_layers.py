@@ -20,6 +20,7 @@ FORBIDDEN = {
                "clv_xl.templates"),
     "analysis": ("openpyxl", "xlwings", "clv_xl.report", "clv_xl.excel", "clv_xl.templates"),
     "report": ("xlwings", "clv_xl.excel", "clv_xl.templates"),
+    "templates": ("xlwings",),
 }  # fmt: skip
 
 
