@@ -137,3 +137,17 @@ def test_an_opendocument_whose_content_declares_less_is_refused(tmp_path: Path) 
     with pytest.raises(InputError, match=r"^book.ods cannot be read: its package's part "
                        r"content.xml is damaged"):  # fmt: skip
         load_orders(path)
+
+
+def test_a_compression_no_reader_knows_is_one_sentence(tmp_path: Path) -> None:
+    path = package(tmp_path / "book.xlsx", {SHEET: XML})
+    data = bytearray(path.read_bytes())
+    for signature, method_at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local, central
+        at = data.find(signature)
+        struct.pack_into("<H", data, at + method_at, 9)  # Deflate64
+    path.write_bytes(bytes(data))
+    with (
+        zipfile.ZipFile(path) as archive,
+        pytest.raises(InputError, match=r"compressed in a way no reader here knows \(method 9\)"),
+    ):
+        true_size(archive, archive.getinfo(SHEET), "book")

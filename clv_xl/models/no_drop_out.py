@@ -10,6 +10,7 @@ are fitted as models of their own, with the same likelihood of (x, t_x, T) as th
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,27 @@ def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarr
     )
 
 
-class NBD(FittedModel):
+class _Staying(FittedModel, abc.ABC):
+    """What both limits share: every customer stays, so a forecast is the forecast if alive
+    (`expected_purchases_if_alive`, each model's own)."""
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """Every customer stays: P(alive) = 1."""
+        self._values()
+        return np.ones(len(read_history(self.model_name, frequency, recency, T)))
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | x, T]: the expected purchases of a customer alive (NBD: t (r+x)/(alpha+T),
+        the posterior mean rate times t; Poisson: rate t, whatever the history)."""
+        columns = read_history(self.model_name, frequency, recency, T).values
+        return self.expected_purchases_if_alive(t, columns["frequency"], columns["T"])
+
+    @abc.abstractmethod
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
+        """Each limit's own."""
+
+
+class NBD(_Staying):
     """The NBD model (no drop-out, rates Gamma(r, alpha)): ``NBD().fit(frequency, recency, T)``."""
 
     model_name = "NBD (no drop-out)"
@@ -62,16 +83,6 @@ class NBD(FittedModel):
         )
         return self
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
-        """Every customer stays: P(alive) = 1."""
-        self._values()
-        return np.ones(len(read_history(self.model_name, frequency, recency, T)))
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
-        """E[Y(t) | x, T] = t (r+x)/(alpha+T), the posterior mean rate times t."""
-        columns = read_history(self.model_name, frequency, recency, T).values
-        return self.expected_purchases_if_alive(t, columns["frequency"], columns["T"])
-
     def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
         """Everyone is alive: t (r+x)/(alpha+T), broadcast over t, x and T."""
         r, alpha = self._values()
@@ -84,7 +95,7 @@ class NBD(FittedModel):
         return np.asarray(t, dtype=float) * r / alpha
 
 
-class Poisson(FittedModel):
+class Poisson(_Staying):
     """One Poisson rate for every customer, no drop-out: ``Poisson().fit(frequency, recency, T)``.
 
     ``params`` holds ``rate``, purchases per time unit of the data.
@@ -113,16 +124,6 @@ class Poisson(FittedModel):
             )
         )
         return self
-
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
-        """Every customer stays: P(alive) = 1."""
-        self._values()
-        return np.ones(len(read_history(self.model_name, frequency, recency, T)))
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:  # noqa: N803
-        """E[Y(t)] = rate t, whatever the history."""
-        columns = read_history(self.model_name, frequency, recency, T).values
-        return self.expected_purchases_if_alive(t, columns["frequency"], columns["T"])
 
     def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> np.ndarray:  # noqa: N803
         """Everyone is alive: rate t whatever the history, broadcast over t, x and T."""

@@ -82,11 +82,16 @@ def _through_zipfile(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, piece_bytes: int, where: str
 ) -> Iterator[bytes]:
     """Other compressions (bzip2, lzma: calamine reads neither), through `zipfile`."""
+    if info.compress_type not in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        raise InputError(
+            f"{where} cannot be read: its package's part {info.filename} is compressed in a "
+            f"way no reader here knows (method {info.compress_type})."
+        )
     try:
         with archive.open(info) as stream:
             while piece := stream.read(piece_bytes):
                 yield piece
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise InputError(f"{where} cannot be read ({error}).") from None
 
 
