@@ -181,3 +181,16 @@ def test_a_damaged_package_is_one_sentence(tmp_path: Path, damage: Any) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"^(sheet 'Orders' of )?orders.xlsx cannot be read"):
         load_orders(path)
+
+
+def test_parquet_ids_of_64_bits_are_read_exactly(tmp_path: Path) -> None:
+    """Integers beyond 2^53 are no float64: they were an ArrowInvalid traceback."""
+    path = tmp_path / "orders.parquet"
+    ids = [2**60 + n for n in range(100)]
+    pd.DataFrame(
+        {"Customer": ids, "Date": pd.to_datetime(["2024-01-02"] * 100), "Amount": 10.0,
+         "Order id": [2**62 + n for n in range(100)]}
+    ).to_parquet(path)  # fmt: skip
+    orders = load_orders(path, as_of=dt.date(2025, 1, 1))
+    assert orders.lines["customer"].astype(str).tolist() == [str(n) for n in ids]
+    assert not orders.exclusions

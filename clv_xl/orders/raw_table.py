@@ -315,13 +315,26 @@ def _arrow_cells(array: pa.Array) -> pd.Series | np.ndarray:
         return pd.Series(np.full(len(array), np.nan))
     if pa.types.is_float64(kind):  # most columns of a wide sheet: as they are, no Series
         return array.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(kind) and not _exact_as_float(array):  # ids of 64 bits: as text
+        return _text_cells(array.cast(pa.string()))
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return pd.Series(array.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        return pd.Series(array.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
     if pa.types.is_date(kind):
         return pd.Series(array.cast(pa.timestamp("s")).to_pandas())
     if pa.types.is_timestamp(kind):
         return pd.Series(array.to_pandas())
     return pd.Series(array.to_pylist(), dtype=object)
+
+
+#: The integers a float64 holds exactly: |n| <= 2^53.
+EXACT_FLOAT_INTEGER = 2**53
+
+
+def _exact_as_float(array: pa.Array) -> bool:
+    """Whether every integer of ``array`` is a float64 exactly (64-bit ids are often not)."""
+    bounds = pc.min_max(array)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return low is None or (low >= -EXACT_FLOAT_INTEGER and high <= EXACT_FLOAT_INTEGER)
 
 
 def _text_cells(array: pa.Array) -> pd.Series:
