@@ -3,40 +3,7 @@
 Their home is :mod:`clv_xl.functions.formulas`.
 """
 
-from clv_xl.functions.formulas import (
-    breakeven_lifetime,
-    cac_payback,
-    churn_rate,
-    clv,
-    clv_discounted,
-    clv_from_lifetime,
-    convert_rate,
-    customer_lifetime,
-    customer_value,
-    gross_margin,
-    grr,
-    ltv_cac,
-    markup,
-    monthly_revenue,
-    nrr,
-    retention_rate,
-)
+from clv_xl.functions import formulas as _home
+from clv_xl.functions.formulas import *  # noqa: F403
 
-__all__ = [
-    "breakeven_lifetime",
-    "cac_payback",
-    "churn_rate",
-    "clv",
-    "clv_discounted",
-    "clv_from_lifetime",
-    "convert_rate",
-    "customer_lifetime",
-    "customer_value",
-    "gross_margin",
-    "grr",
-    "ltv_cac",
-    "markup",
-    "monthly_revenue",
-    "nrr",
-    "retention_rate",
-]
+__all__ = _home.__all__

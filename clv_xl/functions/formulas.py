@@ -22,6 +22,26 @@ import numpy as np
 from clv_xl.errors import DIV0, NUM
 from clv_xl.functions.arguments import Arg, Bound, Rule, formula
 
+#: The seed formulas, as worksheet functions and as `clv_xl.formulas` (the entry point).
+__all__ = [
+    "breakeven_lifetime",
+    "cac_payback",
+    "churn_rate",
+    "clv",
+    "clv_discounted",
+    "clv_from_lifetime",
+    "convert_rate",
+    "customer_lifetime",
+    "customer_value",
+    "gross_margin",
+    "grr",
+    "ltv_cac",
+    "markup",
+    "monthly_revenue",
+    "nrr",
+    "retention_rate",
+]
+
 MONTHS_PER_YEAR = 12
 
 ANY = Bound("any number")
