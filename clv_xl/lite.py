@@ -16,64 +16,14 @@ import datetime as dt
 
 import xlwings as xw
 
+from clv_xl import udfs
 from clv_xl.analysis.analyze import Analysis, analyze
 from clv_xl.errors import ClvError
 from clv_xl.excel.book_report import check_book, report_copy, write_copy
 from clv_xl.excel.ribbon import TITLE, book_orders
-from clv_xl.udfs import (
-    bgnbd_fit,
-    breakeven_lifetime,
-    cac_payback,
-    churn_rate,
-    clv,
-    clv_discounted,
-    clv_from_lifetime,
-    convert_rate,
-    customer_lifetime,
-    customer_value,
-    expected_purchases,
-    expected_spend,
-    gg_fit,
-    gross_margin,
-    grr,
-    ltv_cac,
-    markup,
-    monthly_revenue,
-    nrr,
-    prob_alive,
-    retention_rate,
-    sbg_fit,
-    sbg_retention,
-    sbg_survival,
-)
+from clv_xl.udfs import *  # noqa: F403
 
-__all__ = [
-    "bgnbd_fit",
-    "breakeven_lifetime",
-    "cac_payback",
-    "churn_rate",
-    "clv",
-    "clv_discounted",
-    "clv_from_lifetime",
-    "clv_report_sheets",
-    "convert_rate",
-    "customer_lifetime",
-    "customer_value",
-    "expected_purchases",
-    "expected_spend",
-    "gg_fit",
-    "gross_margin",
-    "grr",
-    "ltv_cac",
-    "markup",
-    "monthly_revenue",
-    "nrr",
-    "prob_alive",
-    "retention_rate",
-    "sbg_fit",
-    "sbg_retention",
-    "sbg_survival",
-]
+__all__ = [*udfs.__all__, "clv_report_sheets"]
 
 
 def report_sheets(book: xw.Book) -> tuple[Analysis, list[str]]:

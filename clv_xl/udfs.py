@@ -72,8 +72,13 @@ class Cells(Accessor):
         return Pipeline().prepend_stage(errors_to_officejs).prepend_stage(Ensure2DStage())
 
 
+#: The worksheet functions' names, each added as it is made (what xlwings Lite imports).
+__all__: list[str] = []
+
+
 def worksheet_function(formula: WorksheetFormula) -> Callable[..., Grid]:
     """Wrap a formula as an xlwings worksheet function with the same name and arguments."""
+    __all__.append(formula.__name__)
 
     def function(*args: Any) -> Grid:
         try:
