@@ -219,7 +219,7 @@ def _bridge(wb: Workbook, ws: Worksheet, row: int, analysis: Analysis, fmt: dict
     style.write_header(
         ws,
         row + 1,
-        ["", "Formula (survival, undiscounted)", "Model (next 36 months, discounted)"],
+        ["", "Formula (undiscounted)", "Model (next 36 months, discounted)"],
     )
     for cell in ws[row + 1]:
         cell.alignment = style.WRAPPED
