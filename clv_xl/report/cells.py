@@ -139,3 +139,23 @@ def lay_out(
         ws.column_dimensions[get_column_letter(column)].width = widths.get(column, default_width)
     if freeze:
         ws.freeze_panes = freeze
+
+
+def paragraph(
+    ws: Worksheet,
+    row: int,
+    text: str,
+    last_column: int,
+    line_characters: int,
+    role: style.CellStyle | None = None,
+) -> Cell:
+    """``text`` (in ``role``'s style) across columns 1 to ``last_column`` of ``row``, wrapped,
+    the row as tall as its lines (about ``line_characters`` a line): readable on paper, not
+    cut at the margin."""
+    cell = put(ws, row, 1, text)
+    if role is not None:
+        role.apply(cell)
+    cell.alignment = style.WRAPPED
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_column)
+    ws.row_dimensions[row].height = style.LINE_HEIGHT * (1 + len(text) // line_characters)
+    return cell

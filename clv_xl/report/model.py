@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from clv_xl.analysis.analyze import Analysis
 from clv_xl.analysis.holdout_check import HOLDOUT_PERIOD
 from clv_xl.report import style
-from clv_xl.report.cells import lay_out, put
+from clv_xl.report.cells import lay_out, paragraph, put
 
 SHEET = "Model"
 EXPLANATION = (
@@ -26,6 +26,9 @@ EXPLANATION = (
     "their forecasts of that holdout with what happened; the better one is used.",
 )
 FIRST_TABLE_ROW = 3 + len(EXPLANATION)
+#: The sentences run across columns A to H (left of the chart), about this many characters a
+#: line in the sheet's widths (A 28, the others 16).
+TEXT_COLUMNS, TEXT_LINE = 8, 125
 SIDE_BY_SIDE = "The purchase models side by side (fitted before the holdout, then checked on it)"
 #: The rows of the side-by-side table: a column of the choice table and its label.
 CHOICE_ROWS = {
@@ -44,7 +47,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     p = analysis.prediction
     style.TITLE.apply(put(ws, 1, 1, "Model: predicted purchases, spend and CLV"))
     for row, sentence in enumerate(EXPLANATION, start=2):
-        style.NOTE.apply(put(ws, row, 1, sentence))
+        paragraph(ws, row, sentence, TEXT_COLUMNS, TEXT_LINE, style.NOTE)
     if not p.fitted:
         style.OUTPUT.apply(put(ws, FIRST_TABLE_ROW, 1, f"No model fitted: {p.reason}"))
         put(ws, FIRST_TABLE_ROW + 1, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
@@ -54,7 +57,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         put(ws, FIRST_TABLE_ROW, 4, f"(the no-drop-out limit of {p.family})")
     put(ws, FIRST_TABLE_ROW + 1, 1, f"Spend model: {p.spend_model}")
     for offset, note in enumerate(p.notes, start=FIRST_TABLE_ROW + 2):
-        style.NOTE.apply(put(ws, offset, 1, note))
+        paragraph(ws, offset, note, TEXT_COLUMNS, TEXT_LINE, style.NOTE)
     row = FIRST_TABLE_ROW + 3 + len(p.notes)
     row = _frame(ws, row, "Fitted parameters (with standard errors)", p.parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)

@@ -20,9 +20,11 @@ from clv_xl.analysis.analyze import Analysis
 from clv_xl.analysis.headline import CHURN_STEP, MARGIN_STEP, executive_summary
 from clv_xl.functions.formulas import MONTHS_PER_YEAR
 from clv_xl.report import style
-from clv_xl.report.cells import formula, lay_out, put
+from clv_xl.report.cells import formula, lay_out, paragraph, put
 
 SHEET = "Summary"
+#: Characters a printed line of text across columns A to C holds, with some to spare.
+SUMMARY_LINE = 130
 SENSITIVITY = "Sensitivity"
 
 #: Live formulas, one home each (the CLV framework: clv_xl.analysis.valuation).
@@ -163,9 +165,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     row = 4
     for sentence in executive_summary(analysis):
         row += 1
-        put(ws, row, 1, sentence).alignment = style.WRAPPED
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
-        ws.row_dimensions[row].height = style.LINE_HEIGHT * (1 + len(sentence) // 150)
+        paragraph(ws, row, sentence, 3, SUMMARY_LINE)
     row = _block(wb, ws, row + 2, "Assumptions (inputs)", assumption_lines(analysis),
                  style.INPUT, fmt)  # fmt: skip
     row = _block(wb, ws, row + 1, "Parameters (rerun to change)", parameter_lines(analysis),
@@ -237,9 +237,7 @@ def _bridge(wb: Workbook, ws: Worksheet, row: int, analysis: Analysis, fmt: dict
         "(averaged over every customer ever acquired it comes to the CLV); the model side "
         "adds only the next 36 months, discounted, so it is lower."
     )
-    put(ws, note_row, 1, note).alignment = style.WRAPPED
-    ws.merge_cells(start_row=note_row, start_column=1, end_row=note_row, end_column=3)
-    ws.row_dimensions[note_row].height = style.LINE_HEIGHT * 4
+    paragraph(ws, note_row, note, 3, SUMMARY_LINE)
     return note_row + 1
 
 
