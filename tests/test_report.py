@@ -480,8 +480,8 @@ class TestOnPaper:
             sizes, text = [], []
 
             def walk(item, sizes=sizes, text=text):
-                if isinstance(item, LTChar):
-                    sizes.append(item.size)
+                if isinstance(item, LTChar) and item.upright:  # a turned glyph's size is
+                    sizes.append(item.size)  # its width (a chart's vertical axis title)
                 elif isinstance(item, LTTextContainer):
                     text.append(item.get_text())
                 if hasattr(item, "__iter__") and not isinstance(item, LTChar):
