@@ -30,7 +30,7 @@ from clv_xl.analysis.model_fits import (
     purchase_fits,
     require_data,
 )
-from clv_xl.models import rfm_summary
+from clv_xl.models import PurchaseDays, summarise
 from clv_xl.models._mle import FittedModel
 from clv_xl.models.clv import PurchaseModel
 from clv_xl.models.purchase_choice import PurchaseFit
@@ -79,7 +79,7 @@ class Check:
 
 
 def calibration_check(
-    lines: pd.DataFrame,
+    purchases: PurchaseDays,
     as_of: dt.date,
     holdout_fraction: float,
     min_customers: int,
@@ -87,9 +87,9 @@ def calibration_check(
     families: tuple[str, ...],
 ) -> Check:
     """Fit each family before the holdout, compare their forecasts with the holdout and
-    choose the family that was off by less."""
-    lines = by_customer_and_day(lines)
-    days = _purchase_days(lines, as_of)
+    choose the family that was off by less. ``purchases``: the purchase days up to
+    ``as_of`` (`clv_xl.models.purchase_days`)."""
+    days = _repeats_marked(purchases)
     start = days["day"].min()
     span_days = (pd.Timestamp(as_of) - start).days
     holdout_weeks = int(span_days * holdout_fraction // WEEK_DAYS)
@@ -100,7 +100,7 @@ def calibration_check(
             family=families[0],
         )
     calibration_end = (pd.Timestamp(as_of) - pd.Timedelta(days=WEEK_DAYS * holdout_weeks)).date()
-    history = rfm_summary(lines, TIME_UNIT, as_of, calibration_end)
+    history = summarise(purchases, TIME_UNIT, calibration_end)
     try:
         require_data(
             history,
@@ -228,40 +228,17 @@ def _holdout_error(table: pd.DataFrame) -> float:
     return miss / actual if actual > 0 else (0.0 if miss == 0 else np.inf)
 
 
-def by_customer_and_day(lines: pd.DataFrame) -> pd.DataFrame:
-    """``lines`` (integer customer codes) sorted by customer and day: the group-bys of
-    rfm_summary run about twice as fast in this order.
-
-    One integer key, customer x days spanned + day, sorts several times faster than
-    ``np.lexsort`` on the two columns.
-    """
-    day_number = _days(lines).to_numpy().astype("datetime64[D]").astype(np.int64)
-    first_day, last_day = day_number.min(), day_number.max()
-    key = lines["customer"].to_numpy().astype(np.int64) * (last_day - first_day + 1) + (
-        day_number - first_day
-    )
-    return lines.take(np.argsort(key))
-
-
-def _days(lines: pd.DataFrame) -> pd.Series:
-    """The day of each line: its date at midnight, as rfm_summary counts purchase days."""
-    return lines["date"].dt.tz_localize(None).dt.normalize()
-
-
-def _purchase_days(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Distinct (customer, day) with a purchase up to ``as_of``, sorted, and ``repeat``:
-    whether the day is after the customer's first purchase day.
-
-    ``lines``: sorted by customer and day (:func:`by_customer_and_day`), so a purchase day
-    is new where the customer or the day changes from the purchase before.
-    """
-    day = _days(lines)
-    bought = ((lines["amount"] >= 0) & (day <= pd.Timestamp(as_of))).to_numpy()
-    customer, day = lines["customer"].to_numpy()[bought], day.to_numpy()[bought]
+def _repeats_marked(purchases: PurchaseDays) -> pd.DataFrame:
+    """The distinct purchase days (customer, day) with ``repeat``: whether the day is after
+    the customer's first purchase day (the days come sorted by customer, then day)."""
+    customer = purchases.customer
     repeat = np.concatenate([[False], customer[1:] == customer[:-1]])
-    new_day = ~repeat | np.concatenate([[True], day[1:] != day[:-1]])
     return pd.DataFrame(
-        {"customer": customer[new_day], "day": day[new_day], "repeat": repeat[new_day]}
+        {
+            "customer": customer,
+            "day": purchases.day.astype("datetime64[ns]"),
+            "repeat": repeat,
+        }
     )
 
 

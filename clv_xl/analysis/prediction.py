@@ -50,7 +50,7 @@ from clv_xl.analysis.model_fits import (
     require_data,
 )
 from clv_xl.errors import InputError
-from clv_xl.models import GammaGamma, check_orders, rfm_summary
+from clv_xl.models import GammaGamma, purchase_days, summarise
 from clv_xl.models._mle import FittedModel
 from clv_xl.models.clv import PurchaseForecast, PurchaseModel, forecast_purchases
 from clv_xl.models.purchase_choice import PurchaseFit
@@ -205,15 +205,15 @@ def predict(
             "amount": lines["amount"],
         }
     )
-    check_orders(coded)
-    history = rfm_summary(coded, TIME_UNIT, as_of)
+    days = purchase_days(coded, as_of)  # once, for the whole history and the calibration
+    history = summarise(days, TIME_UNIT)
     history.index = pd.Index(names[history.index.astype(np.int64)], name="customer")
     excluded = dict(history.attrs["excluded_rows"])
     priced = (history["frequency"] > 0) & (history["monetary_value"] > 0)
     try:
         require_data(history, min_customers, min_repeat_customers, f"up to {as_of:%Y-%m-%d}")
         check = calibration_check(
-            coded, as_of, holdout_fraction, min_customers, min_repeat_customers, families
+            days, as_of, holdout_fraction, min_customers, min_repeat_customers, families
         )
         whole = purchase_fits(families if check.reason else (check.family,), history, check.fits)
         spend = fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])

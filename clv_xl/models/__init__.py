@@ -14,7 +14,7 @@ from clv_xl.models.gamma_gamma import GammaGamma
 from clv_xl.models.no_drop_out import NBD, Poisson
 from clv_xl.models.pareto_nbd import ParetoNBD
 from clv_xl.models.purchase_choice import fit_purchases
-from clv_xl.models.rfm import check_orders, rfm_summary
+from clv_xl.models.rfm import PurchaseDays, check_orders, purchase_days, rfm_summary, summarise
 from clv_xl.models.shifted_beta_geo import ShiftedBetaGeo
 from clv_xl.models.spend_choice import OwnMeanSpend, fit_spend
 from clv_xl.models.units import DAYS_PER_UNIT, days_per
@@ -30,11 +30,14 @@ __all__ = [
     "OwnMeanSpend",
     "ParetoNBD",
     "Poisson",
+    "PurchaseDays",
     "ShiftedBetaGeo",
     "check_orders",
     "days_per",
     "fit_purchases",
     "fit_spend",
     "predicted_clv",
+    "purchase_days",
     "rfm_summary",
+    "summarise",
 ]

@@ -37,6 +37,10 @@ AGREEMENT = 1e-7
 RIDGE_AGREEMENT = 1e-5
 #: A run whose projected gradient (mean objective per customer) is below this converged.
 GRADIENT_TOLERANCE = 1e-6
+#: Trial steps of one line search: one that needs more is lost in the objective's rounding
+#: (on a ridge towards a limit), and the run ends there instead of spending 20 more
+#: evaluations of the likelihood (scipy's default).
+LINE_SEARCH_STEPS = 6
 #: A standard error above this multiple of its estimate marks a poorly determined parameter.
 _WEAK_SE_RATIO = 10.0
 
@@ -256,6 +260,7 @@ def _run_from(
             options={
                 "maxfun": EVALUATION_BUDGET,  # finite differences count too
                 "maxiter": EVALUATION_BUDGET,
+                "maxls": LINE_SEARCH_STEPS,
                 "ftol": 1e-10,
                 "gtol": 1e-9,
             },

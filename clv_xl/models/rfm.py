@@ -11,7 +11,7 @@ order of amount 0 is (CDNOW has such transactions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
@@ -38,28 +38,45 @@ def rfm_summary(
     holdout columns the days after it up to ``observation_end``: frequency_holdout (purchase
     days), monetary_value_holdout (their mean value, 0 without any) and duration_holdout.
     Times are in ``time_unit``. Rows not used are counted by reason in
-    ``summary.attrs["excluded_rows"]`` ({reason: rows}).
+    ``summary.attrs["excluded_rows"]`` ({reason: rows}). The same as
+    ``summarise(purchase_days(orders, observation_end), time_unit, calibration_end)``.
     """
-    unit = days_per(time_unit)
+    return summarise(purchase_days(orders, observation_end), time_unit, calibration_end)
+
+
+def purchase_days(orders: pd.DataFrame, observation_end: Any) -> PurchaseDays:
+    """The orders' purchases up to ``observation_end`` summed per customer and day (the
+    literature's purchase periods), for one or more `summarise` (the whole history, and
+    the calibration period of the holdout check)."""
     check_orders(orders)
     end = _day(observation_end, "observation end")
+    day = orders["date"].dt.tz_localize(None).dt.normalize()
+    after_end = day > end
+    is_purchase = (orders["amount"] >= 0) & ~after_end
+    days = _daily_purchases(orders["customer"], day, orders["amount"], is_purchase.to_numpy())
+    return replace(
+        days,
+        end=end,
+        excluded={
+            AFTER_END: int(after_end.sum()),
+            NOT_PURCHASE: int((~is_purchase & ~after_end).sum()),
+        },
+    )
+
+
+def summarise(days: PurchaseDays, time_unit: str, calibration_end: Any = None) -> pd.DataFrame:
+    """`rfm_summary` of the purchase days (see there), up to ``calibration_end`` when given."""
+    unit = days_per(time_unit)
+    end = days.end
     split = end if calibration_end is None else _day(calibration_end, "calibration end")
     if split > end:
         raise ModelDataError(
             f"The calibration end {split.date()} is after the observation end {end.date()}."
         )
-    day = orders["date"].dt.tz_localize(None).dt.normalize()
-    after_end = day > end
-    is_purchase = (orders["amount"] >= 0) & ~after_end
-    days = _daily_purchases(orders["customer"], day, orders["amount"], is_purchase.to_numpy())
     owner, date, amount = days.customer, days.day, days.amount
     begins = np.flatnonzero(np.diff(owner, prepend=-1))  # each customer's first purchase day
     late = date[begins] > np.datetime64(split.date(), "D")  # per customer, in code order
-    excluded = {
-        AFTER_END: int(after_end.sum()),
-        NOT_PURCHASE: int((~is_purchase & ~after_end).sum()),
-        LATE_FIRST: int(days.rows_per_customer[late].sum()),
-    }
+    excluded = {**days.excluded, LATE_FIRST: int(days.rows_per_customer[late].sum())}
     kept = ~late[owner]
     in_calibration = kept & (date <= np.datetime64(split.date(), "D"))
     owner_c, date_c, amount_c = owner[in_calibration], date[in_calibration], amount[in_calibration]
@@ -92,19 +109,23 @@ def rfm_summary(
 
 
 @dataclass(frozen=True)
-class _Days:
-    """The purchases summed per customer and day, sorted by customer code then day."""
+class PurchaseDays:
+    """The purchases summed per customer and day, sorted by customer code then day, up to
+    ``end`` (the observation end); ``excluded``: the order rows that are no purchase, by
+    reason."""
 
     customer: np.ndarray  # codes, in sorted order of the names
     day: np.ndarray  # datetime64[D]
     amount: np.ndarray
     names: Any  # the customers, by code
     rows_per_customer: np.ndarray  # purchase rows per code
+    end: pd.Timestamp = pd.Timestamp.max
+    excluded: dict[str, int] = field(default_factory=dict)
 
 
 def _daily_purchases(
     customer: pd.Series, day: pd.Series, amount: pd.Series, purchase: np.ndarray
-) -> _Days:
+) -> PurchaseDays:
     """The purchases summed per customer and day, sorted.
 
     Sorted on one integer key, customer number x days spanned + day number: several
@@ -128,7 +149,7 @@ def _daily_purchases(
         summed = several[group]
         sums[several] = pd.Series(amounts[summed]).groupby(group[summed]).sum().to_numpy()
     keys = keys[starts]
-    return _Days(
+    return PurchaseDays(
         customer=keys // span,
         day=first + keys % span,
         amount=sums,
