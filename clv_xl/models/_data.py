@@ -98,6 +98,10 @@ def read_columns(model_name: str, weights: Any = None, **columns: Any) -> Column
 
 def _numbers(raw: Any) -> np.ndarray:
     """A flat float array; anything that is not a number becomes NaN."""
+    if isinstance(raw, pd.Series | pd.Index):
+        # np.asarray would ask a Series for numpy's interface attributes, and pandas looks
+        # each name up in the index: a scan of a text index of every customer, each time.
+        raw = raw.to_numpy()
     try:
         return np.ravel(np.asarray(raw, dtype=float))
     except (TypeError, ValueError):
