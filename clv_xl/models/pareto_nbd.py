@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln
+from scipy.special import expit
 
 from clv_xl.models._data import Levels, compress, mean_scale, read_history
 from clv_xl.models._mle import FittedModel, fit_rows, ratio_axes
+from clv_xl.models._rising import log_rising, rising_slope
 from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
@@ -49,10 +50,13 @@ _LOG_Y, _WEIGHTS = _tanh_sinh()
 
 @dataclass(frozen=True)
 class Tail:
-    """log G(x, t) per pair and, when asked for, its derivatives by (r, alpha, s, beta)."""
+    """log G(x, t) per pair and, when asked for, its derivatives by (r, alpha, s, beta);
+    ``log_scaled``: log(alpha^r beta^s G(x, t)), computed without the cancellation of its
+    terms (each about r log alpha in size, large near a limit where r or s -> infinity)."""
 
     log_value: np.ndarray
     gradient: np.ndarray | None
+    log_scaled: np.ndarray
 
 
 def tail(
@@ -89,18 +93,32 @@ def tail(
         shifted = tables[codes + growing * len(values)]
         shifted *= delta[:, None]
         shifted += offset[:, None]
-        log_shifted = np.log(shifted)
-        mass = log_shifted * -power_other[:, None]  # the exponent, less k_o log(c+t)
-        top = np.maximum(mass[:, 0], mass[:, -1])  # the integrand is monotone in y
-        mass -= top[:, None]
+        # The integrand is monotone in y: its top is at an end, where shifted is least.
+        first = shifted[:, 0] <= shifted[:, -1]
+        end = np.where(first, shifted[:, 0], shifted[:, -1])
+        end_power_less_one = np.where(first, tables[codes, 0], tables[codes, -1])
+        # log(shifted / end) = log1p(delta (y^p - y_end^p) / end), from the table of y^p - 1:
+        # k_o log(shifted) less k_o log(end) would round at k_o's size (a limit's 1e6).
+        mass = tables[codes]
+        mass -= end_power_less_one[:, None]
+        mass *= (delta / end)[:, None]
+        np.log1p(mass, out=mass)
+        log_end = np.log(end)
+        log_shifted = mass + log_end[:, None]
+        mass *= -power_other[:, None]  # the exponent, less its top -k_o log(end)
+        top = -power_other * log_end
         np.exp(mass, out=mass)
         mass *= _WEIGHTS
         total_mass = mass.sum(axis=1)
         log_start = np.log(start)
         top += power_other * log_start
         log_value = -total * log_start - np.log(total) + top + np.log(total_mass)
+        log_scaled = _log_scaled(
+            (r, alpha, s, beta), by_alpha, x, t, delta, log_start, total, total_mass,
+            end_power_less_one,
+        )  # fmt: skip
     if not with_gradient:
-        return Tail(log_value=log_value, gradient=None)
+        return Tail(log_value=log_value, gradient=None, log_scaled=log_scaled)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # At the nodes: log(c+tau) = log(c+t) - log y / total, 1/(c+tau) = y^p / (c+t),
         # log(o+tau) = log(c+tau) + log(shifted / (c+t)), 1/(o+tau) = y^p / shifted.
@@ -118,28 +136,65 @@ def tail(
             -power_beta * np.where(by_alpha, inverse_other, inverse_c),
         ]
     )
-    return Tail(log_value=log_value, gradient=gradient)
+    return Tail(log_value=log_value, gradient=gradient, log_scaled=log_scaled)
+
+
+def _log_scaled(
+    params: tuple[float, float, float, float],
+    by_alpha: np.ndarray,
+    x: np.ndarray,
+    t: np.ndarray,
+    delta: np.ndarray,
+    log_start: np.ndarray,
+    total: np.ndarray,
+    total_mass: np.ndarray,
+    end_power_less_one: np.ndarray,
+) -> np.ndarray:
+    """log(alpha^r beta^s G) of `tail`, term by term. With P_c, P_o the shapes of the factors
+    c and o (r of alpha, s of beta), shifted_e the integrand's (o+tau)(c+t)/(c+tau) at its
+    top end (``end_power_less_one`` = y^p - 1 there):
+
+        log G = -(total - k_o) log(c+t) - k_o log shifted_e - log total + log(mass), so
+        log(c^P_c o^P_o G) = -P_c log(1 + t/c) - (total - k_o - P_c) log(c+t)
+                             - P_o log(1 + (shifted_e - o)/o) - (k_o - P_o) log shifted_e
+                             - log total + log(mass),
+
+    where shifted_e - o = t + (o - c)(y^p - 1): no difference of large numbers."""
+    r, alpha, s, beta = params
+    c_shape, o_shape = np.where(by_alpha, r, s), np.where(by_alpha, s, r)
+    c, o = np.where(by_alpha, alpha, beta), np.where(by_alpha, beta, alpha)
+    c_extra = np.where(by_alpha, x - 1.0, 0.0)  # total - k_o - P_c
+    o_extra = np.where(by_alpha, 1.0, x)  # k_o - P_o
+    excess = t + delta * end_power_less_one
+    return (
+        -c_shape * np.log1p(t / c)
+        - c_extra * log_start
+        - o_shape * np.log1p(excess / o)
+        - o_extra * np.log(o + excess)
+        - np.log(total)
+        + np.log(total_mass)
+    )
 
 
 def _dropped(
     params: tuple[float, ...], data: dict[str, Any], pairs: Tail
 ) -> tuple[np.ndarray, np.ndarray]:
-    """log of s [G(x, t_x) - G(x, T)] (death between the last purchase and T) per customer,
-    -inf where t_x = T, and G(x, T) / G(x, t_x)."""
+    """log of alpha^r beta^s s [G(x, t_x) - G(x, T)] (death between the last purchase and T)
+    per customer, -inf where t_x = T, and G(x, T) / G(x, t_x)."""
     s = params[2]
-    last, age = data["last_pair"], data["age_pair"]
-    ratio = np.exp(pairs.log_value[age] - pairs.log_value[last])
+    last, age, scaled = data["last_pair"], data["age_pair"], pairs.log_scaled
+    ratio = np.exp(scaled[age] - scaled[last])
     with np.errstate(divide="ignore"):
-        return np.log(s) + pairs.log_value[last] + np.log1p(-ratio), ratio
+        return np.log(s) + scaled[last] + np.log1p(-ratio), ratio
 
 
 def _alive(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
-    """log[(alpha+T)^-(r+x) (beta+T)^-s]: alive at T."""
+    """log[alpha^r beta^s (alpha+T)^-(r+x) (beta+T)^-s]: alive at T, as
+    -r log(1 + T/alpha) - s log(1 + T/beta) - x log(alpha+T), exact at large r and s."""
     r, alpha, s, beta = params
     x, age = data["frequency"], data["T"]
-    return -(r + x.full) * age.map(lambda v: np.log(alpha + v)) - s * age.map(
-        lambda v: np.log(beta + v)
-    )
+    by_age = -r * np.log1p(age.values / alpha) - s * np.log1p(age.values / beta)
+    return by_age[age.codes] - x.full * np.log(alpha + age.values)[age.codes]
 
 
 def _tails(params: tuple[float, ...], data: dict[str, Any], with_gradient: bool) -> Tail:
@@ -152,12 +207,10 @@ def row_log_likelihood(params: tuple[float, ...], data: dict[str, Any]) -> np.nd
 
     L = G(r+x) alpha^r beta^s / G(r) [(alpha+T)^-(r+x) (beta+T)^-s + s (G(x, t_x) - G(x, T))].
     """
-    r, alpha, s, beta = params
-    front = data["frequency"].map(lambda v: gammaln(r + v) - gammaln(r))
+    r = params[0]
+    front = data["frequency"].map(lambda v: log_rising(r, v))
     dropped, _ = _dropped(params, data, _tails(params, data, False))
-    return (
-        front + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(_alive(params, data), dropped)
-    )
+    return front + np.logaddexp(_alive(params, data), dropped)
 
 
 def weighted_terms(
@@ -176,12 +229,10 @@ def weighted_terms(
     assert pairs.gradient is not None
     dropped, ratio = _dropped(params, data, pairs)
     log_alpha_age, log_beta_age = np.log(alpha + age.values), np.log(beta + age.values)
-    alive = -(r + x.full) * log_alpha_age[age.codes] - s * log_beta_age[age.codes]
+    alive = _alive(params, data)
     total_weight = float(weights.sum())
     x_weights = np.bincount(x.codes, weights, len(x.values))
-    front = x_weights @ (gammaln(r + x.values) - gammaln(r)) + total_weight * (
-        r * np.log(alpha) + s * np.log(beta)
-    )
+    front = x_weights @ log_rising(r, x.values)
     log_sum, share_dropped = log_sum_and_share(alive, dropped)
     total = front + float(np.sum(weights * log_sum))
     on_alive = weights * (1 - share_dropped)
@@ -197,7 +248,7 @@ def weighted_terms(
     gradient = (
         np.array(
             [
-                x_weights @ (digamma(r + x.values) - digamma(r))
+                x_weights @ rising_slope(r, x.values)
                 + total_weight * np.log(alpha)
                 - alive_by_age @ log_alpha_age,
                 total_weight * r / alpha - (r * alive_by_age + alive_x_by_age) @ inverse_alpha_age,
