@@ -13,10 +13,11 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
+from scipy.special import expit, hyp2f1, roots_jacobi
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._mle import Convergence, FittedModel, fit_histories
+from clv_xl.models._rising import log_rising, rising_slope
 from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
@@ -31,17 +32,30 @@ def row_log_likelihood(params: tuple[float, ...], data: dict[str, Levels]) -> np
     """
     r, alpha, a, b = params
     x, t_x, age = data["frequency"], data["recency"], data["T"]
-    power = r + x.full
-    common = x.map(lambda v: gammaln(r + v) - gammaln(r) + betaln(a, b + v) - betaln(a, b))
-    alive = -power * age.map(lambda v: np.log(alpha + v))
+    common = x.map(lambda v: _common(r, a, b, v))
+    alive = _scaled_power(r, alpha, x.full, age)
     with np.errstate(divide="ignore"):
         dropped = np.where(
             x.full > 0,
             x.map(lambda v: np.log(a) - np.log(b + np.maximum(v, 1) - 1))
-            - power * t_x.map(lambda v: np.log(alpha + v)),
+            + _scaled_power(r, alpha, x.full, t_x),
             -np.inf,
         )
-    return common + r * np.log(alpha) + np.logaddexp(alive, dropped)
+    return common + np.logaddexp(alive, dropped)
+
+
+def _common(r: float, a: float, b: float, v: np.ndarray) -> np.ndarray:
+    """log[G(r+x)/G(r) B(a, b+x)/B(a, b)] per distinct x, as rising factorials: exact at
+    the limits where r or a and b grow without bound (`_rising`)."""
+    return log_rising(r, v) + log_rising(b, v) - log_rising(a + b, v)
+
+
+def _scaled_power(r: float, alpha: float, x: np.ndarray, time: Levels) -> np.ndarray:
+    """log[alpha^r (alpha+t)^-(r+x)] = -r log(1 + t/alpha) - x log(alpha+t) per row: no
+    difference of two numbers of r log alpha's size (r -> infinity at the Poisson limit)."""
+    return (-r * np.log1p(time.values / alpha))[time.codes] - x * np.log(alpha + time.values)[
+        time.codes
+    ]
 
 
 def weighted_terms(
@@ -65,22 +79,21 @@ def weighted_terms(
     total_weight = float(weights.sum())
     power = r + x.full
     log_age, log_last = np.log(alpha + age.values), np.log(alpha + t_x.values)
-    alive = -power * log_age[age.codes]
+    alive = _scaled_power(r, alpha, x.full, age)
     with np.errstate(divide="ignore"):
         odds_dropped = np.where(v > 0, np.log(a) - np.log(b + np.maximum(v, 1) - 1), -np.inf)
-    dropped = odds_dropped[x.codes] - power * log_last[t_x.codes]
-    common = gammaln(r + v) - gammaln(r) + betaln(a, b + v) - betaln(a, b)
+    dropped = odds_dropped[x.codes] + _scaled_power(r, alpha, x.full, t_x)
     log_sum, share_dropped = log_sum_and_share(alive, dropped)
-    total = by_x @ common + total_weight * r * np.log(alpha) + float(np.sum(weights * log_sum))
+    total = by_x @ _common(r, a, b, v) + float(np.sum(weights * log_sum))
     on_dropped = weights * share_dropped
     on_alive = weights - on_dropped
     dropped_by_x = np.bincount(x.codes, on_dropped, len(v))
     alive_by_age = np.bincount(age.codes, on_alive * power, len(age.values))
     dropped_by_last = np.bincount(t_x.codes, on_dropped * power, len(t_x.values))
-    ab_shift = digamma(a + b) - digamma(a + b + v)
+    ab_shift = -rising_slope(a + b, v)  # psi(a+b) - psi(a+b+x)
     gradient = np.array(
         [
-            by_x @ (digamma(r + v) - digamma(r))
+            by_x @ rising_slope(r, v)
             + total_weight * np.log(alpha)
             - np.bincount(age.codes, on_alive, len(age.values)) @ log_age
             - np.bincount(t_x.codes, on_dropped, len(t_x.values)) @ log_last,
@@ -88,7 +101,7 @@ def weighted_terms(
             - alive_by_age @ (1 / (alpha + age.values))
             - dropped_by_last @ (1 / (alpha + t_x.values)),
             by_x @ ab_shift + dropped_by_x.sum() / a,
-            by_x @ (ab_shift + digamma(b + v) - digamma(b))
+            by_x @ (ab_shift + rising_slope(b, v))
             - dropped_by_x @ (1 / (b + np.maximum(v, 1) - 1)),
         ]
     )
