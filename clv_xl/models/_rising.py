@@ -1,13 +1,17 @@
-"""The log of the rising factorial, log G(r+x)/G(r) = log r(r+1)...(r+x-1), and its
-derivative by r, for whole x without the cancellation of gammaln(r+x) - gammaln(r): both
-terms are about r log r, so at r near the no-heterogeneity limit (r -> infinity) their
-difference would carry rounding noise that stops a line search (Abramowitz & Stegun 6.1.22).
+"""The NBD terms of the purchase models without rounding noise at their limits: the log of
+the rising factorial, log G(r+x)/G(r) = log r(r+1)...(r+x-1), with its derivative by r, and
+log[alpha^r (alpha+t)^-(r+x)]. Written as gammaln(r+x) - gammaln(r) and r log alpha -
+(r+x) log(alpha+t), each is a difference of numbers about r log r in size, so near the
+one-rate limit (r -> infinity) its rounding would be noise that stops a line search
+(rising factorial: Abramowitz & Stegun 6.1.22).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import digamma, gammaln
+
+from clv_xl.models._data import Levels
 
 #: Longest product summed term by term (whole x beyond it, or x not whole: gammaln).
 MOST_TERMS = 100_000
@@ -33,3 +37,10 @@ def rising_slope(r: float, x: np.ndarray) -> np.ndarray:
         return digamma(r + x) - digamma(r)
     terms = 1.0 / (r + np.arange(int(x.max(initial=0.0))))
     return np.concatenate([[0.0], np.cumsum(terms)])[x.astype(np.int64)]
+
+
+def log_scaled_power(r: float, alpha: float, x: np.ndarray, time: Levels) -> np.ndarray:
+    """log[alpha^r (alpha+t)^-(r+x)] per row = -r log(1 + t/alpha) - x log(alpha+t)."""
+    return (-r * np.log1p(time.values / alpha))[time.codes] - x * np.log(alpha + time.values)[
+        time.codes
+    ]

@@ -17,7 +17,7 @@ from scipy.special import expit, hyp2f1, roots_jacobi
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._mle import Convergence, FittedModel, fit_histories
-from clv_xl.models._rising import log_rising, rising_slope
+from clv_xl.models._rising import log_rising, log_scaled_power, rising_slope
 from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.3, 0.3, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3))
@@ -33,12 +33,12 @@ def row_log_likelihood(params: tuple[float, ...], data: dict[str, Levels]) -> np
     r, alpha, a, b = params
     x, t_x, age = data["frequency"], data["recency"], data["T"]
     common = x.map(lambda v: _common(r, a, b, v))
-    alive = _scaled_power(r, alpha, x.full, age)
+    alive = log_scaled_power(r, alpha, x.full, age)
     with np.errstate(divide="ignore"):
         dropped = np.where(
             x.full > 0,
             x.map(lambda v: np.log(a) - np.log(b + np.maximum(v, 1) - 1))
-            + _scaled_power(r, alpha, x.full, t_x),
+            + log_scaled_power(r, alpha, x.full, t_x),
             -np.inf,
         )
     return common + np.logaddexp(alive, dropped)
@@ -48,14 +48,6 @@ def _common(r: float, a: float, b: float, v: np.ndarray) -> np.ndarray:
     """log[G(r+x)/G(r) B(a, b+x)/B(a, b)] per distinct x, as rising factorials: exact at
     the limits where r or a and b grow without bound (`_rising`)."""
     return log_rising(r, v) + log_rising(b, v) - log_rising(a + b, v)
-
-
-def _scaled_power(r: float, alpha: float, x: np.ndarray, time: Levels) -> np.ndarray:
-    """log[alpha^r (alpha+t)^-(r+x)] = -r log(1 + t/alpha) - x log(alpha+t) per row: no
-    difference of two numbers of r log alpha's size (r -> infinity at the Poisson limit)."""
-    return (-r * np.log1p(time.values / alpha))[time.codes] - x * np.log(alpha + time.values)[
-        time.codes
-    ]
 
 
 def weighted_terms(
@@ -79,10 +71,10 @@ def weighted_terms(
     total_weight = float(weights.sum())
     power = r + x.full
     log_age, log_last = np.log(alpha + age.values), np.log(alpha + t_x.values)
-    alive = _scaled_power(r, alpha, x.full, age)
+    alive = log_scaled_power(r, alpha, x.full, age)
     with np.errstate(divide="ignore"):
         odds_dropped = np.where(v > 0, np.log(a) - np.log(b + np.maximum(v, 1) - 1), -np.inf)
-    dropped = odds_dropped[x.codes] + _scaled_power(r, alpha, x.full, t_x)
+    dropped = odds_dropped[x.codes] + log_scaled_power(r, alpha, x.full, t_x)
     log_sum, share_dropped = log_sum_and_share(alive, dropped)
     total = by_x @ _common(r, a, b, v) + float(np.sum(weights * log_sum))
     on_dropped = weights * share_dropped

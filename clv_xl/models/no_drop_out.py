@@ -14,11 +14,11 @@ import abc
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
 from clv_xl.models._data import Levels, compress, read_history
 from clv_xl.models._errors import NotFittedError
 from clv_xl.models._mle import FittedModel, closed_form, fit_histories, together
+from clv_xl.models._rising import log_rising, log_scaled_power, rising_slope
 
 _STARTS = ((1.0, 1.0), (0.3, 0.3), (5.0, 5.0))
 
@@ -27,11 +27,7 @@ def row_log_likelihood(params: tuple[float, ...], data: dict[str, Levels]) -> np
     """L = G(r+x) alpha^r / (G(r) (alpha+T)^(r+x)), the BG/NBD likelihood at p = 0."""
     r, alpha = params
     x, age = data["frequency"], data["T"]
-    return (
-        x.map(lambda v: gammaln(r + v) - gammaln(r))
-        + r * np.log(alpha)
-        - (r + x.full) * age.map(lambda v: np.log(alpha + v))
-    )
+    return x.map(lambda v: log_rising(r, v)) + log_scaled_power(r, alpha, x.full, age)
 
 
 def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarray:
@@ -40,9 +36,7 @@ def row_gradient(params: tuple[float, ...], data: dict[str, Levels]) -> np.ndarr
     x, age = data["frequency"], data["T"]
     return np.column_stack(
         [
-            x.map(lambda v: digamma(r + v) - digamma(r))
-            + np.log(alpha)
-            - age.map(lambda v: np.log(alpha + v)),
+            x.map(lambda v: rising_slope(r, v)) - age.map(lambda v: np.log1p(v / alpha)),
             r / alpha - (r + x.full) * age.map(lambda v: 1 / (alpha + v)),
         ]
     )

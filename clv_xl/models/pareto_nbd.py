@@ -25,7 +25,7 @@ from scipy.special import expit
 
 from clv_xl.models._data import Levels, compress, mean_scale, read_history
 from clv_xl.models._mle import FittedModel, fit_rows, ratio_axes
-from clv_xl.models._rising import log_rising, rising_slope
+from clv_xl.models._rising import log_rising, log_scaled_power, rising_slope
 from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
@@ -192,9 +192,11 @@ def _alive(params: tuple[float, ...], data: dict[str, Any]) -> np.ndarray:
     """log[alpha^r beta^s (alpha+T)^-(r+x) (beta+T)^-s]: alive at T, as
     -r log(1 + T/alpha) - s log(1 + T/beta) - x log(alpha+T), exact at large r and s."""
     r, alpha, s, beta = params
-    x, age = data["frequency"], data["T"]
-    by_age = -r * np.log1p(age.values / alpha) - s * np.log1p(age.values / beta)
-    return by_age[age.codes] - x.full * np.log(alpha + age.values)[age.codes]
+    age = data["T"]
+    return (
+        log_scaled_power(r, alpha, data["frequency"].full, age)
+        - (s * np.log1p(age.values / beta))[age.codes]
+    )
 
 
 def _tails(params: tuple[float, ...], data: dict[str, Any], with_gradient: bool) -> Tail:
