@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
 
 import numpy as np
@@ -222,9 +223,10 @@ def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> 
     head, styles, tail = _split_at_template_row(xml, table)
     frame, large = table.frame, len(table.frame) * table.frame.shape[1] * 64 > zipfile.ZIP64_LIMIT
     with (
-        target.open(name, "w", force_zip64=large) as stream,  # the archive's compression
+        target.open(name, "w", force_zip64=large) as stream,
         ThreadPoolExecutor(1) as writer,
     ):
+        _deflate_with_isal(stream)
         pending: deque[Future[int]] = deque()
         rows = rows_xml(frame, styles, table.first_row)
         parts = chain([memoryview(head.encode())], rows, [memoryview(tail.encode())])
@@ -234,6 +236,18 @@ def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> 
                 pending.popleft().result()
         for written in pending:
             written.result()
+
+
+def _deflate_with_isal(stream: IO[bytes]) -> None:
+    """Let ISA-L's deflate compress the zip entry open for writing in ``stream``: a quarter
+    of the time of zlib at level 1 for a 1M-order report's sheet, and 7% smaller
+    (bench/RESULTS.md). zipfile offers no public way to choose the compressor: its writer
+    keeps it in ``_compressor``; a zipfile without one keeps its own."""
+    from isal import isal_zlib  # not for Pyodide, which writes no report files
+
+    if getattr(stream, "_compressor", None) is not None:
+        raw_deflate = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+        stream._compressor = raw_deflate  # type: ignore[attr-defined]
 
 
 def _split_at_template_row(xml: str, table: LargeTable) -> tuple[str, list[str], str]:
