@@ -6,7 +6,10 @@ writes the sheet with its header, styles, table and one *template row*; this
 module then replaces the template row by every data row and rewrites the zip. The rows'
 XML is built column by column with Arrow's string kernels (no Python object per cell):
 numbers in their shortest round-trip form, text always an inline string (never a
-formula), blanks as empty cells.
+formula), blanks as empty cells; a column that repeats its values renders each distinct
+value once. ISA-L's deflate compresses the sheet (`bench/RESULTS.md`, the streamed sheet).
+Shared strings for the repeating texts were measured and not kept: 13% less XML but 3-4%
+less processor time.
 """
 
 from __future__ import annotations
@@ -255,8 +258,8 @@ def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> 
     template row.
 
     The rows are made CHUNK_ROWS at a time while a second thread compresses and writes the
-    chunk before (zlib, the file writes and Arrow's kernels release the interpreter lock), so
-    the two overlap.
+    chunk before (ISA-L's deflate, the file writes and Arrow's kernels release the interpreter
+    lock), so the two overlap.
     """
     head, styles, tail = _split_at_template_row(xml, table)
     frame, large = table.frame, len(table.frame) * table.frame.shape[1] * 64 > zipfile.ZIP64_LIMIT
