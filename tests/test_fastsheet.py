@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import zipfile
 
 import numpy as np
@@ -179,3 +180,19 @@ def test_repeated_and_unique_columns_read_back_as_the_frame_in_openpyxl_and_libr
         texts = [c for row in back.iter_rows(min_row=2, max_col=2) for c in row if c.value]
         assert all(c.data_type == "s" for c in texts), written  # "=SUM(...)" too: text
         assert back.cell(3, 4).number_format == "0.00", written
+
+
+def test_without_isal_zipfiles_own_zlib_compresses_the_rows(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "isal", None)  # as on a platform without its wheel
+    frame = pd.DataFrame({"id": [f"C{i}" for i in range(50)], "value": np.arange(50) / 3})
+    wb = openpyxl.Workbook()
+    wb.active.append(list(frame.columns))
+    wb.active.append(["template", 0.5])
+    path = tmp_path / "zlib.xlsx"
+    wb.save(path)
+    fill(path, [LargeTable(wb.active.title, frame)])
+
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+    back = [[c.value for c in row] for row in openpyxl.load_workbook(path).active.iter_rows(2)]
+    assert back == frame.values.tolist()

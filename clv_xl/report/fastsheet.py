@@ -283,9 +283,12 @@ def _deflate_with_isal(stream: IO[bytes]) -> None:
     """Let ISA-L's deflate compress the zip entry open for writing in ``stream``: a quarter
     of the time of zlib at level 1 for a 1M-order report's sheet, and 7% smaller
     (bench/RESULTS.md). zipfile offers no public way to choose the compressor: its writer
-    keeps it in ``_compressor``; a zipfile without one keeps its own."""
-    from isal import isal_zlib  # not for Pyodide, which writes no report files
-
+    keeps it in ``_compressor``. Without ISA-L (a platform without its wheel) or without
+    that attribute, zipfile's own zlib compresses."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return
     if getattr(stream, "_compressor", None) is not None:
         raw_deflate = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
         stream._compressor = raw_deflate  # type: ignore[attr-defined]
