@@ -36,6 +36,7 @@ from clv_xl.functions.excel_dates import EXCEL_EPOCH
 
 EXCEL_DAY_0 = np.datetime64(EXCEL_EPOCH)
 COMPRESS_LEVEL = 1
+ISAL_LEVEL = 1  # of ISA-L's 0-3: as fast as 0 and 2, 22% smaller than 0, 0.5% larger than 2
 CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 #: A column is rendered by distinct value when at most this share of a sample of its rows
 #: differ (`_repeats`).
@@ -290,7 +291,7 @@ def _deflate_with_isal(stream: IO[bytes]) -> None:
     except ImportError:
         return
     if getattr(stream, "_compressor", None) is not None:
-        raw_deflate = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+        raw_deflate = isal_zlib.compressobj(ISAL_LEVEL, isal_zlib.DEFLATED, -15)
         stream._compressor = raw_deflate  # type: ignore[attr-defined]
 
 
