@@ -196,3 +196,27 @@ def test_without_isal_zipfiles_own_zlib_compresses_the_rows(tmp_path, monkeypatc
         assert archive.testzip() is None
     back = [[c.value for c in row] for row in openpyxl.load_workbook(path).active.iter_rows(2)]
     assert back == frame.values.tolist()
+
+
+@pytest.mark.parametrize("every_column", [True, False])
+def test_rendering_each_distinct_value_once_writes_the_rows_byte_for_byte(
+    tmp_path, monkeypatch, every_column
+):
+    from clv_xl.report import fastsheet
+
+    frame = _repeated_and_unique_columns(300)
+    wb = openpyxl.Workbook()
+    wb.active.append(list(frame.columns))
+    wb.active.append(["template", "template", 1, 1.5, dt.datetime(2024, 1, 1)])
+    wb.save(tmp_path / "template.xlsx")
+
+    def sheet_xml(name: str) -> bytes:
+        path = tmp_path / name
+        path.write_bytes((tmp_path / "template.xlsx").read_bytes())
+        fill(path, [LargeTable(wb.active.title, frame)])
+        with zipfile.ZipFile(path) as archive:
+            return archive.read("xl/worksheets/sheet1.xml")
+
+    as_chosen = sheet_xml("chosen.xlsx")  # some columns by distinct value, some by row
+    monkeypatch.setattr(fastsheet, "_repeats", lambda values: every_column)
+    assert sheet_xml("forced.xlsx") == as_chosen
