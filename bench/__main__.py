@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.common import RESULTS
 
-BENCHMARKS = ("bench.udfs", "bench.report", "bench.models")
+BENCHMARKS = ("bench.udfs", "bench.report", "bench.stream", "bench.models")
 
 HEADER = """# Benchmarks
 
