@@ -24,7 +24,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import IO
 from xml.etree import ElementTree
 
 import numpy as np
@@ -33,10 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clv_xl.functions.excel_dates import EXCEL_EPOCH
+from clv_xl.report import isal_deflate
 
 EXCEL_DAY_0 = np.datetime64(EXCEL_EPOCH)
 COMPRESS_LEVEL = 1
-ISAL_LEVEL = 1  # of ISA-L's 0-3: as fast as 0 and 2, 22% smaller than 0, 0.5% larger than 2
 CHUNK_ROWS = 8192  # rows made into XML at a time while the chunk before is compressed
 #: A column is rendered by distinct value when at most this share of a sample of its rows
 #: differ (`_repeats`).
@@ -268,7 +267,7 @@ def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> 
         target.open(name, "w", force_zip64=large) as stream,
         ThreadPoolExecutor(1) as writer,
     ):
-        _deflate_with_isal(stream)
+        isal_deflate.use_in(stream)
         pending: deque[Future[int]] = deque()
         rows = rows_xml(frame, styles, table.first_row)
         parts = chain([memoryview(head.encode())], rows, [memoryview(tail.encode())])
@@ -278,21 +277,6 @@ def _stream(target: zipfile.ZipFile, name: str, xml: str, table: LargeTable) -> 
                 pending.popleft().result()
         for written in pending:
             written.result()
-
-
-def _deflate_with_isal(stream: IO[bytes]) -> None:
-    """Let ISA-L's deflate compress the zip entry open for writing in ``stream``: a quarter
-    of the time of zlib at level 1 for a 1M-order report's sheet, and 7% smaller
-    (bench/RESULTS.md). zipfile offers no public way to choose the compressor: its writer
-    keeps it in ``_compressor``. Without ISA-L (a platform without its wheel) or without
-    that attribute, zipfile's own zlib compresses."""
-    try:
-        from isal import isal_zlib
-    except ImportError:
-        return
-    if getattr(stream, "_compressor", None) is not None:
-        raw_deflate = isal_zlib.compressobj(ISAL_LEVEL, isal_zlib.DEFLATED, -15)
-        stream._compressor = raw_deflate  # type: ignore[attr-defined]
 
 
 def _split_at_template_row(xml: str, table: LargeTable) -> tuple[str, list[str], str]:
