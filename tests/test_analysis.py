@@ -337,3 +337,21 @@ def test_gaps_between_order_days_match_each_customers_own():
         expected.extend(np.diff(days).tolist())
     assert sorted(_gaps(customer, day).tolist()) == sorted(expected)
     assert _gaps(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_scores_and_tiers_equal_pandas_ranks(seed: int) -> None:
+    """The RFM scores (ceil of 5 x the percentile rank, ties averaged) and the value tiers
+    (rank by revenue, ties in row order) against pandas' own rank."""
+    from clv_xl.analysis.customers import VALUE_TIERS, _score, _value_tiers
+
+    rng = np.random.default_rng(seed)
+    for values in (rng.integers(0, 7, 999).astype(float), rng.normal(size=500), np.zeros(4)):
+        series = pd.Series(values, index=[f"C{i}" for i in range(len(values))])
+        share = series.rank(method="average", pct=True)
+        expected = np.clip(np.ceil(share * 5), 1, 5).astype("int64")
+        assert _score(series).equals(expected)
+        rank = series.rank(ascending=False, method="first")
+        edge = round(0.2 * len(series))
+        tier = np.select([rank <= edge, rank <= len(series) - edge], [0, 1], 2)
+        assert _value_tiers(series).tolist() == [VALUE_TIERS[t] for t in tier]

@@ -126,16 +126,31 @@ def _value_tiers(revenue: pd.Series) -> pd.Series:
 
     The tiers hold round(20% of customers) each, so 4 customers split 1 / 2 / 1.
     """
-    rank = revenue.rank(ascending=False, method="first")
+    rank = np.empty(len(revenue))  # 1 = the highest revenue, ties in row order
+    rank[np.argsort(-revenue.to_numpy(), kind="stable")] = np.arange(1, len(revenue) + 1)
     edge = round(0.2 * len(revenue))
     tier = np.select([rank <= edge, rank <= len(revenue) - edge], [0, 1], 2)
     return labels(VALUE_TIERS, tier, revenue.index)
 
 
 def _score(values: pd.Series) -> pd.Series:
-    """Quintile score 1-5, higher is better; equal values get equal scores."""
-    share = values.rank(method="average", pct=True)
-    return np.clip(np.ceil(share * 5), 1, 5).astype("int64")
+    """Quintile score 1-5, higher is better; equal values get equal scores: ceil(5 x the
+    value's percentile rank), ties at their average rank (pandas' rank(pct=True), on the
+    numbers alone: pandas would look names up in the customer index)."""
+    share = _average_ranks(values.to_numpy()) / len(values)
+    score = np.clip(np.ceil(share * 5), 1, 5).astype("int64")
+    return pd.Series(score, index=values.index)
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of the values, equal values at the mean of their ranks."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((starts + 1 + ends) / 2, ends - starts)
+    return ranks
 
 
 def _rfm_group(r: pd.Series, f: pd.Series) -> pd.Series:
