@@ -61,9 +61,17 @@ class TestDiscounted:
 
     def test_endless_closed_forms(self):
         m, r, i = 100.0, 0.8, 0.1
-        assert f.clv_discounted(m, r, i) == pytest.approx(m * r / (1 + i - r))
+        assert f.clv_discounted(m, r, i, timing="end") == pytest.approx(m * r / (1 + i - r))
         assert f.clv_discounted(m, r, i, timing="begin") == pytest.approx(m * (1 + i) / (1 + i - r))
-        assert f.clv_discounted(m, r, i) == pytest.approx(explicit_sum(m, r, i, 2000))
+        assert f.clv_discounted(m, r, i, timing="end") == pytest.approx(explicit_sum(m, r, i, 2000))
+
+    def test_the_default_counts_the_first_margin_now_as_the_report_does(self):
+        """One discounting convention: the report's m (1 + i) / (1 + i - r)."""
+        m, r, i = 100.0, 0.8, 0.1
+        assert f.clv_discounted(m, r, i) == pytest.approx(m * (1 + i) / (1 + i - r))
+        assert f.clv_discounted(m, r, i) == pytest.approx(
+            explicit_sum(m, r, i, 2000, timing="begin")
+        )
 
     def test_no_discount_begin_timing_is_the_simple_clv(self):
         assert f.clv_discounted(200 * 0.3, 1 - 0.06, 0.0, timing="begin") == pytest.approx(1000)
@@ -77,7 +85,7 @@ class TestDiscounted:
         assert e.value.excel_error == NUM
 
     def test_bad_timing_word(self):
-        with pytest.raises(FormulaError, match="timing must be 'end' or 'begin'"):
+        with pytest.raises(FormulaError, match="timing must be 'begin' or 'end'"):
             f.clv_discounted(10, 0.9, 0.01, timing="middle")
 
     def test_zero_periods_leaves_minus_acquisition_cost(self):

@@ -14,10 +14,10 @@ from clv_xl.analysis.valuation import (
     BEHAVIOUR_NOTE,
     Blend,
     Valuation,
-    discounted_clv,
     group_lifetime,
     monthly_rate,
 )
+from clv_xl.functions import formulas
 
 ALL = "All customers"
 
@@ -77,9 +77,10 @@ def segment_table(
     table["lifetime_revenue"] = table["arpu"] * table["lifetime_months"]
     table["clv"] = table["lifetime_revenue"] * table["margin_rate"]
     rate = monthly_rate(params.annual_discount_rate)
-    table["clv_discounted"] = discounted_clv(
-        table["arpu"], table["margin_rate"], table["monthly_churn"], rate
-    )
+    table["clv_discounted"] = formulas.clv_discounted.evaluate(
+        (table["arpu"] * table["margin_rate"]).to_numpy(), (1 - table["monthly_churn"]).to_numpy(),
+        rate,
+    ).values  # fmt: skip
     table["clv_note"] = [_note(lt) for lt in lifetimes]
     per_customer = table["customers"]
     table["margin_to_date"] = table["revenue"] / per_customer * table["margin_rate"]

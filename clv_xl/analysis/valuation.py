@@ -32,7 +32,6 @@ README quote.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,9 +45,6 @@ from clv_xl.analysis.survival import (
     lifetime,
 )
 from clv_xl.functions.formulas import MONTHS_PER_YEAR
-
-# One customer's figures, or a column of them (one per segment).
-Figures = TypeVar("Figures", float, pd.Series)
 
 #: Dimensions whose segment is fixed at acquisition have a new-customer CLV.
 BEHAVIOUR_NOTE = (
@@ -174,13 +170,6 @@ def group_lifetime(valuation: Valuation, members: np.ndarray) -> Lifetime:
 def monthly_rate(annual_rate: float) -> float:
     """Monthly rate compounding to the annual one: (1 + annual)^(1/12) - 1."""
     return (1.0 + annual_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
-
-
-def discounted_clv(
-    revenue_per_month: Figures, margin: Figures, monthly_churn: Figures, monthly_rate: float
-) -> Figures:
-    """Revenue per month x margin x (1 + i) / (i + churn): the first month now."""
-    return revenue_per_month * margin * (1.0 + monthly_rate) / (monthly_rate + monthly_churn)
 
 
 def _gaps(customer: np.ndarray, day: np.ndarray) -> np.ndarray:

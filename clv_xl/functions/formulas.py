@@ -121,8 +121,9 @@ def _not_discountable(retention, discount_rate, periods, **_):
     acquisition_cost=Arg("Acquisition cost per customer, in currency (default 0)", NON_NEGATIVE),
     retention_cost=Arg("Retention cost per customer per period, in currency", NON_NEGATIVE),
     timing=Arg(
-        '"end" (first margin after one period) or "begin" (first margin now)',
-        choices=("end", "begin"),
+        '"begin" (first margin now, the default: as the segment report counts) or "end" '
+        "(first margin after one period)",
+        choices=("begin", "end"),
     ),
 )
 def clv_discounted(
@@ -132,13 +133,14 @@ def clv_discounted(
     periods=None,
     acquisition_cost=0.0,
     retention_cost=0.0,
-    timing="end",
+    timing="begin",
 ):
     """Discounted CLV = sum of (margin - retention cost) x retention^t / (1 + rate)^t - AC.
 
-    With timing "end" the sum runs over t = 1..periods (closed form for an endless
-    horizon: m r / (1 + i - r)); with "begin" over t = 0..periods-1 (closed form
-    m (1 + i) / (1 + i - r)). Gupta & Lehmann (2003); seed 003's full version.
+    With timing "begin" (the default, the convention of the segment report and the
+    calculator: the first margin now) the sum runs over t = 0..periods-1 (closed form for
+    an endless horizon: m (1 + i) / (1 + i - r)); with "end" over t = 1..periods (closed
+    form m r / (1 + i - r)). Gupta & Lehmann (2003); seed 003's full version.
     """
     net = margin - retention_cost
     # q = r / (1 + i) is the discounted survival per period; d = q - 1.

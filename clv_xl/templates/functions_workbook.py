@@ -39,7 +39,7 @@ FUNCTION_EXAMPLES: dict[str, tuple[Any, ...]] = {
     "customer_lifetime": (0.01,),
     "customer_value": (60, 7),
     "clv_from_lifetime": (420, 4),
-    "clv_discounted": (60, 0.8, 0.1, None, 100, 5, "end"),
+    "clv_discounted": (60, 0.8, 0.1, None, 100, 5, "begin"),
     "gross_margin": (60, 45),
     "markup": (60, 45),
     "monthly_revenue": (7, 60),
