@@ -19,6 +19,7 @@ from clv_xl.analysis.forecast_ranges import (
     INTERVAL_COLUMNS,
     forecast_verdict,
     intervals_by_groupings,
+    verdicts_by_group,
 )
 from clv_xl.analysis.holdout_check import HOLDOUT_COLUMNS, TRACKING_COLUMNS
 from clv_xl.analysis.prediction import (
@@ -594,6 +595,31 @@ def test_the_verdict_names_what_a_segment_lacks(prediction: Prediction) -> None:
     assert "days of history (180 needed)" in forecast_verdict(prediction, young).reason
     quiet = inputs.history.index[(inputs.history["T"] - inputs.history["recency"]) * 7 > 60]
     assert "within 30 needed" in forecast_verdict(prediction, quiet).reason
+
+
+def test_the_verdicts_of_all_groups_at_once_are_each_groups_own(prediction: Prediction) -> None:
+    """verdicts_by_group (one pass over the customers) against each group's figures counted
+    here from the model's inputs, and against forecast_verdict of the group's names."""
+    inputs = prediction.forecast_inputs
+    assert inputs is not None
+    history = inputs.history
+    rng = np.random.default_rng(3)
+    labels = pd.Series(rng.choice(["north", "south", "west"], len(history), p=[0.8, 0.15, 0.05]))
+    labels[labels.index % 97 == 0] = np.nan  # in no group
+    verdicts = verdicts_by_group(prediction, labels)
+    assert set(verdicts) == {"north", "south", "west"}
+    for label, verdict in verdicts.items():
+        members = history[(labels == label).to_numpy()]
+        figures = [
+            (len(members), 500, f"{len(members):,} customers"),
+            (int((members["frequency"] > 0).sum()), 50, "repeat buyers"),
+            (round(members["T"].max() * 7), 180, "days of history"),
+        ]
+        quiet = round((members["T"] - members["recency"]).min() * 7)
+        short = [text for value, needed, text in figures if value < needed]
+        assert verdict.trustworthy == (not short and quiet <= 30), (label, verdict)
+        assert all(text in verdict.reason for text in short)
+        assert verdict == forecast_verdict(prediction, members.index)
 
 
 def test_no_verdict_without_a_model(lines: pd.DataFrame) -> None:

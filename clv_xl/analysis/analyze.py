@@ -22,7 +22,11 @@ import pandas as pd
 
 from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
 from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
-from clv_xl.analysis.forecast_ranges import forecast_verdict, intervals_by_groupings
+from clv_xl.analysis.forecast_ranges import (
+    forecast_verdict,
+    intervals_by_groupings,
+    verdicts_by_group,
+)
 from clv_xl.analysis.params import DEFAULT_MARGIN, Params
 from clv_xl.analysis.prediction import Prediction, predict
 from clv_xl.analysis.segments import (
@@ -215,7 +219,7 @@ def _line_margins(lines: pd.DataFrame, params: Params, margin: float) -> pd.Seri
 def _with_forecasts(customers: pd.DataFrame, predicted: Prediction, margin: float) -> pd.DataFrame:
     """The model's forecasts joined per customer: revenue (margin 1) and margin at ``margin``;
     0 for fully refunded customers; and where status and model disagree, a note."""
-    forecasts = _by_customer_name(predicted.customers).reindex(customers.index)
+    forecasts = _in_order_of(_by_customer_name(predicted.customers), customers.index)
     refunded = (customers["profitability"] == PROFITABILITY[2]).to_numpy()
     c = customers.assign(**{column: forecasts[column] for column in MODEL_COLUMNS})
     for clv, revenue in PREDICTED_REVENUE.items():
@@ -239,6 +243,12 @@ def _by_customer_name(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_axis(pd.Index(frame.index.astype(str), name="customer"))
 
 
+def _in_order_of(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
+    """``frame``'s rows for ``names``, in that order (missing ones blank): as they are when
+    the names are already the same (the usual case, both sorted by name), else looked up."""
+    return frame if frame.index.equals(names) else frame.reindex(names)
+
+
 def _with_model_ranges(
     table: pd.DataFrame, customers: pd.DataFrame, segments: tuple[str, ...], predicted: Prediction
 ) -> pd.DataFrame:
@@ -251,23 +261,25 @@ def _with_model_ranges(
     of it), so that pandas aligns them without converting between text and categories.
     """
     low, high, verdicts = [], [], []
+    no_forecast = forecast_verdict(predicted, pd.Index([]))  # the reason for none
     columns = {ALL: "_all", **segment_dimensions(segments)}
     whole = customers.assign(_all=ALL)
     dimensions = list(dict.fromkeys(table["dimension"]))
     groupings = pd.DataFrame({d: whole[columns[d]].astype(str) for d in dimensions})
     forecast = predicted.customers.index
-    groupings = _by_customer_name(pd.DataFrame(index=forecast)).join(groupings).set_axis(forecast)
+    by_name = _by_customer_name(pd.DataFrame(index=forecast)).index
+    groupings = _in_order_of(groupings, by_name).set_axis(forecast)
     ranges = intervals_by_groupings(
         predicted, groupings, draws=RANGE_DRAWS, sample_per_group=RANGE_SAMPLE
     )
     for dimension in dimensions:
-        groups = groupings[dimension]
+        by_segment = verdicts_by_group(predicted, groupings[dimension])
         for segment in table.loc[table["dimension"] == dimension, "segment"]:
             known = segment in ranges[dimension].index
             row = ranges[dimension].loc[segment] if known else None
             low.append(np.nan if row is None else row["low"] - row["mid"])
             high.append(np.nan if row is None else row["high"] - row["mid"])
-            verdicts.append(forecast_verdict(predicted, forecast[(groups == segment).to_numpy()]))
+            verdicts.append(by_segment.get(segment, no_forecast))
     mid = table["model_revenue_36m"]
     low_revenue, high_revenue = mid + np.array(low, dtype=float), mid + np.array(high, dtype=float)
     return table.assign(

@@ -17,6 +17,7 @@ from clv_xl.models import GammaGamma, NotFittedError
 from clv_xl.models.clv import PurchaseModel
 from clv_xl.models.spend_choice import OwnMeanSpend
 
+NONE_BOUGHT = "No forecast: none of these customers bought."
 INTERVAL_COLUMNS = ("customers", "low", "mid", "high")
 #: Parameter draws behind an interval, and customers per group they are pushed through.
 DRAWS = 100
@@ -154,13 +155,46 @@ def forecast_verdict(prediction: Prediction, customers: pd.Index) -> Verdict:
     inputs = prediction.forecast_inputs
     if not prediction.fitted or inputs is None:
         return Verdict(False, f"No forecast: {prediction.reason}")
-    history = inputs.history.reindex(customers).dropna()
-    if history.empty:
-        return Verdict(False, "No forecast: none of these customers bought.")
-    count = len(history)
-    repeaters = int((history["frequency"] > 0).sum())
-    history_days = round(float(history["T"].max()) * WEEK_DAYS)
-    quiet_days = round(float((history["T"] - history["recency"]).min()) * WEEK_DAYS)
+    members = pd.Series(np.where(inputs.history.index.isin(customers), 1.0, np.nan))
+    return verdicts_by_group(prediction, members).get(1.0, Verdict(False, NONE_BOUGHT))
+
+
+def verdicts_by_group(prediction: Prediction, groups: pd.Series) -> dict[Any, Verdict]:
+    """`forecast_verdict` of every group at once: ``groups`` holds a group label per row
+    of prediction.customers, in its order (NaN: in none); a group without a customer who
+    bought is not in the result."""
+    inputs = prediction.forecast_inputs
+    if not prediction.fitted or inputs is None:
+        return {}
+    history = inputs.history
+    known = history[["frequency", "recency", "T"]].notna().all(axis=1).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "group": groups.to_numpy(),
+            "repeat": history["frequency"].to_numpy() > 0,
+            "T": history["T"].to_numpy(),
+            "quiet": (history["T"] - history["recency"]).to_numpy(),
+        }
+    )[known]
+    stats = frame.groupby("group", sort=False).agg(
+        count=("repeat", "size"),
+        repeaters=("repeat", "sum"),
+        T=("T", "max"),
+        quiet=("quiet", "min"),
+    )
+    return {
+        label: _verdict(
+            int(row["count"]),
+            int(row["repeaters"]),
+            round(float(row["T"]) * WEEK_DAYS),
+            round(float(row["quiet"]) * WEEK_DAYS),
+        )
+        for label, row in stats.iterrows()
+    }
+
+
+def _verdict(count: int, repeaters: int, history_days: int, quiet_days: int) -> Verdict:
+    """The verdict and its reason from a group's figures (see `forecast_verdict`)."""
     checks = [
         (count >= TRUST_CUSTOMERS, f"{count:,} customers ({TRUST_CUSTOMERS} needed)"),
         (
