@@ -167,29 +167,26 @@ def verdicts_by_group(prediction: Prediction, groups: pd.Series) -> dict[Any, Ve
     if not prediction.fitted or inputs is None:
         return {}
     history = inputs.history
-    known = history[["frequency", "recency", "T"]].notna().all(axis=1).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "group": groups.to_numpy(),
-            "repeat": history["frequency"].to_numpy() > 0,
-            "T": history["T"].to_numpy(),
-            "quiet": (history["T"] - history["recency"]).to_numpy(),
-        }
-    )[known]
-    stats = frame.groupby("group", sort=False).agg(
-        count=("repeat", "size"),
-        repeaters=("repeat", "sum"),
-        T=("T", "max"),
-        quiet=("quiet", "min"),
-    )
+    frequency, recency, age = (history[k].to_numpy() for k in ("frequency", "recency", "T"))
+    codes, names = pd.factorize(groups.to_numpy())
+    codes = np.where(np.isnan(frequency + recency + age), -1, codes)  # in no group
+    counted = codes >= 0
+    group, n = codes[counted], len(names)
+    count = np.bincount(group, minlength=n)
+    repeaters = np.bincount(group, weights=frequency[counted] > 0, minlength=n)
+    latest_first = np.full(n, -np.inf)  # the longest history: the largest T
+    np.maximum.at(latest_first, group, age[counted])
+    quiet = np.full(n, np.inf)  # the most recent order: the least T - recency
+    np.minimum.at(quiet, group, (age - recency)[counted])
     return {
-        label: _verdict(
-            int(row["count"]),
-            int(row["repeaters"]),
-            round(float(row["T"]) * WEEK_DAYS),
-            round(float(row["quiet"]) * WEEK_DAYS),
+        names[i]: _verdict(
+            int(count[i]),
+            int(repeaters[i]),
+            round(float(latest_first[i]) * WEEK_DAYS),
+            round(float(quiet[i]) * WEEK_DAYS),
         )
-        for label, row in stats.iterrows()
+        for i in range(n)
+        if count[i]
     }
 
 
