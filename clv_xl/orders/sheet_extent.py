@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from clv_xl.errors import InputError
+from clv_xl.orders.reference_scan import scan_cells
 from clv_xl.orders.zip_parts import inflated, true_size
 
 EXCEL_ROWS = 1_048_576
@@ -56,14 +57,9 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_LONG_ROW = re.compile(rb'r="[A-Z]*(\d{7,})"')
-#: A reference of three letters beyond XFD, or of four.
-_BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
 #: A piece's shape: its letters as A, digits as 0, quotes, colons and tag ends kept, all else
 #: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
-#: "0:0"). A few bytes a cell, and
-#: searched for long references as plain bytes.
-_NOT_IN_TAGS = bytes(sorted(set(range(256)) - set(b'<>/="crow \t\n\r')))
+#: "0:0"): searched for the lengths of its references as plain bytes.
 _ROW_OR_CELL = re.compile(rb"<(row|c)(?=[\s/>])([^>]*)>")
 _REFERENCE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])([A-Z]*)(\d*)\1""")
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
@@ -157,39 +153,39 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()
-    unreferenced = False  # a row or cell without its reference first
+    standard = True  # every cell with its reference first, as Excel writes it
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
             first_row, first_column, head = _head(archive, piece)
             head_column = first_column
+        found = scan_cells(piece)
+        standard = standard and found.standard
         # a value left of the head's first column, further down, moves the range's start
+        low = found.first_column if found.standard else 0
         first_column = next(
-            (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
+            (c for c in range(low, min(first_column, 26)) if _has_column(piece, c)), first_column
         )
-        # the XML declaration and the sheet's properties come before its cells
-        rows, columns = _reach(piece[max(piece.find(b"<sheetData"), 0) :] if index == 0 else piece)
-        last_row, last_column = max(last_row, rows), max(last_column, columns)
-        unreferenced = unreferenced or _unreferenced(piece)
+        last_row, last_column = max(last_row, found.last_row), max(last_column, found.last_column)
         size += len(piece)
         if size > _counted_from():  # a zip bomb stops here, its later cells counted
-            cells += _cells(piece)
+            cells += found.cells
             _check_size(cells, where)
     if head and first_column < head_column:  # the head's rows start at the range's column
         head = tuple((None,) * (head_column - first_column) + row for row in head)
     last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
-    if size > _counted_from() or not _within(first_row, first_column, last_row, last_column):
+    if not standard:  # placed after the cell or row before, as calamine places them
+        last_row, last_column = _sequential_reach(archive, member, where)
+    elif size > _counted_from() or not _within(first_row, first_column, last_row, last_column):
         last_row, last_column = _exact_reach(archive, member, where)
         last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
-    if unreferenced:  # placed after the cell or row before, as calamine places them
-        last_row, last_column = _sequential_reach(archive, member, where)
     if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
         raise InputError(
             f"{where} has cells beyond Excel's last cell XFD{EXCEL_ROWS} "
             f"(as far as {column_letters(last_column)}{last_row}): it is not an Excel sheet."
         )
     # a sheet without references spanned from A1, to be sure
-    low_row, low_column = (1, 0) if unreferenced else (first_row, first_column)
+    low_row, low_column = (first_row, first_column) if standard else (1, 0)
     if low_row and not _within(low_row, low_column, last_row, last_column):
         spanned = (last_row - low_row + 1) * (last_column - low_column + 1)
         raise InputError(
@@ -230,41 +226,12 @@ def _within(first_row: int, first_column: int, last_row: int, last_column: int) 
     )
 
 
-def _reach(piece: bytes) -> tuple[int, int]:
-    """Upper bounds on the row numbers and the columns (0-based) that a piece of sheet XML
-    refers to, in any order, cells with a value or not.
-
-    The piece's shape (see _SHAPE) tells the longest column letters and row numbers: most
-    pieces have none beyond column Z or of seven digits (rows then stop at 999,999, columns
-    at Z); rows of seven digits or more are read exactly."""
-    shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
-    if b'"AA' not in shape and b'0000000"' not in shape:
-        return 999_999, column_index("Z")
-    long_rows = [int(n) for n in _LONG_ROW.findall(piece)] if b'0000000"' in shape else []
-    rows = max(long_rows, default=_digits_bound(shape))
-    if b'"AAAA' in shape or _BEYOND_XFD.search(piece):
-        return rows, EXCEL_COLUMNS  # beyond Excel's columns: the exact pass says how far
-    if b'"AAA' in shape:
-        return rows, EXCEL_COLUMNS - 1
-    return rows, column_index("ZZ") if b'"AA' in shape else column_index("Z")
-
-
-def _digits_bound(shape: bytes) -> int:
-    """The largest row number a piece's shape allows: 999,999 if it has a reference of six
-    digits, else 99,999 if one of five, and so on."""
-    for digits in range(6, 0, -1):
-        number = b"0" * digits + b'"'
-        if b"A" + number in shape or b'"' + number in shape:
-            return 10**digits - 1
-    return 0
-
-
 def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
     """The last row and column (0-based) of a sheet's cells with a value, and its cells
     counted: the sheet's XML streamed again, read exactly."""
     last_row, last_column, cells = 0, -1, 0
     for piece in _pieces(archive, member, where):
-        cells += _cells(piece)
+        cells += scan_cells(piece).cells
         _check_size(cells, where)
         shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
         for digits in range(7, 0, -1):  # references of the most digits first (few, mostly)
@@ -284,25 +251,6 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
             found = _valued(_NARROW_LONG_REFERENCE.findall(piece))
             last_column = max(last_column, *map(_column_of, found)) if found else last_column
     return last_row, last_column
-
-
-def _unreferenced(piece: bytes) -> bool:
-    """Whether sheet XML may hold a row or a cell whose reference the other passes do not
-    read: none, not the first attribute, or not written ``r="..."`` (XML allows ``r='...'``
-    and spaces around ``=``, and calamine reads them). From the piece's tags: only ``<``,
-    ``>``, ``/``, ``=``, quotes, white space and the letters of ``c``, ``row`` and ``r``
-    kept, a row with its reference reads ``<row r="``, a cell ``<c r="``, and every ``=``
-    is followed by ``"``. Text comes after a ``>`` and holds no ``<``; the few other tags
-    that read ``<c`` (``<color>``, ``<scheme>`` of a rich text) or an ``=`` in text only
-    send the sheet to `_sequential_reach`."""
-    data = piece[max(piece.find(b"<sheetData"), 0) :]
-    end = data.find(b"</sheetData>")
-    tags = (data if end < 0 else data[:end]).translate(None, _NOT_IN_TAGS)
-    return (
-        tags.count(b"<c") != tags.count(b'<c r="')
-        or tags.count(b"<row") != tags.count(b'<row r="')
-        or tags.count(b"=") != tags.count(b'="')
-    )
 
 
 def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
@@ -331,10 +279,6 @@ def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tupl
 def _valued(matches: list[tuple[bytes, bytes]]) -> set[bytes]:
     """The references of the elements that are not empty (``<c r="A1"/>`` has no value)."""
     return {reference for reference, empty in matches if not empty}
-
-
-def _cells(piece: bytes) -> int:
-    return piece.count(b"<c ") + piece.count(b"<c>")
 
 
 def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes]:

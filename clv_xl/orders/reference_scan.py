@@ -1,0 +1,127 @@
+"""The cells of a piece of sheet XML and how far their references reach, read with numpy.
+
+A cell is an element ``<c`` (or ``<x:c``, with any namespace prefix: calamine matches local
+names) followed by white space, ``/`` or ``>``. Excel writes each one as ``<c r="B12"``: its
+reference first, in double quotes, capital letters then digits. Such a piece is *standard*,
+and its references are read where they stand, a few array look-ups per cell instead of a
+step of Python per cell: the pairs ``<c`` and ``:c`` are found by comparing the piece's bytes
+with numpy (a few passes at memory speed), and each reference's letters and digits are read
+at fixed offsets after its cell's start. A piece holding any other cell (no reference, the
+reference not first or not written ``r="``, small letters, any other character) is not
+standard, and the caller reads the sheet a step per cell. Rows need no reading: a cell with
+a reference is placed by it whatever its row says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+#: Rows above this have seven digits or more (they are read exactly, few sheets have them).
+SIX_DIGIT_ROWS = 999_999
+#: Beyond Excel's rows and columns (three letters past XFD, or four; eight digits).
+BEYOND_ROWS = 10**7
+BEYOND_COLUMNS = 26**3 + 26**2 + 26
+_LOOK_UP = np.zeros(256, dtype=bool)
+_TAG_END = _LOOK_UP.copy()
+_TAG_END[list(b" \t\r\n/>")] = True
+_CAPITAL = _LOOK_UP.copy()
+_CAPITAL[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")] = True
+_DIGIT = _LOOK_UP.copy()
+_DIGIT[list(b"0123456789")] = True
+_REFERENCE_FIRST = b' r="'
+_Bytes = npt.NDArray[np.uint8]
+_Positions = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class PieceCells:
+    """A piece's cells (elements begun, with a value or empty) and, when it is standard,
+    upper bounds on its references' rows and columns (0-based; exact for rows of seven
+    digits and for columns) and its leftmost single-letter column (26 when none)."""
+
+    cells: int
+    standard: bool
+    last_row: int = 0
+    last_column: int = -1
+    first_column: int = 26
+
+
+def scan_cells(piece: bytes) -> PieceCells:
+    """The cells of a piece of sheet XML (see the module's docstring)."""
+    data: _Bytes = np.frombuffer(piece, dtype=np.uint8)
+    if len(data) < 3:  # too short to begin a cell
+        return PieceCells(0, True)
+    pair_end = data[1:] == ord("c")
+    pair_end &= (data[:-1] == ord("<")) | (data[:-1] == ord(":"))
+    starts = np.flatnonzero(pair_end)
+    after = _at(data, starts, 2)
+    cell = _TAG_END[after]  # not <col>, <color> ...
+    if not cell.all():
+        starts, after = starts[cell], after[cell]
+    standard = bool(np.all(after == ord(" "))) and all(
+        bool(np.all(_at(data, starts, 2 + k) == byte))
+        for k, byte in enumerate(_REFERENCE_FIRST[1:], start=1)
+    )
+    if not standard:
+        return PieceCells(len(starts), False)
+    if not len(starts):
+        return PieceCells(0, True)
+    return _references(data, starts + 2 + len(_REFERENCE_FIRST), len(starts))
+
+
+def _references(data: _Bytes, at: _Positions, cells: int) -> PieceCells:
+    """Bounds on the references that begin at these positions (after ``r="``)."""
+    first = _at(data, at, 0)
+    if first.min() < ord("A") or first.max() > ord("Z"):
+        return PieceCells(cells, False)
+    if _DIGIT[_at(data, at, 1)].all():  # a letter each (columns A to Z), as most sheets
+        last_row = _last_row(data, at + 1)
+        low, high = int(first.min()) - ord("A"), int(first.max()) - ord("A")
+        return PieceCells(cells, last_row >= 0, last_row, high, low)
+    column = first.astype(np.int64) - ord("A")
+    width = np.ones(len(at), dtype=np.intp)  # the letters read so far, where still letters
+    more = np.ones(len(at), dtype=bool)
+    for k in (1, 2, 3):  # a reference of four letters is beyond XFD
+        following = _at(data, at, k)
+        more &= _CAPITAL[following]
+        if not more.any():
+            break
+        column = np.where(more, (column + 1) * 26 + following - ord("A"), column)
+        width += more
+    else:
+        return PieceCells(cells, True, BEYOND_ROWS, BEYOND_COLUMNS)
+    digits_at = at + width
+    if not _DIGIT[_at(data, digits_at, 0)].all():  # small letters, or no row
+        return PieceCells(cells, False)
+    single = width == 1
+    first_column = int(column[single].min()) if single.any() else 26
+    last_row = _last_row(data, digits_at)
+    return PieceCells(cells, last_row >= 0, last_row, int(column.max()), first_column)
+
+
+def _last_row(data: _Bytes, digits_at: _Positions) -> int:
+    """An upper bound on the row numbers that begin at these positions: 10**n - 1 for the
+    most digits n found, read exactly for rows of seven digits; -1 for a malformed one."""
+    seven = _DIGIT[_at(data, digits_at, 6)]
+    last_row = next(
+        (10**n - 1 for n in range(6, 0, -1) if _DIGIT[_at(data, digits_at, n - 1)].any()), 0
+    )
+    if not seven.any():
+        return last_row
+    long = digits_at[seven]
+    read = [_at(data, long, k) for k in range(8)]
+    whole = np.all([_DIGIT[digit] for digit in read[:7]], axis=0)  # else a shorter one
+    if _DIGIT[read[7][whole]].any():
+        return BEYOND_ROWS
+    if (read[7][whole] != ord('"')).any():
+        return -1
+    numbers = sum((read[k][whole].astype(np.int64) - ord("0")) * 10 ** (6 - k) for k in range(7))
+    return max(last_row, int(np.max(numbers, initial=0)))
+
+
+def _at(data: _Bytes, positions: _Positions, offset: int) -> _Bytes:
+    """The bytes this far after these positions (the last byte, a '>', past the end)."""
+    return data.take(positions + offset, mode="clip")
