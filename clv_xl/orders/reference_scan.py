@@ -21,9 +21,8 @@ import numpy.typing as npt
 
 #: Rows above this have seven digits or more (they are read exactly, few sheets have them).
 SIX_DIGIT_ROWS = 999_999
-#: Beyond Excel's rows and columns (three letters past XFD, or four; eight digits).
+#: A bound beyond Excel's rows (eight digits).
 BEYOND_ROWS = 10**7
-BEYOND_COLUMNS = 26**3 + 26**2 + 26
 _LOOK_UP = np.zeros(256, dtype=bool)
 _TAG_END = _LOOK_UP.copy()
 _TAG_END[list(b" \t\r\n/>")] = True
@@ -32,6 +31,10 @@ _CAPITAL[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")] = True
 _DIGIT = _LOOK_UP.copy()
 _DIGIT[list(b"0123456789")] = True
 _REFERENCE_FIRST = b' r="'
+#: The bytes of an element's name, and the longest namespace prefix looked back across.
+_IN_NAME = ~_LOOK_UP.copy()
+_IN_NAME[list(b" \t\r\n<>/=\"'!?")] = False
+_LONGEST_PREFIX = 16
 _Bytes = npt.NDArray[np.uint8]
 _Positions = npt.NDArray[np.intp]
 
@@ -59,6 +62,9 @@ def scan_cells(piece: bytes) -> PieceCells:
     starts = np.flatnonzero(pair_end)
     after = _at(data, starts, 2)
     cell = _TAG_END[after]  # not <col>, <color> ...
+    prefixed = _at(data, starts, 0) == ord(":")
+    if prefixed.any():
+        cell[prefixed] &= ~_end_tags(data, starts[prefixed])
     if not cell.all():
         starts, after = starts[cell], after[cell]
     standard = bool(np.all(after == ord(" "))) and all(
@@ -84,15 +90,13 @@ def _references(data: _Bytes, at: _Positions, cells: int) -> PieceCells:
     column = first.astype(np.int64) - ord("A")
     width = np.ones(len(at), dtype=np.intp)  # the letters read so far, where still letters
     more = np.ones(len(at), dtype=bool)
-    for k in (1, 2, 3):  # a reference of four letters is beyond XFD
+    for k in (1, 2, 3):  # four letters are beyond XFD (five, not standard, read in turn)
         following = _at(data, at, k)
         more &= _CAPITAL[following]
         if not more.any():
             break
         column = np.where(more, (column + 1) * 26 + following - ord("A"), column)
         width += more
-    else:
-        return PieceCells(cells, True, BEYOND_ROWS, BEYOND_COLUMNS)
     digits_at = at + width
     if not _DIGIT[_at(data, digits_at, 0)].all():  # small letters, or no row
         return PieceCells(cells, False)
@@ -120,6 +124,20 @@ def _last_row(data: _Bytes, digits_at: _Positions) -> int:
         return -1
     numbers = sum((read[k][whole].astype(np.int64) - ord("0")) * 10 ** (6 - k) for k in range(7))
     return max(last_row, int(np.max(numbers, initial=0)))
+
+
+def _end_tags(data: _Bytes, colons: _Positions) -> npt.NDArray[np.bool_]:
+    """Whether the ``:c`` at these positions ends an element (``</x:c>``), found back across
+    the prefix; a start, or anything else, is a cell to read."""
+    end = np.zeros(len(colons), dtype=bool)
+    open_ = np.ones(len(colons), dtype=bool)  # still in a prefix, going back
+    for back in range(1, _LONGEST_PREFIX + 2):
+        before = _at(data, colons, -back)
+        end |= open_ & (before == ord("/")) & (_at(data, colons, -back - 1) == ord("<"))
+        open_ &= _IN_NAME[before]
+        if not open_.any():
+            break
+    return end
 
 
 def _at(data: _Bytes, positions: _Positions, offset: int) -> _Bytes:

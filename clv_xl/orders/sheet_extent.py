@@ -36,6 +36,7 @@ from xml.etree import ElementTree
 
 from clv_xl.errors import InputError
 from clv_xl.orders.reference_scan import scan_cells
+from clv_xl.orders.sheet_markup import row_and_cell_tags
 from clv_xl.orders.zip_parts import inflated, true_size
 
 EXCEL_ROWS = 1_048_576
@@ -60,16 +61,17 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 #: A piece's shape: its letters as A, digits as 0, quotes, colons and tag ends kept, all else
 #: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
 #: "0:0"): searched for the lengths of its references as plain bytes.
-_ROW_OR_CELL = re.compile(rb"<(row|c)(?=[\s/>])([^>]*)>")
-_REFERENCE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])([A-Z]*)(\d*)\1""")
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
 _NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":>')))
+#: The rest of a tag after a reference, whether it ends ``/>`` (an empty element, no value)
+#: or ``>``: quoted values may hold either.
+_TAG_REST = rb"""(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>"""
 #: References with at least n digits (rows) or n letters (columns), and whether the element
-#: is empty (``/>``).
-_REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"[^>]*?(/?)>' % n) for n in range(1, 8)}
-_REFERENCE_LETTERS = {n: re.compile(rb'r="([A-Z]{%d,})\d+"[^>]*?(/?)>' % n) for n in range(2, 5)}
+#: is empty.
+_REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"' % n + _TAG_REST) for n in range(1, 8)}
+_REFERENCE_LETTERS = {n: re.compile(rb'r="([A-Z]{%d,})\d+"' % n + _TAG_REST) for n in range(2, 5)}
 #: Single-letter references of seven digits or more (the far cells of a narrow sheet).
-_NARROW_LONG_REFERENCE = re.compile(rb'r="([A-Z])\d{7,}"[^>]*?(/?)>')
+_NARROW_LONG_REFERENCE = re.compile(rb'r="([A-Z])\d{7,}"' + _TAG_REST)
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 #: A cell with its reference's letters and its type (when it has them) and its content, in
 #: one match (a head of 16,384 columns has that many cells a row).
@@ -254,22 +256,26 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
 
 
 def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
-    """Upper bounds on the last row and column (0-based) of a sheet whose rows or cells may
-    lack their reference: such a row comes after the row before, such a cell after the cell
-    before in its row (as calamine places them). A step per cell, and only for such
-    sheets."""
-    row, column, last_row, last_column, cells = 0, -1, 0, -1, 0
-    for piece in _pieces(archive, member, where):
-        for kind, attributes in _ROW_OR_CELL.findall(piece):
-            reference = _REFERENCE.search(attributes)
-            _, letters, number = reference.groups() if reference else (b"", b"", b"")
-            if kind == b"row":
-                row, column = (int(number) if number else row + 1), -1
-                continue
-            column = _column_of(letters) if letters else column + 1
-            last_row = max(last_row, int(number) if number else row)
-            last_column = max(last_column, column)
-            cells += 1
+    """Upper bounds on the last row and column (0-based) of a sheet whose cells may lack
+    their reference, placed as calamine places them: a row without one comes after the row
+    before, a cell without one after the cell before (the first of a row's in column A, a
+    row ends as its end tag is read). Empty cells count as cells with a value. A step per
+    tag (`sheet_markup`), and only for such sheets."""
+    row, column, last_row, last_column, cells = 0, 0, 0, -1, 0  # row and column 0-based
+    for tags in row_and_cell_tags(_pieces(archive, member, where), where):
+        for tag in tags:
+            rows = [int(digits) - 1 for _, digits in tag.references]
+            if tag.kind == b"row" and tag.end:
+                row, column = row + 1, 0
+            elif tag.kind == b"row":  # calamine passes over an empty one: as far as either
+                row = max([row, *rows]) + 1 if tag.empty else max(rows, default=row)
+                column = 0 if tag.empty else column
+            elif not tag.end:
+                columns = [_column_of(letters) for letters, _ in tag.references if letters]
+                at_row, at_column = (max(rows), max(columns)) if columns else (row, column)
+                last_row, last_column = max(last_row, at_row + 1), max(last_column, at_column)
+                column = (max(column, at_column) if tag.empty else at_column) + 1
+                cells += 1
         _check_size(cells, where)
         if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
             break  # refused as beyond Excel's grid
@@ -301,7 +307,8 @@ def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes
 def _has_column(piece: bytes, column: int) -> bool:
     """Whether a cell with a value in this single-letter column (0 = A) is in the XML."""
     letter = bytes([ord("A") + column])
-    return re.search(rb'<c r="' + letter + rb'\d+"[^>]*(?<!/)>', piece) is not None
+    found = re.finditer(rb'<c r="' + letter + rb'\d+"' + _TAG_REST, piece)
+    return any(not tag.group(1) for tag in found)
 
 
 def _check_declared(piece: bytes, where: str) -> None:
