@@ -346,3 +346,16 @@ def test_cells_without_references_are_placed_past_what_is_not_one(tmp_path: Path
     path = workbook_with_sheet_xml(tmp_path / "run-on.xlsx", HEADER + row)
     with pytest.raises(InputError, match=r"beyond Excel's last cell XFD1048576 \(as far as \w+3\)"):
         extent_of(path)
+
+
+def test_xml_without_tag_ends_is_refused_before_it_fills_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gigabytes of text that never close a tag (a zip bomb of a few MB) were gathered whole,
+    each piece copied again onto them; scaled down here to 3 MB against a limit of 1 MB."""
+    text = '<row r="3"><c r="A3" t="inlineStr"><is><t>' + "x" * 3 * 2**20 + "</t></is></c></row>"
+    path = workbook_with_sheet_xml(tmp_path / "endless.xlsx", HEADER + text)
+    assert path.stat().st_size < 20_000
+    monkeypatch.setattr(sheet_extent, "LONGEST_MARKUP_BYTES", 2**20)
+    with pytest.raises(InputError, match=r"has more than 1 MB of XML without a tag's end"):
+        extent_of(path)

@@ -58,11 +58,11 @@ def scan_cells(piece: bytes) -> PieceCells:
     if len(data) < 3:  # too short to begin a cell
         return PieceCells(0, True)
     pair_end = data[1:] == ord("c")
-    pair_end &= (data[:-1] == ord("<")) | (data[:-1] == ord(":"))
+    pair_end &= (data[:-1] | 6) == ord(">")  # after '<' or ':' (or '8', '>': left out below)
     starts = np.flatnonzero(pair_end)
-    after = _at(data, starts, 2)
-    cell = _TAG_END[after]  # not <col>, <color> ...
-    prefixed = _at(data, starts, 0) == ord(":")
+    lead, after = _at(data, starts, 0), _at(data, starts, 2)
+    cell = _TAG_END[after] & ((lead == ord("<")) | (lead == ord(":")))  # not <col> ...
+    prefixed = lead == ord(":")
     if prefixed.any():
         cell[prefixed] &= ~_end_tags(data, starts[prefixed])
     if not cell.all():

@@ -12,15 +12,16 @@ and where the used range starts, which fastexcel does not say.
 
 The sheet's XML is read in pieces of PIECE_BYTES that stay in the processor's cache, and
 nothing in it is trusted to be in order: not the ``<dimension>``, not the order of rows or
-cells, not the order of a cell's attributes. One pass bounds the extent cheaply: each piece
-by its longest references, found as plain bytes in its shape (`_reach`; most pieces have none
-beyond column Z or of seven digits). Only when that bound is beyond
-Excel's limits or the budget, or the XML is long enough to hold more cells than the budget,
-a second pass reads the extent of the cells with a value exactly and counts them
-(`_exact_reach`). Rows and cells without a reference (``<c><v>1</v></c>``), which calamine
-places after the row or cell before, are found from each piece's tags (`_unreferenced`), and
-such a sheet is bounded a step per cell (`_sequential_reach`): Excel writes every reference
-(the Customers sheets clv_xl streams leave them out, and take a little longer to read).
+cells, not the order of a cell's attributes. One pass bounds the extent cheaply: each
+piece's cells and the reach of their references are read with numpy where Excel writes
+them (`reference_scan`; columns exactly, rows to 999,999 or exactly beyond). Only when that
+bound is beyond Excel's limits or the budget, or the XML is long enough to hold more cells
+than the budget, a second pass reads the extent of the cells with a value exactly and
+counts them (`_exact_reach`). A sheet with any cell not written as Excel writes it (no
+reference, ``<c><v>1</v></c>``, which calamine places after the cell before; the
+reference not first, or in other quotes or letters) is bounded a step per tag instead, its
+markup read as calamine's XML reader reads it (`_sequential_reach`, `sheet_markup`): the
+Customers sheets clv_xl streams leave the references out, and take a little longer to read.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from xml.etree import ElementTree
 
 from clv_xl.errors import InputError
 from clv_xl.orders.reference_scan import scan_cells
-from clv_xl.orders.sheet_markup import row_and_cell_tags
+from clv_xl.orders.sheet_markup import LONGEST_MARKUP_BYTES, row_and_cell_tags
 from clv_xl.orders.zip_parts import inflated, true_size
 
 EXCEL_ROWS = 1_048_576
@@ -148,9 +149,10 @@ def workbook_sheets(archive: zipfile.ZipFile) -> list[SheetEntry]:
 def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExtent:
     """The extent and head of a sheet's XML; InputError for a sheet that is too large.
 
-    One pass bounds the sheet cheaply (`_reach`); a second, exact pass (`_exact_reach`)
+    One pass bounds the sheet cheaply (`scan_cells`); a second, exact pass (`_exact_reach`)
     runs only when that bound is beyond Excel's limits or the memory budget, or when the
-    XML is long enough to hold more cells than the budget."""
+    XML is long enough to hold more cells than the budget; a sheet not written as Excel
+    writes it is read a tag at a time instead (`_sequential_reach`)."""
     check_parts(archive, where, but=member)
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
@@ -296,10 +298,17 @@ def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes
     except KeyError:
         raise InputError(f"{where} cannot be read (its part {member} is missing).") from None
     for block in inflated(archive, info, PIECE_BYTES, where):  # as calamine inflates it
-        block = rest + block
         cut = block.rfind(b">") + 1
-        rest = block[cut:]
-        yield block[:cut]
+        if cut:  # a piece copied once
+            yield b"".join((rest, memoryview(block)[:cut]))
+            rest = block[cut:]
+        else:
+            rest += block
+        if len(rest) > LONGEST_MARKUP_BYTES:  # (calamine would hold it whole)
+            raise InputError(
+                f"{where} has more than {LONGEST_MARKUP_BYTES // 2**20} MB of XML without a "
+                "tag's end ('>'): it is not an Excel sheet."
+            )
     if rest:
         yield rest
 
