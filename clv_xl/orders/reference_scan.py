@@ -14,13 +14,12 @@ a reference is placed by it whatever its row says.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-#: Rows above this have seven digits or more (they are read exactly, few sheets have them).
-SIX_DIGIT_ROWS = 999_999
 #: A bound beyond Excel's rows (eight digits).
 BEYOND_ROWS = 10**7
 _LOOK_UP = np.zeros(256, dtype=bool)
@@ -37,6 +36,21 @@ _IN_NAME[list(b" \t\r\n<>/=\"'!?")] = False
 _LONGEST_PREFIX = 16
 _Bytes = npt.NDArray[np.uint8]
 _Positions = npt.NDArray[np.intp]
+
+
+def column_index(letters: str) -> int:
+    """0-based index of a column's letters: A -> 0, AB -> 27."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
+
+
+@functools.lru_cache(maxsize=16_384)
+def column_of(letters: bytes) -> int:
+    """`column_index` of a reference's letters as the XML has them (calamine reads small
+    letters as capitals)."""
+    return column_index(letters.upper().decode())
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,12 @@ than the budget, a second pass reads the extent of the cells with a value exactl
 counts them (`_exact_reach`). A sheet with any cell not written as Excel writes it (no
 reference, ``<c><v>1</v></c>``, which calamine places after the cell before; the
 reference not first, or in other quotes or letters) is bounded a step per tag instead, its
-markup read as calamine's XML reader reads it (`_sequential_reach`, `sheet_markup`): the
+markup read as calamine's XML reader reads it (`_sequential_reach`, `placed_cells`): the
 Customers sheets clv_xl streams leave the references out, and take a little longer to read.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import posixpath
 import re
@@ -36,8 +35,8 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from clv_xl.errors import InputError
-from clv_xl.orders.reference_scan import scan_cells
-from clv_xl.orders.sheet_markup import LONGEST_MARKUP_BYTES, row_and_cell_tags
+from clv_xl.orders.placed_cells import LONGEST_MARKUP_BYTES, placed_cells
+from clv_xl.orders.reference_scan import column_index, column_of, scan_cells
 from clv_xl.orders.zip_parts import inflated, true_size
 
 EXCEL_ROWS = 1_048_576
@@ -96,20 +95,6 @@ class SheetExtent:
     last_row: int
     last_column: int
     head: tuple[tuple[object, ...], ...]
-
-
-def column_index(letters: str) -> int:
-    """0-based index of a column's letters: A -> 0, AB -> 27."""
-    index = 0
-    for letter in letters:
-        index = index * 26 + ord(letter) - ord("A") + 1
-    return index - 1
-
-
-@functools.lru_cache(maxsize=16_384)
-def _column_of(letters: bytes) -> int:
-    """`column_index` of a reference's letters as the XML has them."""
-    return column_index(letters.decode())
 
 
 def column_letters(index: int) -> str:
@@ -249,35 +234,20 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
             if b'"' + b"A" * letters in shape:
                 found = _valued(_REFERENCE_LETTERS[letters].findall(piece))
                 if found:
-                    last_column = max(last_column, *map(_column_of, found))
+                    last_column = max(last_column, *map(column_of, found))
                     break
         else:  # single letters: the head's width, or a far cell's
             found = _valued(_NARROW_LONG_REFERENCE.findall(piece))
-            last_column = max(last_column, *map(_column_of, found)) if found else last_column
+            last_column = max(last_column, *map(column_of, found)) if found else last_column
     return last_row, last_column
 
 
 def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
     """Upper bounds on the last row and column (0-based) of a sheet whose cells may lack
-    their reference, placed as calamine places them: a row without one comes after the row
-    before, a cell without one after the cell before (the first of a row's in column A, a
-    row ends as its end tag is read). Empty cells count as cells with a value. A step per
-    tag (`sheet_markup`), and only for such sheets."""
-    row, column, last_row, last_column, cells = 0, 0, 0, -1, 0  # row and column 0-based
-    for tags in row_and_cell_tags(_pieces(archive, member, where), where):
-        for tag in tags:
-            rows = [int(digits) - 1 for _, digits in tag.references]
-            if tag.kind == b"row" and tag.end:
-                row, column = row + 1, 0
-            elif tag.kind == b"row":  # calamine passes over an empty one: as far as either
-                row = max([row, *rows]) + 1 if tag.empty else max(rows, default=row)
-                column = 0 if tag.empty else column
-            elif not tag.end:
-                columns = [_column_of(letters) for letters, _ in tag.references if letters]
-                at_row, at_column = (max(rows), max(columns)) if columns else (row, column)
-                last_row, last_column = max(last_row, at_row + 1), max(last_column, at_column)
-                column = (max(column, at_column) if tag.empty else at_column) + 1
-                cells += 1
+    their reference, placed as calamine places them (`placed_cells`): a step per tag, and
+    only for such sheets."""
+    last_row, last_column = 0, -1
+    for cells, last_row, last_column in placed_cells(_pieces(archive, member, where), where):
         _check_size(cells, where)
         if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
             break  # refused as beyond Excel's grid
@@ -356,7 +326,7 @@ def _head(archive: zipfile.ZipFile, xml: bytes) -> tuple[int, int, tuple[tuple[o
         row_number = int(attributes.get(b"r", row_number + 1))
         column = -1
         for letters, kind, content in _CELL_PARTS.findall(row.group(2) or b""):
-            column = _column_of(letters) if letters else column + 1
+            column = column_of(letters) if letters else column + 1
             if b"<v>" in content or b"<is>" in content:
                 cells.setdefault(row_number, {})[column] = (kind or b"n", content)
         if len(cells) >= HEAD_ROWS and row_number >= min(cells) + HEAD_ROWS:
