@@ -359,3 +359,17 @@ def test_xml_without_tag_ends_is_refused_before_it_fills_memory(
     monkeypatch.setattr(sheet_extent, "LONGEST_MARKUP_BYTES", 2**20)
     with pytest.raises(InputError, match=r"has more than 1 MB of XML without a tag's end"):
         extent_of(path)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ['<c r="A1048576" r="XFD1048576"><v>1</v></c>',
+     '<c r="A1048576" s="w"r="XFD1048576"><v>1</v></c>',
+     '<c r="A1048576" s="1" r =\'XFD1048576\'><v>1</v></c>'],
+    ids=["twice", "after a value ending in w", "spaced and quoted otherwise"],
+)  # fmt: skip
+def test_a_cells_last_reference_is_the_one_calamine_takes(tmp_path: Path, cell: str) -> None:
+    """python-calamine places a cell by its last ``r`` (it asked for 512 GiB and aborted)."""
+    path = workbook_with_sheet_xml(tmp_path / "twice.xlsx", HEADER + FAR_ROW.format(cell))
+    with pytest.raises(InputError, match=r"spans A1:XFD1048576"):
+        extent_of(path)

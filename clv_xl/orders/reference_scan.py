@@ -34,6 +34,9 @@ _REFERENCE_FIRST = b' r="'
 _IN_NAME = ~_LOOK_UP.copy()
 _IN_NAME[list(b" \t\r\n<>/=\"'!?")] = False
 _LONGEST_PREFIX = 16
+#: What an attribute's name follows: white space, or the quote ending the value before.
+_ATTRIBUTE_START = _LOOK_UP.copy()
+_ATTRIBUTE_START[list(b" \t\r\n\"'")] = True
 _Bytes = npt.NDArray[np.uint8]
 _Positions = npt.NDArray[np.intp]
 
@@ -85,11 +88,48 @@ def scan_cells(piece: bytes) -> PieceCells:
         bool(np.all(_at(data, starts, 2 + k) == byte))
         for k, byte in enumerate(_REFERENCE_FIRST[1:], start=1)
     )
-    if not standard:
+    if not standard or not _one_reference_each(piece, data, len(starts)):
         return PieceCells(len(starts), False)
     if not len(starts):
         return PieceCells(0, True)
     return _references(data, starts + 2 + len(_REFERENCE_FIRST), len(starts))
+
+
+def _one_reference_each(piece: bytes, data: _Bytes, cells: int) -> bool:
+    """Whether the cells' first attributes and the rows' are the only ones named r: calamine
+    takes a cell's last reference (``<c r="A1" r="XFD1048576">``). Counted first: with no
+    'r' before white space, every ``r=`` is a cell's ``c r=`` or a row's ``w r=``, in most
+    pieces. Else
+    (a page's ``header=``, text) each is looked at: an attribute's name follows white space
+    or a quote. Anything in the text that reads like one sends the sheet to be read a step
+    per cell."""
+    plain = not any(space in piece for space in (b"\t", b"\n", b"\r"))
+    if (
+        plain
+        and not _count(piece, b"r ")
+        and _count(piece, b"r=") == cells + _count(piece, b"w r=")
+    ):
+        return True
+    named = data[:-1] == ord("r")
+    named &= (data[1:] <= ord(" ")) | (data[1:] == ord("="))
+    names = np.flatnonzero(named)
+    named = _ATTRIBUTE_START[_at(data, names, -1)]
+    rows = named & (_at(data, names, -1) == ord(" ")) & (_at(data, names, -2) == ord("w"))
+    return int(np.count_nonzero(named)) == cells + int(np.count_nonzero(rows))
+
+
+def _count(piece: bytes, pattern: bytes) -> int:
+    """How often these two or four bytes stand in the piece (compared as one number, at
+    each of the offsets they may start at)."""
+    word, size = int.from_bytes(pattern, "little"), f"<u{len(pattern)}"
+    return sum(
+        int(
+            np.count_nonzero(
+                np.frombuffer(piece, size, (len(piece) - k) // len(pattern), k) == word
+            )
+        )
+        for k in range(len(pattern))
+    )
 
 
 def _references(data: _Bytes, at: _Positions, cells: int) -> PieceCells:
