@@ -12,7 +12,8 @@ from clv_xl.orders.reference_scan import BEYOND_ROWS, scan_cells
 
 def cells_xml(references: list[tuple[int, int]]) -> bytes:
     """Rows of cells at these (row, 1-based column) places, in the order given, as Excel
-    writes them (with the attributes and elements around them that are not cells)."""
+    writes them (with the elements around them that are not cells, and attributes whose
+    names end in r)."""
     cells = "".join(
         f'<row r="{row}" spans="1:9"><c r="{get_column_letter(column)}{row}" s="1" t="s">'
         f'<v>{row % 97}</v></c><c r="{get_column_letter(column)}{row}" s="2"/></row>'
@@ -20,7 +21,8 @@ def cells_xml(references: list[tuple[int, int]]) -> bytes:
     )
     return (
         '<cols><col min="1" max="3" width="9"/></cols><sheetData>' + cells + "</sheetData>"
-        '<conditionalFormatting sqref="A1"><cfRule type="cellIs"/></conditionalFormatting>'
+        '<conditionalFormatting sqref="A1"><cfRule type="cellIs" operator="equal"/>'
+        '</conditionalFormatting><pageMargins left="0.7" header="0.3" footer="0.3"/>'
     ).encode()
 
 
