@@ -7,9 +7,10 @@ and its references are read where they stand, a few array look-ups per cell inst
 step of Python per cell: the pairs ``<c`` and ``:c`` are found by comparing the piece's bytes
 with numpy (a few passes at memory speed), and each reference's letters and digits are read
 at fixed offsets after its cell's start. A piece holding any other cell (no reference, the
-reference not first or not written ``r="``, small letters, any other character) is not
-standard, and the caller reads the sheet a step per cell. Rows need no reading: a cell with
-a reference is placed by it whatever its row says.
+reference not first or not written ``r="``, small letters, any other character, or a
+second attribute named r, which calamine would take) is not standard, and the caller reads
+the sheet a step per cell. Rows need no reading: a cell with a reference is placed by it
+whatever its row says.
 """
 
 from __future__ import annotations
