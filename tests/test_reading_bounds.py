@@ -269,3 +269,107 @@ def test_a_reference_written_another_legal_way_is_found(tmp_path: Path, cell: st
     path = workbook_with_sheet_xml(tmp_path / "quotes.xlsx", far)
     with pytest.raises(InputError, match=r"spans A1:XFD1048576"):
         extent_of(path)
+
+
+FAR_ROW = '<row r="1048576">{}</row>'
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        '<c r="xfd1048576"><v>1</v></c>',  # calamine reads small letters
+        '<c r="Xfd1048576"><v>1</v></c>',
+        '<c s=">" r="XFD1048576"><v>1</v></c>',  # a '>' in a value before the reference
+        '<c s="<" r="XFD1048576"><v>1</v></c>',  # a '<' (quick-xml reads it)
+        '<c r="XFD1048576" s="/>"><v>1</v></c>',  # a value read as an empty cell's end
+        '<c s="1"r="XFD1048576"><v>1</v></c>',  # no space between attributes
+        "<!--</sheetData>--><c r='XFD1048576'><v>1</v></c>",  # the end in a comment
+    ],
+    ids=["small letters", "mixed letters", "> in a value", "< in a value", "/> in a value",
+         "no space", "a comment"],
+)  # fmt: skip
+def test_a_far_reference_calamine_reads_is_found(tmp_path: Path, cells: str) -> None:
+    """Each of these few-KB sheets made python-calamine ask for 512 GiB and abort."""
+    path = workbook_with_sheet_xml(tmp_path / "far.xlsx", HEADER + FAR_ROW.format(cells))
+    with pytest.raises(InputError, match=r"spans A1:XFD1048576"):
+        extent_of(path)
+
+
+def prefixed(path: Path) -> Path:
+    """The sheet with the prefix ``x`` bound to its namespace (as some writers write it)."""
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b"<worksheet ", f'<worksheet xmlns:x="{MAIN}" '.encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rows", "far"),
+    [
+        ("<x:row><x:c><x:v>1</x:v></x:c></x:row>" * 100_000,
+         '<x:row r="1"><x:c r="XFC1"><x:v>1</x:v></x:c></x:row>'),
+        ('<row x:r="1"><c x:r="A1"><v>1</v></c></row>' * 100_000,
+         '<row r="1"><c r="XFC1"><v>1</v></c></row>'),
+    ],
+    ids=["prefixed elements", "prefixed attributes"],
+)  # fmt: skip
+def test_rows_calamine_reads_without_references_are_placed_in_turn(
+    tmp_path: Path, rows: str, far: str
+) -> None:
+    """calamine reads ``<x:row>`` as a row and ``x:r`` as no reference: 100,000 rows placed
+    one after the other under a cell in column XFC (52 GB; the process aborted)."""
+    path = prefixed(workbook_with_sheet_xml(tmp_path / "prefixed.xlsx", rows + far))
+    with pytest.raises(InputError, match=r"spans A1:XFC10000[0-2], 1,638,3\d\d,\d{3} cells"):
+        extent_of(path)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        """<row r="3">""" + """<c s=' r="A3"'><v>1</v></c>""" * 16_385 + "</row>",
+        '<row r="3">' + "<c><v>1</v></c>" * 16_000 + '<c r="A3"/>' + "<c><v>1</v></c>" * 400
+        + "</row>",
+        '<row r="3">' + "<c><v>1</v></c>" * 10_000 + "<row>" + "<c><v>1</v></c>" * 10_000
+        + "</row></row>",
+    ],
+    ids=["a reference in a value", "an empty cell's reference", "a row in a row"],
+)  # fmt: skip
+def test_cells_without_references_are_placed_past_what_is_not_one(tmp_path: Path, row: str) -> None:
+    """A quoted value is not an attribute, and a row begun inside a row goes on from its
+    column (calamine starts a row's cells in column A when a row ends): these cells run on
+    past column XFD. And calamine 0.x takes an empty cell's reference where newer ones pass
+    over the element: the bound is the further of the two (past XFD)."""
+    path = workbook_with_sheet_xml(tmp_path / "run-on.xlsx", HEADER + row)
+    with pytest.raises(InputError, match=r"beyond Excel's last cell XFD1048576 \(as far as \w+3\)"):
+        extent_of(path)
+
+
+def test_xml_without_tag_ends_is_refused_before_it_fills_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gigabytes of text that never close a tag (a zip bomb of a few MB) were gathered whole,
+    each piece copied again onto them; scaled down here to 3 MB against a limit of 1 MB."""
+    text = '<row r="3"><c r="A3" t="inlineStr"><is><t>' + "x" * 3 * 2**20 + "</t></is></c></row>"
+    path = workbook_with_sheet_xml(tmp_path / "endless.xlsx", HEADER + text)
+    assert path.stat().st_size < 20_000
+    monkeypatch.setattr(sheet_extent, "LONGEST_MARKUP_BYTES", 2**20)
+    with pytest.raises(InputError, match=r"has more than 1 MB of XML without a tag's end"):
+        extent_of(path)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ['<c r="A1048576" r="XFD1048576"><v>1</v></c>',
+     '<c r="A1048576" s="w"r="XFD1048576"><v>1</v></c>',
+     '<c r="A1048576" s="1" r =\'XFD1048576\'><v>1</v></c>'],
+    ids=["twice", "after a value ending in w", "spaced and quoted otherwise"],
+)  # fmt: skip
+def test_a_cells_last_reference_is_the_one_calamine_takes(tmp_path: Path, cell: str) -> None:
+    """python-calamine places a cell by its last ``r`` (it asked for 512 GiB and aborted)."""
+    path = workbook_with_sheet_xml(tmp_path / "twice.xlsx", HEADER + FAR_ROW.format(cell))
+    with pytest.raises(InputError, match=r"spans A1:XFD1048576"):
+        extent_of(path)

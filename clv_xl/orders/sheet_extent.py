@@ -12,20 +12,20 @@ and where the used range starts, which fastexcel does not say.
 
 The sheet's XML is read in pieces of PIECE_BYTES that stay in the processor's cache, and
 nothing in it is trusted to be in order: not the ``<dimension>``, not the order of rows or
-cells, not the order of a cell's attributes. One pass bounds the extent cheaply: each piece
-by its longest references, found as plain bytes in its shape (`_reach`; most pieces have none
-beyond column Z or of seven digits). Only when that bound is beyond
-Excel's limits or the budget, or the XML is long enough to hold more cells than the budget,
-a second pass reads the extent of the cells with a value exactly and counts them
-(`_exact_reach`). Rows and cells without a reference (``<c><v>1</v></c>``), which calamine
-places after the row or cell before, are found from each piece's tags (`_unreferenced`), and
-such a sheet is bounded a step per cell (`_sequential_reach`): Excel writes every reference
-(the Customers sheets clv_xl streams leave them out, and take a little longer to read).
+cells, not the order of a cell's attributes. One pass bounds the extent cheaply: each
+piece's cells and the reach of their references are read with numpy where Excel writes
+them (`reference_scan`; columns exactly, rows to 999,999 or exactly beyond). Only when that
+bound is beyond Excel's limits or the budget, or the XML is long enough to hold more cells
+than the budget, a second pass reads the extent of the cells with a value exactly and
+counts them (`_exact_reach`). A sheet with any cell not written as Excel writes it (no
+reference, ``<c><v>1</v></c>``, which calamine places after the cell before; the
+reference not first, or in other quotes or letters) is bounded a step per tag instead, its
+markup read as calamine's XML reader reads it (`_sequential_reach`, `placed_cells`): the
+Customers sheets clv_xl streams leave the references out, and take a little longer to read.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import posixpath
 import re
@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from clv_xl.errors import InputError
+from clv_xl.orders.placed_cells import LONGEST_MARKUP_BYTES, placed_cells
+from clv_xl.orders.reference_scan import column_index, column_of, scan_cells
 from clv_xl.orders.zip_parts import inflated, true_size
 
 EXCEL_ROWS = 1_048_576
@@ -56,24 +58,20 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_LONG_ROW = re.compile(rb'r="[A-Z]*(\d{7,})"')
-#: A reference of three letters beyond XFD, or of four.
-_BEYOND_XFD = re.compile(rb'r="(?:[A-Z]{4}|[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])\d')
 #: A piece's shape: its letters as A, digits as 0, quotes, colons and tag ends kept, all else
 #: left out (a reference r="AB12" is "AA00", a value <v>12</v> is >00>>, spans="1:7" is
-#: "0:0"). A few bytes a cell, and
-#: searched for long references as plain bytes.
-_NOT_IN_TAGS = bytes(sorted(set(range(256)) - set(b'<>/="crow \t\n\r')))
-_ROW_OR_CELL = re.compile(rb"<(row|c)(?=[\s/>])([^>]*)>")
-_REFERENCE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])([A-Z]*)(\d*)\1""")
+#: "0:0"): searched for the lengths of its references as plain bytes.
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
 _NOT_IN_SHAPE = bytes(sorted(set(range(256)) - set(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":>')))
+#: The rest of a tag after a reference, whether it ends ``/>`` (an empty element, no value)
+#: or ``>``: quoted values may hold either.
+_TAG_REST = rb"""(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>"""
 #: References with at least n digits (rows) or n letters (columns), and whether the element
-#: is empty (``/>``).
-_REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"[^>]*?(/?)>' % n) for n in range(1, 8)}
-_REFERENCE_LETTERS = {n: re.compile(rb'r="([A-Z]{%d,})\d+"[^>]*?(/?)>' % n) for n in range(2, 5)}
+#: is empty.
+_REFERENCE_DIGITS = {n: re.compile(rb'r="[A-Z]*(\d{%d,})"' % n + _TAG_REST) for n in range(1, 8)}
+_REFERENCE_LETTERS = {n: re.compile(rb'r="([A-Z]{%d,})\d+"' % n + _TAG_REST) for n in range(2, 5)}
 #: Single-letter references of seven digits or more (the far cells of a narrow sheet).
-_NARROW_LONG_REFERENCE = re.compile(rb'r="([A-Z])\d{7,}"[^>]*?(/?)>')
+_NARROW_LONG_REFERENCE = re.compile(rb'r="([A-Z])\d{7,}"' + _TAG_REST)
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 #: A cell with its reference's letters and its type (when it has them) and its content, in
 #: one match (a head of 16,384 columns has that many cells a row).
@@ -97,20 +95,6 @@ class SheetExtent:
     last_row: int
     last_column: int
     head: tuple[tuple[object, ...], ...]
-
-
-def column_index(letters: str) -> int:
-    """0-based index of a column's letters: A -> 0, AB -> 27."""
-    index = 0
-    for letter in letters:
-        index = index * 26 + ord(letter) - ord("A") + 1
-    return index - 1
-
-
-@functools.lru_cache(maxsize=16_384)
-def _column_of(letters: bytes) -> int:
-    """`column_index` of a reference's letters as the XML has them."""
-    return column_index(letters.decode())
 
 
 def column_letters(index: int) -> str:
@@ -150,46 +134,47 @@ def workbook_sheets(archive: zipfile.ZipFile) -> list[SheetEntry]:
 def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExtent:
     """The extent and head of a sheet's XML; InputError for a sheet that is too large.
 
-    One pass bounds the sheet cheaply (`_reach`); a second, exact pass (`_exact_reach`)
+    One pass bounds the sheet cheaply (`scan_cells`); a second, exact pass (`_exact_reach`)
     runs only when that bound is beyond Excel's limits or the memory budget, or when the
-    XML is long enough to hold more cells than the budget."""
+    XML is long enough to hold more cells than the budget; a sheet not written as Excel
+    writes it is read a tag at a time instead (`_sequential_reach`)."""
     check_parts(archive, where, but=member)
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()
-    unreferenced = False  # a row or cell without its reference first
+    standard = True  # every cell with its reference first, as Excel writes it
     for index, piece in enumerate(_pieces(archive, member, where)):
         if index == 0:
             _check_declared(piece, where)
             first_row, first_column, head = _head(archive, piece)
             head_column = first_column
+        found = scan_cells(piece)
+        standard = standard and found.standard
         # a value left of the head's first column, further down, moves the range's start
+        low = found.first_column if found.standard else 0
         first_column = next(
-            (c for c in range(min(first_column, 26)) if _has_column(piece, c)), first_column
+            (c for c in range(low, min(first_column, 26)) if _has_column(piece, c)), first_column
         )
-        # the XML declaration and the sheet's properties come before its cells
-        rows, columns = _reach(piece[max(piece.find(b"<sheetData"), 0) :] if index == 0 else piece)
-        last_row, last_column = max(last_row, rows), max(last_column, columns)
-        unreferenced = unreferenced or _unreferenced(piece)
+        last_row, last_column = max(last_row, found.last_row), max(last_column, found.last_column)
         size += len(piece)
         if size > _counted_from():  # a zip bomb stops here, its later cells counted
-            cells += _cells(piece)
+            cells += found.cells
             _check_size(cells, where)
     if head and first_column < head_column:  # the head's rows start at the range's column
         head = tuple((None,) * (head_column - first_column) + row for row in head)
     last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
-    if size > _counted_from() or not _within(first_row, first_column, last_row, last_column):
+    if not standard:  # placed after the cell or row before, as calamine places them
+        last_row, last_column = _sequential_reach(archive, member, where)
+    elif size > _counted_from() or not _within(first_row, first_column, last_row, last_column):
         last_row, last_column = _exact_reach(archive, member, where)
         last_column = max(last_column, first_column + max(map(len, head), default=1) - 1)
-    if unreferenced:  # placed after the cell or row before, as calamine places them
-        last_row, last_column = _sequential_reach(archive, member, where)
     if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
         raise InputError(
             f"{where} has cells beyond Excel's last cell XFD{EXCEL_ROWS} "
             f"(as far as {column_letters(last_column)}{last_row}): it is not an Excel sheet."
         )
     # a sheet without references spanned from A1, to be sure
-    low_row, low_column = (1, 0) if unreferenced else (first_row, first_column)
+    low_row, low_column = (first_row, first_column) if standard else (1, 0)
     if low_row and not _within(low_row, low_column, last_row, last_column):
         spanned = (last_row - low_row + 1) * (last_column - low_column + 1)
         raise InputError(
@@ -230,41 +215,12 @@ def _within(first_row: int, first_column: int, last_row: int, last_column: int) 
     )
 
 
-def _reach(piece: bytes) -> tuple[int, int]:
-    """Upper bounds on the row numbers and the columns (0-based) that a piece of sheet XML
-    refers to, in any order, cells with a value or not.
-
-    The piece's shape (see _SHAPE) tells the longest column letters and row numbers: most
-    pieces have none beyond column Z or of seven digits (rows then stop at 999,999, columns
-    at Z); rows of seven digits or more are read exactly."""
-    shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
-    if b'"AA' not in shape and b'0000000"' not in shape:
-        return 999_999, column_index("Z")
-    long_rows = [int(n) for n in _LONG_ROW.findall(piece)] if b'0000000"' in shape else []
-    rows = max(long_rows, default=_digits_bound(shape))
-    if b'"AAAA' in shape or _BEYOND_XFD.search(piece):
-        return rows, EXCEL_COLUMNS  # beyond Excel's columns: the exact pass says how far
-    if b'"AAA' in shape:
-        return rows, EXCEL_COLUMNS - 1
-    return rows, column_index("ZZ") if b'"AA' in shape else column_index("Z")
-
-
-def _digits_bound(shape: bytes) -> int:
-    """The largest row number a piece's shape allows: 999,999 if it has a reference of six
-    digits, else 99,999 if one of five, and so on."""
-    for digits in range(6, 0, -1):
-        number = b"0" * digits + b'"'
-        if b"A" + number in shape or b'"' + number in shape:
-            return 10**digits - 1
-    return 0
-
-
 def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
     """The last row and column (0-based) of a sheet's cells with a value, and its cells
     counted: the sheet's XML streamed again, read exactly."""
     last_row, last_column, cells = 0, -1, 0
     for piece in _pieces(archive, member, where):
-        cells += _cells(piece)
+        cells += scan_cells(piece).cells
         _check_size(cells, where)
         shape = piece.translate(_SHAPE, _NOT_IN_SHAPE)
         for digits in range(7, 0, -1):  # references of the most digits first (few, mostly)
@@ -278,50 +234,20 @@ def _exact_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int
             if b'"' + b"A" * letters in shape:
                 found = _valued(_REFERENCE_LETTERS[letters].findall(piece))
                 if found:
-                    last_column = max(last_column, *map(_column_of, found))
+                    last_column = max(last_column, *map(column_of, found))
                     break
         else:  # single letters: the head's width, or a far cell's
             found = _valued(_NARROW_LONG_REFERENCE.findall(piece))
-            last_column = max(last_column, *map(_column_of, found)) if found else last_column
+            last_column = max(last_column, *map(column_of, found)) if found else last_column
     return last_row, last_column
 
 
-def _unreferenced(piece: bytes) -> bool:
-    """Whether sheet XML may hold a row or a cell whose reference the other passes do not
-    read: none, not the first attribute, or not written ``r="..."`` (XML allows ``r='...'``
-    and spaces around ``=``, and calamine reads them). From the piece's tags: only ``<``,
-    ``>``, ``/``, ``=``, quotes, white space and the letters of ``c``, ``row`` and ``r``
-    kept, a row with its reference reads ``<row r="``, a cell ``<c r="``, and every ``=``
-    is followed by ``"``. Text comes after a ``>`` and holds no ``<``; the few other tags
-    that read ``<c`` (``<color>``, ``<scheme>`` of a rich text) or an ``=`` in text only
-    send the sheet to `_sequential_reach`."""
-    data = piece[max(piece.find(b"<sheetData"), 0) :]
-    end = data.find(b"</sheetData>")
-    tags = (data if end < 0 else data[:end]).translate(None, _NOT_IN_TAGS)
-    return (
-        tags.count(b"<c") != tags.count(b'<c r="')
-        or tags.count(b"<row") != tags.count(b'<row r="')
-        or tags.count(b"=") != tags.count(b'="')
-    )
-
-
 def _sequential_reach(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
-    """Upper bounds on the last row and column (0-based) of a sheet whose rows or cells may
-    lack their reference: such a row comes after the row before, such a cell after the cell
-    before in its row (as calamine places them). A step per cell, and only for such
-    sheets."""
-    row, column, last_row, last_column, cells = 0, -1, 0, -1, 0
-    for piece in _pieces(archive, member, where):
-        for kind, attributes in _ROW_OR_CELL.findall(piece):
-            reference = _REFERENCE.search(attributes)
-            _, letters, number = reference.groups() if reference else (b"", b"", b"")
-            if kind == b"row":
-                row, column = (int(number) if number else row + 1), -1
-                continue
-            column = _column_of(letters) if letters else column + 1
-            last_row = max(last_row, int(number) if number else row)
-            last_column = max(last_column, column)
-            cells += 1
+    """Upper bounds on the last row and column (0-based) of a sheet whose cells may lack
+    their reference, placed as calamine places them (`placed_cells`): a step per tag, and
+    only for such sheets."""
+    last_row, last_column = 0, -1
+    for cells, last_row, last_column in placed_cells(_pieces(archive, member, where), where):
         _check_size(cells, where)
         if last_row > EXCEL_ROWS or last_column >= EXCEL_COLUMNS:
             break  # refused as beyond Excel's grid
@@ -333,10 +259,6 @@ def _valued(matches: list[tuple[bytes, bytes]]) -> set[bytes]:
     return {reference for reference, empty in matches if not empty}
 
 
-def _cells(piece: bytes) -> int:
-    return piece.count(b"<c ") + piece.count(b"<c>")
-
-
 def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes]:
     """The member's XML, PIECE_BYTES at a time, each cut after a '>' (the rest goes on to
     the next), so that no element start is split between two pieces."""
@@ -346,10 +268,17 @@ def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes
     except KeyError:
         raise InputError(f"{where} cannot be read (its part {member} is missing).") from None
     for block in inflated(archive, info, PIECE_BYTES, where):  # as calamine inflates it
-        block = rest + block
         cut = block.rfind(b">") + 1
-        rest = block[cut:]
-        yield block[:cut]
+        if cut:  # a piece copied once
+            yield b"".join((rest, memoryview(block)[:cut]))
+            rest = block[cut:]
+        else:
+            rest += block
+        if len(rest) > LONGEST_MARKUP_BYTES:  # (calamine would hold it whole)
+            raise InputError(
+                f"{where} has more than {LONGEST_MARKUP_BYTES // 2**20} MB of XML without a "
+                "tag's end ('>'): it is not an Excel sheet."
+            )
     if rest:
         yield rest
 
@@ -357,7 +286,8 @@ def _pieces(archive: zipfile.ZipFile, member: str, where: str) -> Iterator[bytes
 def _has_column(piece: bytes, column: int) -> bool:
     """Whether a cell with a value in this single-letter column (0 = A) is in the XML."""
     letter = bytes([ord("A") + column])
-    return re.search(rb'<c r="' + letter + rb'\d+"[^>]*(?<!/)>', piece) is not None
+    found = re.finditer(rb'<c r="' + letter + rb'\d+"' + _TAG_REST, piece)
+    return any(not tag.group(1) for tag in found)
 
 
 def _check_declared(piece: bytes, where: str) -> None:
@@ -396,7 +326,7 @@ def _head(archive: zipfile.ZipFile, xml: bytes) -> tuple[int, int, tuple[tuple[o
         row_number = int(attributes.get(b"r", row_number + 1))
         column = -1
         for letters, kind, content in _CELL_PARTS.findall(row.group(2) or b""):
-            column = _column_of(letters) if letters else column + 1
+            column = column_of(letters) if letters else column + 1
             if b"<v>" in content or b"<is>" in content:
                 cells.setdefault(row_number, {})[column] = (kind or b"n", content)
         if len(cells) >= HEAD_ROWS and row_number >= min(cells) + HEAD_ROWS:
