@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 
 from clv_xl.errors import InputError
+from clv_xl.orders import zip_parts
 from clv_xl.orders.zip_parts import inflated, true_size
+
+
+@pytest.fixture(autouse=True, params=["ISA-L", "zlib"])
+def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test with ISA-L's inflater (installed here) and with zlib's (xlwings Lite's)."""
+    if request.param == "ISA-L":
+        assert zip_parts.inflating is not zlib
+    else:
+        monkeypatch.setattr(zip_parts, "inflating", zlib)
+        monkeypatch.setattr(zip_parts, "INFLATE_ERRORS", (zlib.error,))
 
 SHEET = "xl/worksheets/sheet1.xml"
 XML = b"<worksheet>" + b'<row r="1"><c r="A1"><v>1</v></c></row>' * 20_000 + b"</worksheet>"

@@ -5,7 +5,8 @@ declared size; calamine (inside fastexcel) inflates the whole deflate stream. A 
 package that declares 1 KB for gigabytes of XML would pass a check made through `zipfile`
 and then exhaust memory, or abort, in calamine. So the checks read each part's raw
 deflate stream here, a piece at a time, and a part whose true size differs from the one
-it declares is refused as damaged.
+it declares is refused as damaged. ISA-L inflates the streams where it is installed (the
+same bytes in half of zlib's time: 0.17 s for a 1M-order sheet's 240 MB), else zlib.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ import zlib
 from collections.abc import Iterator
 
 from clv_xl.errors import InputError
+
+try:
+    from isal import isal_zlib as inflating
+except ImportError:  # Pyodide (xlwings Lite), or a platform without its wheel
+    inflating = zlib  # type: ignore[misc]
+#: What a damaged deflate stream raises while it inflates.
+INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, inflating.error)  # type: ignore[assignment]
 
 #: Compressed bytes read at a time.
 READ_BYTES = 2**20
@@ -40,7 +48,7 @@ def inflated(
         raise InputError(f"{where} cannot be read: its package's part {info.filename} is damaged.")
     _, name_length, extra_length = _LOCAL_HEADER.unpack(header)
     start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type else None
+    inflater = inflating.decompressobj(-zlib.MAX_WBITS) if info.compress_type else None
     size, offset, left = 0, start, info.compress_size
     while left > 0 and not (inflater and inflater.eof):
         fp.seek(offset)  # the package's file is shared: seek before every read
@@ -54,7 +62,7 @@ def inflated(
             else:
                 try:
                     piece = inflater.decompress(data, piece_bytes)
-                except zlib.error as error:
+                except INFLATE_ERRORS as error:
                     raise InputError(f"{where} cannot be read ({error}).") from None
                 data = inflater.unconsumed_tail
             size += len(piece)
@@ -64,8 +72,16 @@ def inflated(
                 yield piece
             if inflater is not None and inflater.eof:
                 break
-    if inflater is not None and not inflater.eof:  # the last few bytes a match may hold
-        rest = inflater.flush()
+    if inflater is not None and not inflater.eof:  # what the inflater still holds (ISA-L
+        try:  # keeps some output back), a piece at a time, then the last bytes a match holds
+            while not inflater.eof and (rest := inflater.decompress(b"", piece_bytes)):
+                size += len(rest)
+                if size > info.file_size:
+                    raise _misdeclared(info, where)
+                yield rest
+            rest = inflater.flush()
+        except INFLATE_ERRORS as error:
+            raise InputError(f"{where} cannot be read ({error}).") from None
         size += len(rest)
         if rest and size <= info.file_size:
             yield rest
