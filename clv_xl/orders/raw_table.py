@@ -2,12 +2,15 @@
 fastexcel (Arrow columns), a CSV file read by pyarrow.csv, a Parquet file, a grid of cell
 values (xlwings, .xls, .ods) or a DataFrame.
 
-Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text read
-by fastexcel, pyarrow.csv or from Parquet stays in Arrow's buffers (pandas' Arrow-backed
-``str``), without a Python object per cell; text of a grid or a DataFrame becomes
-categorical. Either way each distinct text is converted once (see
-`clv_xl.orders.values.by_unique`). Numbers are float64 and dates datetime64 when the reader
-typed them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
+Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text
+becomes categorical, its categories the distinct stripped texts in order of first
+appearance: Arrow readers' text (fastexcel, pyarrow.csv, Parquet) is dictionary-encoded once
+by Arrow and only its distinct texts are stripped, a grid's or a DataFrame's is factorised
+(`cleaned`). Each distinct text is then typed once (see `clv_xl.orders.values.by_unique`).
+The order ids, compared only and often distinct in every row, stay in the Arrow reader's
+buffers (pandas' Arrow-backed ``str``, see `clv_xl.orders.values.text_codes`). Numbers are
+float64 and dates datetime64 when the reader typed them so; a column of mixed cells stays
+objects (grids) or text (fastexcel, CSV).
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ import pyarrow.parquet as pq
 from pandas.api import types as pdt
 
 from clv_xl.errors import InputError
-from clv_xl.orders.headers import HEADER_SEARCH_ROWS, ColumnMap, header_text, recognised_header
+from clv_xl.orders.headers import (
+    HEADER_SEARCH_ROWS,
+    ColumnMap,
+    header_text,
+    match_roles,
+    recognised_header,
+)
 from clv_xl.orders.sheet_extent import column_letters
 from clv_xl.orders.source import OrdersSheet, Source
 
@@ -85,7 +94,8 @@ def sheet_table(sheet: OrdersSheet, columns: ColumnMap) -> RawTable:
         return grid_table(sheet.grid, 1, sheet.where, False, sheet.source, columns)
     if not sheet.header:
         raise InputError(f"There is nothing in {sheet.where}.")
-    body = [_arrow_cells(array) for array in sheet.columns]
+    ids = _order_id_column(sheet.header, columns)
+    body = [_arrow_cells(array, i != ids) for i, array in enumerate(sheet.columns)]
     return _table_below(
         sheet.header, body, sheet.header_row, sheet.first_column, sheet.where, False, sheet.source
     )
@@ -168,9 +178,11 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         raise InputError(f"{name} is empty.")
     found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
     header_at = start_at + (found or 0)
+    ids = _order_id_column(head[header_at], columns)
     body = []
     while table.num_columns:  # each column typed, then its text let go of
-        body.append(_arrow_cells(table.column(0).slice(header_at + 1).combine_chunks()))
+        column = table.column(0).slice(header_at + 1).combine_chunks()
+        body.append(_arrow_cells(column, len(body) != ids))
         table = table.remove_column(0)
     return _table_below(
         head[header_at], body, first_row + header_at, 0, name, separator == ";", source
@@ -215,13 +227,16 @@ def _read_csv(
     )
 
 
-def parquet_table(data: bytes, name: str, source: Source) -> RawTable:
+def parquet_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> RawTable:
     """A Parquet file: its column names are the headers, its first row sheet row 2."""
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"{name} cannot be read as a Parquet file ({error}).") from None
-    body = [_arrow_cells(column.combine_chunks()) for column in table.columns]
+    ids = _order_id_column(table.column_names, columns)
+    body = [
+        _arrow_cells(column.combine_chunks(), i != ids) for i, column in enumerate(table.columns)
+    ]
     return _table_below(tuple(table.column_names), body, 1, 0, name, False, source)
 
 
@@ -301,22 +316,31 @@ def unique_headers(headers: list[str]) -> list[str]:
 # Cells: blanks, text and types
 
 
-def _arrow_cells(array: pa.Array) -> pd.Series | np.ndarray:
-    """An Arrow column as cells: text as Arrow-backed str (see `_text_cells`), numbers as
-    float64 (float64 columns as a bare array), dates and times as datetime64, anything else
-    (booleans, durations) as objects."""
+def _order_id_column(header: Sequence[object], columns: ColumnMap) -> int | None:
+    """The position of the order id column in a header row, if it has one: its text is
+    compared only, and is often distinct in every row (see `_arrow_cells`)."""
+    names = [header_text(value) for value in header]
+    found = match_roles(names, columns).get("order_id")
+    return names.index(found) if found is not None else None
+
+
+def _arrow_cells(array: pa.Array, repeats: bool = True) -> pd.Series | np.ndarray:
+    """An Arrow column as cells: text as categories (`_text_categories`), or as Arrow-backed
+    str when it hardly ``repeats`` (order ids, see `_text_cells`), numbers as float64 (float64
+    columns as a bare array), dates and times as datetime64, anything else (booleans,
+    durations) as objects."""
     kind = array.type
     if pa.types.is_dictionary(kind):
         array = array.cast(kind.value_type)
         kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _text_cells(array)
+        return _text_categories(array) if repeats else _text_cells(array)
     if pa.types.is_null(kind):
         return pd.Series(np.full(len(array), np.nan))
     if pa.types.is_float64(kind):  # most columns of a wide sheet: as they are, no Series
         return array.to_numpy(zero_copy_only=False)
     if pa.types.is_integer(kind) and not _exact_as_float(array):  # ids of 64 bits: as text
-        return _text_cells(array.cast(pa.string()))
+        return _arrow_cells(array.cast(pa.string()), repeats)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return pd.Series(array.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
     if pa.types.is_date(kind):
@@ -342,10 +366,26 @@ def _text_cells(array: pa.Array) -> pd.Series:
     no Python object per cell and no hashing of the texts (an order id column of millions of
     distinct texts is hashed once, where it is compared)."""
     stripped = pc.utf8_trim_whitespace(array)
-    blank = pc.equal(stripped, "")
+    blank = pc.equal(pc.binary_length(stripped), 0)
     if pc.any(blank).as_py():
         stripped = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
     return pd.Series(pd.array(stripped, dtype="str"))
+
+
+def _text_categories(array: pa.Array) -> pd.Series:
+    """Text as categories, as `cleaned` makes them: Arrow encodes the column once, each
+    distinct text is stripped (texts equal once stripped meet; blank text is missing), and
+    the categories are the stripped texts in order of first appearance."""
+    encoded = pc.dictionary_encode(array)
+    merged = pc.dictionary_encode(pc.utf8_trim_whitespace(encoded.dictionary))
+    stripped, code_of = merged.dictionary, merged.indices.to_numpy()
+    blank = pc.index(stripped, "").as_py()
+    if blank >= 0:  # the blank text: code -1, the later texts one lower
+        code_of = np.where(code_of == blank, -1, code_of - (code_of > blank))
+        stripped = pa.concat_arrays([stripped.slice(0, blank), stripped.slice(blank + 1)])
+    rows = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    codes = np.append(code_of, -1)[rows]  # row code -1 (a missing cell) picks the last
+    return pd.Series(categorical(codes, pd.Index(stripped, dtype="str")))
 
 
 def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
