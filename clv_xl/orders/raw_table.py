@@ -179,7 +179,7 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
     header_at = start_at + (found or 0)
     ids = _order_id_column(head[header_at], columns)
-    body = []
+    body: list[pd.Series | np.ndarray] = []
     while table.num_columns:  # each column typed, then its text let go of
         column = table.column(0).slice(header_at + 1).combine_chunks()
         body.append(_arrow_cells(column, len(body) != ids))
