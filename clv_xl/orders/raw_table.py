@@ -377,14 +377,15 @@ def _text_categories(array: pa.Array) -> pd.Series:
     distinct text is stripped (texts equal once stripped meet; blank text is missing), and
     the categories are the stripped texts in order of first appearance."""
     encoded = pc.dictionary_encode(array)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
     merged = pc.dictionary_encode(pc.utf8_trim_whitespace(encoded.dictionary))
     stripped, code_of = merged.dictionary, merged.indices.to_numpy()
     blank = pc.index(stripped, "").as_py()
     if blank >= 0:  # the blank text: code -1, the later texts one lower
         code_of = np.where(code_of == blank, -1, code_of - (code_of > blank))
         stripped = pa.concat_arrays([stripped.slice(0, blank), stripped.slice(blank + 1)])
-    rows = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    codes = np.append(code_of, -1)[rows]  # row code -1 (a missing cell) picks the last
+    if len(stripped) < len(code_of):  # texts met or a blank left: the rows' codes anew
+        codes = np.append(code_of, -1).astype(codes.dtype)[codes]  # -1 (missing) picks the last
     return pd.Series(categorical(codes, pd.Index(stripped, dtype="str")))
 
 

@@ -106,23 +106,32 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """Each row's text as an integer code (-1 for a blank), numbered in order of first
     appearance, and how many distinct texts there are. Arrow-backed text is sorted, not
     hashed: equal texts are neighbours once sorted, and millions of distinct texts (order
-    ids) need no hash table of them."""
+    ids) need no hash table of them. Texts in ascending order already (order ids as shops
+    number them) are not sorted again."""
     if not isinstance(values.array, pd.arrays.ArrowStringArray):
         codes, uniques = distinct_values(values)
         return codes.astype(np.int64), len(uniques)
     texts = _arrow_text(values)
     filled = len(texts) - texts.null_count
-    order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
-    ordered = texts.take(pa.array(order))
+    ordered = texts.drop_null()
+    ascending = filled < 2 or not pc.any(pc.less(ordered.slice(1), ordered[:-1])).as_py()
+    if ascending:  # the sorted order is the order of the rows
+        order = np.flatnonzero(texts.is_valid().to_numpy(zero_copy_only=False))
+    else:
+        order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
+        ordered = texts.take(pa.array(order))
     starts = np.ones(filled, dtype=bool)  # where a new text starts, in sorted order
     if filled > 1:
         later, earlier = ordered.slice(1), ordered.slice(0, filled - 1)
         starts[1:] = pc.not_equal(later, earlier).to_numpy(zero_copy_only=False)
     group = np.cumsum(starts) - 1
+    codes = np.full(len(texts), -1, dtype=np.int64)
+    if ascending:  # each text first appears where it starts
+        codes[order] = group
+        return codes, int(group[-1]) + 1 if filled else 0
     first_rows = np.minimum.reduceat(order, np.flatnonzero(starts)) if filled else order
     number = np.empty(len(first_rows), dtype=np.int64)
     number[np.argsort(first_rows)] = np.arange(len(first_rows))  # in order of appearance
-    codes = np.full(len(texts), -1, dtype=np.int64)
     codes[order] = number[group]
     return codes, len(first_rows)
 
@@ -160,7 +169,9 @@ def _number_strings(text: pd.Series, decimal_comma: bool) -> pd.Series:
     values can only be read in wins (ties: ``decimal_comma``); values that do not
     fit it are not numbers, so nothing is misread by a factor of 1000.
     """
-    cleaned = text.str.replace(NUMBER_NOISE, "", regex=True).str.replace("−", "-")
+    noisy = text.str.contains(r"[^0-9.,+-]")  # plain digits and signs have no noise
+    unnoised = text[noisy].str.replace(NUMBER_NOISE, "", regex=True)
+    cleaned = text.mask(noisy, unnoised).str.replace("−", "-")
     bracketed = cleaned.str.fullmatch(r"\(.+\)")
     cleaned = cleaned.where(~bracketed, "-" + cleaned.str.slice(1, -1))
     percent = cleaned.str.endswith("%")
@@ -194,9 +205,14 @@ def dates(values: pd.Series) -> pd.Series:
     elif pdt.is_numeric_dtype(values.dtype):
         moments = excel_serial(values.astype("float64"))
     elif is_text(values.dtype):
-        moments = by_unique(values, _date_strings)
+        return by_unique(values, lambda text: _plausible_days(_date_strings(text)))
     else:
         moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    return _plausible_days(moments)
+
+
+def _plausible_days(moments: pd.Series) -> pd.Series:
+    """Each moment's day (datetime64[ns] at midnight), NaT outside FIRST_DATE to END_DATE."""
     plausible = (moments >= FIRST_DATE) & (moments < END_DATE)
     return moments.where(plausible).astype("datetime64[ns]").dt.normalize()
 
