@@ -105,34 +105,29 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """Each row's text as an integer code (-1 for a blank), numbered in order of first
     appearance, and how many distinct texts there are. Arrow-backed text is sorted, not
-    hashed: equal texts are neighbours once sorted, and millions of distinct texts (order
-    ids) need no hash table of them. Texts in ascending order already (order ids as shops
-    number them) are not sorted again."""
+    hashed: equal texts are neighbours once sorted (a stable sort: each text's first row
+    leads its run), and millions of distinct texts (order ids) need no hash table of them.
+    Texts in ascending order already (order ids as shops number them) are not sorted."""
     if not isinstance(values.array, pd.arrays.ArrowStringArray):
         codes, uniques = distinct_values(values)
         return codes.astype(np.int64), len(uniques)
     texts = _arrow_text(values)
-    filled = len(texts) - texts.null_count
     ordered = texts.drop_null()
-    ascending = filled < 2 or not pc.any(pc.less(ordered.slice(1), ordered[:-1])).as_py()
-    if ascending:  # the sorted order is the order of the rows
+    filled = len(ordered)
+    if filled < 2 or not pc.any(pc.less(ordered.slice(1), ordered[:-1])).as_py():
         order = np.flatnonzero(texts.is_valid().to_numpy(zero_copy_only=False))
     else:
         order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
         ordered = texts.take(pa.array(order))
-    starts = np.ones(filled, dtype=bool)  # where a new text starts, in sorted order
+    starts = np.ones(filled, dtype=bool)  # where a new text's run starts, in sorted order
     if filled > 1:
-        later, earlier = ordered.slice(1), ordered.slice(0, filled - 1)
-        starts[1:] = pc.not_equal(later, earlier).to_numpy(zero_copy_only=False)
-    group = np.cumsum(starts) - 1
+        starts[1:] = pc.not_equal(ordered.slice(1), ordered[:-1]).to_numpy(zero_copy_only=False)
+    first_rows = order[starts]
+    is_first = np.zeros(len(texts), dtype=bool)
+    is_first[first_rows] = True
+    number = (np.cumsum(is_first) - 1)[first_rows]  # each text's number, as it first appears
     codes = np.full(len(texts), -1, dtype=np.int64)
-    if ascending:  # each text first appears where it starts
-        codes[order] = group
-        return codes, int(group[-1]) + 1 if filled else 0
-    first_rows = np.minimum.reduceat(order, np.flatnonzero(starts)) if filled else order
-    number = np.empty(len(first_rows), dtype=np.int64)
-    number[np.argsort(first_rows)] = np.arange(len(first_rows))  # in order of appearance
-    codes[order] = number[group]
+    codes[order] = number[np.cumsum(starts) - 1]
     return codes, len(first_rows)
 
 
