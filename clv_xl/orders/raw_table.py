@@ -134,9 +134,9 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         start = file.read(SAMPLE_BYTES)
     if not start.strip():
         raise InputError(f"{name} is empty.")
-    data: Path | pa.BufferReader = path
+    data: Path | bytes = path
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        data = pa.BufferReader(path.read_bytes().decode("utf-16").encode())
+        data = path.read_bytes().decode("utf-16").encode()
         start = start.decode("utf-16", "ignore").encode()
     sample = start.decode("utf-8-sig", "ignore")  # the separators are ASCII in either encoding
     first_line, _, rest = sample.partition("\n")
@@ -145,33 +145,11 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     first_row = 2 if declared else 1
     lines = (rest if declared else sample).splitlines()[:HEAD_SEARCH]
     width = max((len(fields) for fields in csv.reader(lines, delimiter=separator)), default=1)
-    invalid: list[str] = []
-
-    def refuse(row: pa_csv.InvalidRow) -> str:
-        invalid.append(
-            f"line {row.number} has {row.actual_columns} fields, not {row.expected_columns}"
-        )
-        return "skip"
-
-    # UTF-8, else (pyarrow finds bytes that are no UTF-8) Windows-1252
-    encodings = ["utf8"] if isinstance(data, pa.BufferReader) else ["utf8", "cp1252"]
-    for encoding in encodings:
-        invalid.clear()
-        try:
-            table = _read_csv(data, encoding, separator, first_row, width, refuse)
-            break
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            if "invalid UTF8" in str(error) and encoding != encodings[-1]:
-                continue
-            if _longer_than_a_block(str(error), path):
-                raise InputError(
-                    f"{name} cannot be read as a CSV file: a line of it is longer than "
-                    f"{CSV_BLOCK_BYTES // 2**20} MB."
-                ) from None
-            detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
-            raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
-    if invalid:
-        raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
+    layout = (separator, first_row, width)
+    try:  # on every core; a file refused is read again on one, whose sentence names the line
+        table = _csv_fields(data, path, layout, use_threads=True)
+    except InputError:
+        table = _csv_fields(data, path, layout, use_threads=False)
     head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
     start_at = next((i for i, row in enumerate(head) if any(map(header_text, row))), None)
     if start_at is None:
@@ -189,6 +167,44 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     )
 
 
+def _csv_fields(
+    data: Path | bytes, path: Path, layout: tuple[str, int, int], use_threads: bool
+) -> pa.Table:
+    """The fields of the CSV file at ``path`` (``data``: the file, or its text as UTF-8;
+    ``layout``: its separator, the line its rows start on, their width) as text: UTF-8, else
+    (pyarrow finds bytes that are no UTF-8) Windows-1252. InputError, in one sentence, for a
+    file that is no CSV: pyarrow's parallel reader does not number the lines it refuses, the
+    serial one does."""
+    name = path.name
+    invalid: list[str] = []
+
+    def refuse(row: pa_csv.InvalidRow) -> str:
+        invalid.append(
+            f"line {row.number} has {row.actual_columns} fields, not {row.expected_columns}"
+        )
+        return "skip"
+
+    encodings = ["utf8"] if isinstance(data, bytes) else ["utf8", "cp1252"]
+    for encoding in encodings:
+        invalid.clear()
+        try:
+            table = _read_csv(data, encoding, layout, use_threads, refuse)
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            if "invalid UTF8" in str(error) and encoding != encodings[-1]:
+                continue
+            if _longer_than_a_block(str(error), path):
+                raise InputError(
+                    f"{name} cannot be read as a CSV file: a line of it is longer than "
+                    f"{CSV_BLOCK_BYTES // 2**20} MB."
+                ) from None
+            detail = str(error).strip().splitlines()[0].removeprefix("CSV parse error: ")
+            raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
+    if invalid:
+        raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
+    return table
+
+
 def _longer_than_a_block(error: str, path: Path) -> bool:
     """Whether pyarrow's error says a line does not fit in one block of the file."""
     return "straddling object straddles two block boundaries" in error or (
@@ -197,21 +213,21 @@ def _longer_than_a_block(error: str, path: Path) -> bool:
 
 
 def _read_csv(
-    data: Path | pa.BufferReader,
+    data: Path | bytes,
     encoding: str,
-    separator: str,
-    first_row: int,
-    width: int,
+    layout: tuple[str, int, int],
+    use_threads: bool,
     refuse: Callable[[pa_csv.InvalidRow], str],
 ) -> pa.Table:
     """The CSV file's fields as text (pyarrow reads the file itself)."""
+    separator, first_row, width = layout
     return pa_csv.read_csv(
-        data if isinstance(data, pa.BufferReader) else str(data),
+        pa.BufferReader(data) if isinstance(data, bytes) else str(data),
         read_options=pa_csv.ReadOptions(
             autogenerate_column_names=True,
             skip_rows=first_row - 1,
             encoding=encoding,
-            use_threads=False,
+            use_threads=use_threads,
             block_size=CSV_BLOCK_BYTES,
         ),
         parse_options=pa_csv.ParseOptions(
