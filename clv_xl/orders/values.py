@@ -79,8 +79,12 @@ def by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> p
     """Convert each distinct value once (a categorical's categories), then spread the results
     over the rows."""
     codes, uniques = distinct_values(values)
-    converted = convert(uniques).array  # in the order of ``uniques``
-    return pd.Series(converted.take(codes, allow_fill=True), index=values.index)  # -1: missing
+    converted = convert(uniques)  # in the order of ``uniques``
+    if isinstance(converted.dtype, np.dtype) and converted.dtype.kind in "fM":  # NaN or NaT at -1
+        missing = np.array([np.nan]).astype(converted.dtype)
+        spread = np.concatenate([converted.to_numpy(), missing])[codes]
+        return pd.Series(spread, index=values.index)
+    return pd.Series(converted.array.take(codes, allow_fill=True), index=values.index)
 
 
 def distinct_values(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
