@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_orders import assert_same_orders
 
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import GUESS
@@ -146,16 +147,7 @@ def csv_rows(draw: st.DrawFn) -> list[list[str]]:
 )
 @given(rows=csv_rows())
 def test_a_csv_file_gives_the_orders_of_its_cells(rows: list[list[str]], tmp_path: Path) -> None:
-    from_file, from_grid = read_both(rows, tmp_path)
-    assert type(from_file) is type(from_grid)
-    if isinstance(from_file, str):
-        assert from_file == from_grid
-        return
-    assert isinstance(from_grid, Orders)
-    pd.testing.assert_frame_equal(from_file.lines, from_grid.lines, check_exact=True)
-    for field in ("columns", "segments", "rows_read", "exclusions", "ignored_columns"):
-        assert getattr(from_file, field) == getattr(from_grid, field)
-    assert from_file.unreadable_cells == from_grid.unreadable_cells
+    assert_same_orders(*read_both(rows, tmp_path))
 
 
 def test_a_csv_files_text_is_encoded_once_at_reading_but_its_order_ids(tmp_path: Path) -> None:
