@@ -77,6 +77,7 @@ def test_a_ragged_utf16_file_is_read_again_whole(tmp_path: Path) -> None:
         ["A-1", "A-1", "", "A-2", " A-3", "A-3 ", "A-4"],  # ascending already: no sort
         ["B-7", "", " A-1", "B-7 ", "A-1", "C-2", "A-1"],  # sorted
         ["", "", "A"],
+        ["A-1\u00a0", "\tA-1", "A-2", "A-2\x1c", "é ", "é"],  # white space beyond the ASCII space
         ["X", "X", "X"],
     ],
 )

@@ -381,11 +381,31 @@ def _text_cells(array: pa.Array) -> pd.Series:
     """Text as pandas' Arrow-backed ``str``, stripped, blank text missing: the reader's buffers,
     no Python object per cell and no hashing of the texts (an order id column of millions of
     distinct texts is hashed once, where it is compared)."""
-    stripped = pc.utf8_trim_whitespace(array)
+    stripped = pc.utf8_trim_whitespace(array) if _may_need_stripping(array) else array
     blank = pc.equal(pc.binary_length(stripped), 0)
     if pc.any(blank).as_py():
         stripped = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
     return pd.Series(pd.array(stripped, dtype="str"))
+
+
+#: The bytes a text that Arrow (and Python) would strip may start or end with: ASCII white
+#: space (with the separators 0x1c-0x1f) and any byte of a non-ASCII character.
+EDGE_SPACE = np.isin(np.arange(256), [*range(9, 14), *range(28, 33), *range(128, 256)])
+
+
+def _may_need_stripping(array: pa.Array) -> bool:
+    """Whether a text may start or end with white space: each text's first and last byte
+    looked up in its buffers (no copy of the texts; an empty text looks at a neighbour's)."""
+    offsets_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    _, offsets_buffer, data_buffer = array.buffers()
+    if data_buffer is None or not data_buffer.size:
+        return False
+    offsets = np.frombuffer(offsets_buffer, dtype=offsets_type)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    first = data[np.minimum(offsets[:-1], data.size - 1)]
+    last = data[np.maximum(offsets[1:] - 1, 0)]
+    return bool(EDGE_SPACE[first].any() or EDGE_SPACE[last].any())
 
 
 def _text_categories(array: pa.Array) -> pd.Series:
