@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from clv_xl.errors import InputError
-from clv_xl.orders.currency import amount_currencies, currency_code
+from clv_xl.orders.currency import amount_currencies, column_currencies
 from clv_xl.orders.headers import header_key
 from clv_xl.orders.values import by_unique, is_text, parse_column, texts
 
@@ -82,17 +82,18 @@ def row_reasons(
 
 
 def row_currencies(cells: pd.DataFrame, roles: dict[str, str]) -> pd.Series:
-    """Each row's currency code, from the currency column or the amount's text, or None."""
+    """Each row's currency code, from the currency column or the amount's text (categories,
+    missing where none is shown)."""
     if "currency" in roles:
-        column = parse_column(cells[roles["currency"]], texts)
-        return by_unique(column, lambda text: text.map(currency_code, na_action="ignore"))
+        return by_unique(parse_column(cells[roles["currency"]], texts), column_currencies)
     return parse_column(cells[roles["amount"]], _amount_currency)
 
 
 def _amount_currency(values: pd.Series) -> pd.Series:
     if is_text(values.dtype):
         return by_unique(values, amount_currencies)
-    return pd.Series(None, index=values.index, dtype=object)
+    none = pd.Categorical.from_codes(np.full(len(values), -1), pd.Index([], dtype="str"))
+    return pd.Series(none, index=values.index)
 
 
 def repeated_orders(

@@ -43,28 +43,46 @@ def currency_code(text: str) -> str | None:
 
 
 def amount_currencies(text: pd.Series) -> pd.Series:
-    """The currency each text names (see IN_AMOUNT), or None (also for two different ones)."""
-    found = text.str.findall(IN_AMOUNT).map(
-        lambda names: (
-            codes.pop() if len(codes := {currency_code(n) for n in names} - {None}) == 1 else None
-        ),
-        na_action="ignore",
+    """The currency each text names (see IN_AMOUNT) as categories of codes; missing where it
+    names none, or two different ones."""
+    named = text.str.contains(r"[^0-9 .,+\-()%]")  # digits, signs and spaces name none
+    found = (
+        text[named]
+        .str.findall(IN_AMOUNT)
+        .map(
+            lambda names: (
+                codes.pop()
+                if len(codes := {currency_code(n) for n in names} - {None}) == 1
+                else None
+            ),
+            na_action="ignore",
+        )
     )
-    return found.astype(object).where(found.notna(), None)
+    return pd.Series(pd.Categorical(found.reindex(text.index)), index=text.index)
+
+
+def column_currencies(text: pd.Series) -> pd.Series:
+    """The currency code each text of a currency column names, as categories; missing where it
+    names none."""
+    return pd.Series(pd.Categorical(text.map(currency_code, na_action="ignore")), index=text.index)
 
 
 def other_currency(
     currency: pd.Series, candidate: np.ndarray, rows: np.ndarray, where: str, only: str | None
 ) -> np.ndarray:
-    """Which candidate rows are in another currency than ``only``; InputError when the
-    candidates are in several and none was chosen."""
-    shown = currency.to_numpy(dtype=object)
-    known = candidate & pd.notna(shown)
-    codes = sorted(set(shown[known]))
+    """Which candidate rows are in another currency than ``only`` (``currency``: each row's
+    code, missing where none is shown); InputError when the candidates are in several and
+    none was chosen."""
+    shown = pd.Categorical(currency)
+    known = candidate & (shown.codes >= 0)
+    rows_of = np.bincount(shown.codes[known], minlength=len(shown.categories))
+    position = {str(shown.categories[int(i)]): int(i) for i in np.flatnonzero(rows_of)}
+    codes = sorted(position)
     if only is None:
         if len(codes) > 1:
+            shown_in = {code: rows[known & (shown.codes == position[code])] for code in codes}
             examples = [
-                f"{code} (rows {', '.join(map(str, rows[known & (shown == code)][:EXAMPLE_ROWS]))})"
+                f"{code} (rows {', '.join(map(str, shown_in[code][:EXAMPLE_ROWS]))})"
                 for code in codes
             ]
             raise InputError(
@@ -82,4 +100,4 @@ def other_currency(
             f"The currency '{only}' is not a currency code clv_xl knows; use one of "
             f"{', '.join(CODES)}."
         )
-    return known & (shown != chosen)
+    return known & (shown.codes != position.get(chosen, -1))

@@ -206,7 +206,7 @@ def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> RawTable:
         return sheet_table(workbook_sheet(path, sheet, columns), columns)
     if suffix in PARQUET_SUFFIXES:
         data, source = read_orders_file(path)
-        return parquet_table(data, path.name, source)
+        return parquet_table(data, path.name, source, columns)
     return csv_table(path, orders_file_source(path), columns)  # a CSV file, or why it is none
 
 

@@ -2,12 +2,15 @@
 fastexcel (Arrow columns), a CSV file read by pyarrow.csv, a Parquet file, a grid of cell
 values (xlwings, .xls, .ods) or a DataFrame.
 
-Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text read
-by fastexcel, pyarrow.csv or from Parquet stays in Arrow's buffers (pandas' Arrow-backed
-``str``), without a Python object per cell; text of a grid or a DataFrame becomes
-categorical. Either way each distinct text is converted once (see
-`clv_xl.orders.values.by_unique`). Numbers are float64 and dates datetime64 when the reader
-typed them so; a column of mixed cells stays objects (grids) or text (fastexcel, CSV).
+Blank cells (None, NaN, empty or spaces-only text) are missing; text is stripped. Text
+becomes categorical, its categories the distinct stripped texts in order of first
+appearance: Arrow readers' text (fastexcel, pyarrow.csv, Parquet) is dictionary-encoded once
+by Arrow and only its distinct texts are stripped, a grid's or a DataFrame's is factorised
+(`cleaned`). Each distinct text is then typed once (see `clv_xl.orders.values.by_unique`).
+The order ids, compared only and often distinct in every row, stay in the Arrow reader's
+buffers (pandas' Arrow-backed ``str``, see `clv_xl.orders.values.text_codes`). Numbers are
+float64 and dates datetime64 when the reader typed them so; a column of mixed cells stays
+objects (grids) or text (fastexcel, CSV).
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ import pyarrow.parquet as pq
 from pandas.api import types as pdt
 
 from clv_xl.errors import InputError
-from clv_xl.orders.headers import HEADER_SEARCH_ROWS, ColumnMap, header_text, recognised_header
+from clv_xl.orders.headers import (
+    HEADER_SEARCH_ROWS,
+    ColumnMap,
+    header_text,
+    match_roles,
+    recognised_header,
+)
 from clv_xl.orders.sheet_extent import column_letters
 from clv_xl.orders.source import OrdersSheet, Source
 
@@ -85,7 +94,8 @@ def sheet_table(sheet: OrdersSheet, columns: ColumnMap) -> RawTable:
         return grid_table(sheet.grid, 1, sheet.where, False, sheet.source, columns)
     if not sheet.header:
         raise InputError(f"There is nothing in {sheet.where}.")
-    body = [_arrow_cells(array) for array in sheet.columns]
+    ids = _order_id_column(sheet.header, columns)
+    body = [_arrow_cells(array, i != ids) for i, array in enumerate(sheet.columns)]
     return _table_below(
         sheet.header, body, sheet.header_row, sheet.first_column, sheet.where, False, sheet.source
     )
@@ -124,9 +134,9 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         start = file.read(SAMPLE_BYTES)
     if not start.strip():
         raise InputError(f"{name} is empty.")
-    data: Path | pa.BufferReader = path
+    data: Path | bytes = path
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        data = pa.BufferReader(path.read_bytes().decode("utf-16").encode())
+        data = path.read_bytes().decode("utf-16").encode()
         start = start.decode("utf-16", "ignore").encode()
     sample = start.decode("utf-8-sig", "ignore")  # the separators are ASCII in either encoding
     first_line, _, rest = sample.partition("\n")
@@ -135,6 +145,37 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     first_row = 2 if declared else 1
     lines = (rest if declared else sample).splitlines()[:HEAD_SEARCH]
     width = max((len(fields) for fields in csv.reader(lines, delimiter=separator)), default=1)
+    layout = (separator, first_row, width)
+    try:  # on every core; a file refused is read again on one, whose sentence names the line
+        table = _csv_fields(data, path, layout, use_threads=True)
+    except InputError:
+        table = _csv_fields(data, path, layout, use_threads=False)
+    head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
+    start_at = next((i for i, row in enumerate(head) if any(map(header_text, row))), None)
+    if start_at is None:
+        raise InputError(f"{name} is empty.")
+    found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
+    header_at = start_at + (found or 0)
+    ids = _order_id_column(head[header_at], columns)
+    body: list[pd.Series | np.ndarray] = []
+    while table.num_columns:  # each column typed, then its text let go of
+        column = table.column(0).slice(header_at + 1).combine_chunks()
+        body.append(_arrow_cells(column, len(body) != ids))
+        table = table.remove_column(0)
+    return _table_below(
+        head[header_at], body, first_row + header_at, 0, name, separator == ";", source
+    )
+
+
+def _csv_fields(
+    data: Path | bytes, path: Path, layout: tuple[str, int, int], use_threads: bool
+) -> pa.Table:
+    """The fields of the CSV file at ``path`` (``data``: the file, or its text as UTF-8;
+    ``layout``: its separator, the line its rows start on, their width) as text: UTF-8, else
+    (pyarrow finds bytes that are no UTF-8) Windows-1252. InputError, in one sentence, for a
+    file that is no CSV: pyarrow's parallel reader does not number the lines it refuses, the
+    serial one does."""
+    name = path.name
     invalid: list[str] = []
 
     def refuse(row: pa_csv.InvalidRow) -> str:
@@ -143,12 +184,11 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
         )
         return "skip"
 
-    # UTF-8, else (pyarrow finds bytes that are no UTF-8) Windows-1252
-    encodings = ["utf8"] if isinstance(data, pa.BufferReader) else ["utf8", "cp1252"]
+    encodings = ["utf8"] if isinstance(data, bytes) else ["utf8", "cp1252"]
     for encoding in encodings:
         invalid.clear()
         try:
-            table = _read_csv(data, encoding, separator, first_row, width, refuse)
+            table = _read_csv(data, encoding, layout, use_threads, refuse)
             break
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             if "invalid UTF8" in str(error) and encoding != encodings[-1]:
@@ -162,19 +202,7 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
             raise InputError(f"{name} cannot be read as a CSV file ({detail}).") from None
     if invalid:
         raise InputError(f"{name} cannot be read as a CSV file ({invalid[0]}).")
-    head = [tuple(row.values()) for row in table.slice(0, HEAD_SEARCH).to_pylist()]
-    start_at = next((i for i, row in enumerate(head) if any(map(header_text, row))), None)
-    if start_at is None:
-        raise InputError(f"{name} is empty.")
-    found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
-    header_at = start_at + (found or 0)
-    body = []
-    while table.num_columns:  # each column typed, then its text let go of
-        body.append(_arrow_cells(table.column(0).slice(header_at + 1).combine_chunks()))
-        table = table.remove_column(0)
-    return _table_below(
-        head[header_at], body, first_row + header_at, 0, name, separator == ";", source
-    )
+    return table
 
 
 def _longer_than_a_block(error: str, path: Path) -> bool:
@@ -185,21 +213,21 @@ def _longer_than_a_block(error: str, path: Path) -> bool:
 
 
 def _read_csv(
-    data: Path | pa.BufferReader,
+    data: Path | bytes,
     encoding: str,
-    separator: str,
-    first_row: int,
-    width: int,
+    layout: tuple[str, int, int],
+    use_threads: bool,
     refuse: Callable[[pa_csv.InvalidRow], str],
 ) -> pa.Table:
     """The CSV file's fields as text (pyarrow reads the file itself)."""
+    separator, first_row, width = layout
     return pa_csv.read_csv(
-        data if isinstance(data, pa.BufferReader) else str(data),
+        pa.BufferReader(data) if isinstance(data, bytes) else str(data),
         read_options=pa_csv.ReadOptions(
             autogenerate_column_names=True,
             skip_rows=first_row - 1,
             encoding=encoding,
-            use_threads=False,
+            use_threads=use_threads,
             block_size=CSV_BLOCK_BYTES,
         ),
         parse_options=pa_csv.ParseOptions(
@@ -215,13 +243,16 @@ def _read_csv(
     )
 
 
-def parquet_table(data: bytes, name: str, source: Source) -> RawTable:
+def parquet_table(data: bytes, name: str, source: Source, columns: ColumnMap) -> RawTable:
     """A Parquet file: its column names are the headers, its first row sheet row 2."""
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"{name} cannot be read as a Parquet file ({error}).") from None
-    body = [_arrow_cells(column.combine_chunks()) for column in table.columns]
+    ids = _order_id_column(table.column_names, columns)
+    body = [
+        _arrow_cells(column.combine_chunks(), i != ids) for i, column in enumerate(table.columns)
+    ]
     return _table_below(tuple(table.column_names), body, 1, 0, name, False, source)
 
 
@@ -301,22 +332,31 @@ def unique_headers(headers: list[str]) -> list[str]:
 # Cells: blanks, text and types
 
 
-def _arrow_cells(array: pa.Array) -> pd.Series | np.ndarray:
-    """An Arrow column as cells: text as Arrow-backed str (see `_text_cells`), numbers as
-    float64 (float64 columns as a bare array), dates and times as datetime64, anything else
-    (booleans, durations) as objects."""
+def _order_id_column(header: Sequence[object], columns: ColumnMap) -> int | None:
+    """The position of the order id column in a header row, if it has one: its text is
+    compared only, and is often distinct in every row (see `_arrow_cells`)."""
+    names = [header_text(value) for value in header]
+    found = match_roles(names, columns).get("order_id")
+    return names.index(found) if found is not None else None
+
+
+def _arrow_cells(array: pa.Array, repeats: bool = True) -> pd.Series | np.ndarray:
+    """An Arrow column as cells: text as categories (`_text_categories`), or as Arrow-backed
+    str when it hardly ``repeats`` (order ids, see `_text_cells`), numbers as float64 (float64
+    columns as a bare array), dates and times as datetime64, anything else (booleans,
+    durations) as objects."""
     kind = array.type
     if pa.types.is_dictionary(kind):
         array = array.cast(kind.value_type)
         kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _text_cells(array)
+        return _text_categories(array) if repeats else _text_cells(array)
     if pa.types.is_null(kind):
         return pd.Series(np.full(len(array), np.nan))
     if pa.types.is_float64(kind):  # most columns of a wide sheet: as they are, no Series
         return array.to_numpy(zero_copy_only=False)
     if pa.types.is_integer(kind) and not _exact_as_float(array):  # ids of 64 bits: as text
-        return _text_cells(array.cast(pa.string()))
+        return _arrow_cells(array.cast(pa.string()), repeats)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return pd.Series(array.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
     if pa.types.is_date(kind):
@@ -341,11 +381,48 @@ def _text_cells(array: pa.Array) -> pd.Series:
     """Text as pandas' Arrow-backed ``str``, stripped, blank text missing: the reader's buffers,
     no Python object per cell and no hashing of the texts (an order id column of millions of
     distinct texts is hashed once, where it is compared)."""
-    stripped = pc.utf8_trim_whitespace(array)
-    blank = pc.equal(stripped, "")
+    stripped = pc.utf8_trim_whitespace(array) if _may_need_stripping(array) else array
+    blank = pc.equal(pc.binary_length(stripped), 0)
     if pc.any(blank).as_py():
         stripped = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
     return pd.Series(pd.array(stripped, dtype="str"))
+
+
+#: The bytes a text that Arrow (and Python) would strip may start or end with: ASCII white
+#: space (with the separators 0x1c-0x1f) and any byte of a non-ASCII character.
+EDGE_SPACE = np.isin(np.arange(256), [*range(9, 14), *range(28, 33), *range(128, 256)])
+
+
+def _may_need_stripping(array: pa.Array) -> bool:
+    """Whether a text may start or end with white space: each text's first and last byte
+    looked up in its buffers (no copy of the texts; an empty text looks at a neighbour's)."""
+    offsets_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    _, offsets_buffer, data_buffer = array.buffers()
+    if data_buffer is None or not data_buffer.size:
+        return False
+    offsets = np.frombuffer(offsets_buffer, dtype=offsets_type)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    first = data[np.minimum(offsets[:-1], data.size - 1)]
+    last = data[np.maximum(offsets[1:] - 1, 0)]
+    return bool(EDGE_SPACE[first].any() or EDGE_SPACE[last].any())
+
+
+def _text_categories(array: pa.Array) -> pd.Series:
+    """Text as categories, as `cleaned` makes them: Arrow encodes the column once, each
+    distinct text is stripped (texts equal once stripped meet; blank text is missing), and
+    the categories are the stripped texts in order of first appearance."""
+    encoded = pc.dictionary_encode(array)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    merged = pc.dictionary_encode(pc.utf8_trim_whitespace(encoded.dictionary))
+    stripped, code_of = merged.dictionary, merged.indices.to_numpy()
+    blank = pc.index(stripped, "").as_py()
+    if blank >= 0:  # the blank text: code -1, the later texts one lower
+        code_of = np.where(code_of == blank, -1, code_of - (code_of > blank))
+        stripped = pa.concat_arrays([stripped.slice(0, blank), stripped.slice(blank + 1)])
+    if len(stripped) < len(code_of):  # texts met or a blank left: the rows' codes anew
+        codes = np.append(code_of, -1).astype(codes.dtype)[codes]  # -1 (missing) picks the last
+    return pd.Series(categorical(codes, pd.Index(stripped, dtype="str")))
 
 
 def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:

@@ -79,8 +79,12 @@ def by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> p
     """Convert each distinct value once (a categorical's categories), then spread the results
     over the rows."""
     codes, uniques = distinct_values(values)
-    converted = convert(uniques).array  # in the order of ``uniques``
-    return pd.Series(converted.take(codes, allow_fill=True), index=values.index)  # -1: missing
+    converted = convert(uniques)  # in the order of ``uniques``
+    if isinstance(converted.dtype, np.dtype) and converted.dtype.kind in "fM":  # NaN or NaT at -1
+        missing = np.array([np.nan]).astype(converted.dtype)
+        spread = np.concatenate([converted.to_numpy(), missing])[codes]
+        return pd.Series(spread, index=values.index)
+    return pd.Series(converted.array.take(codes, allow_fill=True), index=values.index)
 
 
 def distinct_values(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -105,25 +109,29 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """Each row's text as an integer code (-1 for a blank), numbered in order of first
     appearance, and how many distinct texts there are. Arrow-backed text is sorted, not
-    hashed: equal texts are neighbours once sorted, and millions of distinct texts (order
-    ids) need no hash table of them."""
+    hashed: equal texts are neighbours once sorted (a stable sort: each text's first row
+    leads its run), and millions of distinct texts (order ids) need no hash table of them.
+    Texts in ascending order already (order ids as shops number them) are not sorted."""
     if not isinstance(values.array, pd.arrays.ArrowStringArray):
         codes, uniques = distinct_values(values)
         return codes.astype(np.int64), len(uniques)
     texts = _arrow_text(values)
-    filled = len(texts) - texts.null_count
-    order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
-    ordered = texts.take(pa.array(order))
-    starts = np.ones(filled, dtype=bool)  # where a new text starts, in sorted order
+    ordered = texts.drop_null()
+    filled = len(ordered)
+    if filled < 2 or not pc.any(pc.less(ordered.slice(1), ordered[:-1])).as_py():
+        order = np.flatnonzero(texts.is_valid().to_numpy(zero_copy_only=False))
+    else:
+        order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
+        ordered = texts.take(pa.array(order))
+    starts = np.ones(filled, dtype=bool)  # where a new text's run starts, in sorted order
     if filled > 1:
-        later, earlier = ordered.slice(1), ordered.slice(0, filled - 1)
-        starts[1:] = pc.not_equal(later, earlier).to_numpy(zero_copy_only=False)
-    group = np.cumsum(starts) - 1
-    first_rows = np.minimum.reduceat(order, np.flatnonzero(starts)) if filled else order
-    number = np.empty(len(first_rows), dtype=np.int64)
-    number[np.argsort(first_rows)] = np.arange(len(first_rows))  # in order of appearance
+        starts[1:] = pc.not_equal(ordered.slice(1), ordered[:-1]).to_numpy(zero_copy_only=False)
+    first_rows = order[starts]
+    is_first = np.zeros(len(texts), dtype=bool)
+    is_first[first_rows] = True
+    number = (np.cumsum(is_first) - 1)[first_rows]  # each text's number, as it first appears
     codes = np.full(len(texts), -1, dtype=np.int64)
-    codes[order] = number[group]
+    codes[order] = number[np.cumsum(starts) - 1]
     return codes, len(first_rows)
 
 
@@ -160,7 +168,9 @@ def _number_strings(text: pd.Series, decimal_comma: bool) -> pd.Series:
     values can only be read in wins (ties: ``decimal_comma``); values that do not
     fit it are not numbers, so nothing is misread by a factor of 1000.
     """
-    cleaned = text.str.replace(NUMBER_NOISE, "", regex=True).str.replace("−", "-")
+    noisy = text.str.contains(r"[^0-9.,+-]")  # plain digits and signs have no noise
+    unnoised = text[noisy].str.replace(NUMBER_NOISE, "", regex=True)
+    cleaned = text.mask(noisy, unnoised).str.replace("−", "-")
     bracketed = cleaned.str.fullmatch(r"\(.+\)")
     cleaned = cleaned.where(~bracketed, "-" + cleaned.str.slice(1, -1))
     percent = cleaned.str.endswith("%")
@@ -194,9 +204,14 @@ def dates(values: pd.Series) -> pd.Series:
     elif pdt.is_numeric_dtype(values.dtype):
         moments = excel_serial(values.astype("float64"))
     elif is_text(values.dtype):
-        moments = by_unique(values, _date_strings)
+        return by_unique(values, lambda text: _plausible_days(_date_strings(text)))
     else:
         moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    return _plausible_days(moments)
+
+
+def _plausible_days(moments: pd.Series) -> pd.Series:
+    """Each moment's day (datetime64[ns] at midnight), NaT outside FIRST_DATE to END_DATE."""
     plausible = (moments >= FIRST_DATE) & (moments < END_DATE)
     return moments.where(plausible).astype("datetime64[ns]").dt.normalize()
 
