@@ -24,6 +24,7 @@ def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setattr(zip_parts, "inflating", zlib)
         monkeypatch.setattr(zip_parts, "INFLATE_ERRORS", (zlib.error,))
 
+
 SHEET = "xl/worksheets/sheet1.xml"
 XML = b"<worksheet>" + b'<row r="1"><c r="A1"><v>1</v></c></row>' * 20_000 + b"</worksheet>"
 
