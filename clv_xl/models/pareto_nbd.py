@@ -29,6 +29,10 @@ from clv_xl.models._rising import log_rising, log_scaled_power, rising_slope
 from clv_xl.models._two_terms import log_sum_and_share
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
+#: A power k_o beyond which k_o log(shifted) less k_o log(end) would round at 1e-11 of a
+#: customer's log-likelihood (next to a limit, where r or s -> infinity): the integrand's
+#: exponent is then taken from shifted - end itself.
+ROUNDING_POWER = 1e4
 #: Nodes of the tanh-sinh rule on (0, 1), and the range of its variable u.
 _NODES = 48
 _NODE_RANGE = 3.5
@@ -81,31 +85,40 @@ def tail(
     delta = np.where(by_alpha, beta - alpha, alpha - beta)
     power_other = np.where(by_alpha, power_beta, power_alpha)
     start = c + t
-    # (o+tau)/(c+tau) (c+t) = (c+t) + delta y^p = (o+t) + delta (y^p - 1): the form without
-    # cancellation for the sign of delta, with y^p and y^p - 1 tabled once per distinct x.
+    # shifted = (o+tau)/(c+tau) (c+t) = (c+t) + delta y^p = (o+t) + delta (y^p - 1), the form
+    # without cancellation for delta's sign, with y^p - 1 tabled once per distinct x. The
+    # integrand is monotone in y: its top is at an end, where shifted is least; for a large
+    # power, shifted - end = delta (y^p - y_end^p) from the table of y^p - 1.
     values, codes = levels.values, levels.codes
     log_y_power = np.outer(1.0 / (r + s + values), _LOG_Y)
-    tables = np.concatenate([np.expm1(log_y_power), np.exp(log_y_power)])
+    less_one = np.expm1(log_y_power)
     growing = delta >= 0
-    offset = np.where(growing, start, start + delta)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # In place where it can be: arrays of pairs x nodes are the cost of a fit.
-        shifted = tables[codes + growing * len(values)]
-        shifted *= delta[:, None]
-        shifted += offset[:, None]
-        # The integrand is monotone in y: its top is at an end, where shifted is least.
-        first = shifted[:, 0] <= shifted[:, -1]
-        end = np.where(first, shifted[:, 0], shifted[:, -1])
-        end_power_less_one = np.where(first, tables[codes, 0], tables[codes, -1])
-        # log(shifted / end) = log1p(delta (y^p - y_end^p) / end), from the table of y^p - 1:
-        # k_o log(shifted) less k_o log(end) would round at k_o's size (a limit's 1e6).
-        mass = tables[codes]
-        mass -= end_power_less_one[:, None]
-        mass *= (delta / end)[:, None]
-        np.log1p(mass, out=mass)
+        at_ends = less_one[:, [0, -1]][codes]  # each end's shifted, in the form for delta's sign
+        ends = np.where(
+            growing[:, None],
+            start[:, None] + delta[:, None] * (at_ends + 1.0),
+            (start + delta)[:, None] + delta[:, None] * at_ends,
+        )
+        first = ends[:, 0] <= ends[:, 1]
+        end = np.where(first, ends[:, 0], ends[:, 1])
+        end_power_less_one = np.where(first, at_ends[:, 0], at_ends[:, 1])
         log_end = np.log(end)
-        log_shifted = mass + log_end[:, None]
-        mass *= -power_other[:, None]  # the exponent, less its top -k_o log(end)
+        # log(shifted / end) at every node: in place where it can be, as arrays of pairs x
+        # nodes are the cost of a fit.
+        if power_other.max(initial=0.0) > ROUNDING_POWER:
+            shifted = less_one[codes]
+            shifted -= end_power_less_one[:, None]
+            shifted *= delta[:, None]  # shifted - end, without cancellation
+            log_relative = np.log1p(shifted / end[:, None])
+            shifted += end[:, None]
+        else:
+            shifted = np.concatenate([less_one, less_one + 1.0])[codes + growing * len(values)]
+            shifted *= delta[:, None]
+            shifted += np.where(growing, start, start + delta)[:, None]
+            log_relative = np.log(shifted)
+            log_relative -= log_end[:, None]
+        mass = log_relative * -power_other[:, None]  # the exponent, less its top -k_o log(end)
         top = -power_other * log_end
         np.exp(mass, out=mass)
         mass *= _WEIGHTS
@@ -124,7 +137,9 @@ def tail(
         # log(o+tau) = log(c+tau) + log(shifted / (c+t)), 1/(o+tau) = y^p / shifted.
         y_power = np.exp(log_y_power)[codes]
         log_c = log_start - np.einsum("ij,j->i", mass, _LOG_Y) / total_mass / total
-        log_other = log_c + np.einsum("ij,ij->i", mass, log_shifted) / total_mass - log_start
+        log_other = (
+            log_c + np.einsum("ij,ij->i", mass, log_relative) / total_mass + log_end - log_start
+        )
         inverse_c = np.einsum("ij,ij->i", mass, y_power) / total_mass / start
         y_power /= shifted
         inverse_other = np.einsum("ij,ij->i", mass, y_power) / total_mass
