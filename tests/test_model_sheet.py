@@ -53,3 +53,11 @@ def test_both_families_stand_side_by_side(written) -> None:
         ]
         for _, parameter in parameters.iterrows():  # the text holds each estimate, rounded
             assert f"{parameter['parameter']} {parameter['estimate']:.3g}" in family["parameters"]
+
+
+def test_money_parameters_are_in_the_reports_currency(written) -> None:
+    """Gamma-Gamma's gamma is an amount: its unit reads EUR, not "currency"."""
+    _, ws = written
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    (gamma,) = [row for row in rows if row[0] == "Gamma-Gamma" and row[1] == "gamma"]
+    assert "EUR" in gamma and "currency" not in gamma

@@ -59,7 +59,10 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     for offset, note in enumerate(p.notes, start=FIRST_TABLE_ROW + 2):
         paragraph(ws, offset, note, TEXT_COLUMNS, TEXT_LINE, style.NOTE)
     row = FIRST_TABLE_ROW + 3 + len(p.notes)
-    row = _frame(ws, row, "Fitted parameters (with standard errors)", p.parameters, fmt)
+    # amounts in the report's currency, not the word "currency"
+    currency = analysis.params.currency
+    parameters = p.parameters.assign(unit=p.parameters["unit"].replace("currency", currency))
+    row = _frame(ws, row, "Fitted parameters (with standard errors)", parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
     if not p.model_choice.empty:
         row = _frame(ws, row + 2, SIDE_BY_SIDE, side_by_side(p.model_choice), fmt)
