@@ -126,3 +126,21 @@ def test_the_likelihood_is_smooth_next_to_the_one_rate_one_lifetime_limit() -> N
     _, gradient = weighted_terms(tuple(point), data, weights)
     numeric = finite_difference_gradient(point, data, weights)
     assert point * gradient == pytest.approx(numeric, rel=1e-3, abs=1e-3)
+
+
+def test_the_exponent_taken_from_shifted_less_end_agrees_with_the_plain_logarithm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond ROUNDING_POWER the tail's integrand comes from shifted - end; at a power just
+    past it (r = 5e4) both ways give the same tail and gradient, to the plain way's rounding."""
+    from clv_xl.models import pareto_nbd
+
+    x = np.array([0.0, 1.0, 3.0, 12.0, 40.0])
+    t = np.array([0.0, 0.2, 0.9, 0.05, 1.0])
+    point = (5e4, 5e4 / 0.5, 0.7, 2.0)
+    assert point[0] > pareto_nbd.ROUNDING_POWER
+    careful = tail(*point, x, t)
+    monkeypatch.setattr(pareto_nbd, "ROUNDING_POWER", np.inf)
+    plain = tail(*point, x, t)
+    assert careful.log_value == pytest.approx(plain.log_value, rel=1e-9)
+    assert careful.gradient == pytest.approx(plain.gradient, rel=1e-6, abs=1e-9)
