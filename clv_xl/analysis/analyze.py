@@ -23,8 +23,8 @@ import pandas as pd
 from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
 from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
 from clv_xl.analysis.forecast_ranges import (
-    forecast_verdict,
     intervals_by_groupings,
+    no_forecast,
     verdicts_by_group,
 )
 from clv_xl.analysis.params import DEFAULT_MARGIN, Params
@@ -261,7 +261,7 @@ def _with_model_ranges(
     of it), so that pandas aligns them without converting between text and categories.
     """
     low, high, verdicts = [], [], []
-    no_forecast = forecast_verdict(predicted, pd.Index([]))  # the reason for none
+    without = no_forecast(predicted)  # a segment without a customer who bought
     columns = {ALL: "_all", **segment_dimensions(segments)}
     whole = customers.assign(_all=ALL)
     dimensions = list(dict.fromkeys(table["dimension"]))
@@ -279,7 +279,7 @@ def _with_model_ranges(
             row = ranges[dimension].loc[segment] if known else None
             low.append(np.nan if row is None else row["low"] - row["mid"])
             high.append(np.nan if row is None else row["high"] - row["mid"])
-            verdicts.append(by_segment.get(segment, no_forecast))
+            verdicts.append(by_segment.get(segment, without))
     mid = table["model_revenue_36m"]
     low_revenue, high_revenue = mid + np.array(low, dtype=float), mid + np.array(high, dtype=float)
     return table.assign(

@@ -153,10 +153,18 @@ def forecast_verdict(prediction: Prediction, customers: pd.Index) -> Verdict:
     what is missing when one falls short.
     """
     inputs = prediction.forecast_inputs
-    if not prediction.fitted or inputs is None:
-        return Verdict(False, f"No forecast: {prediction.reason}")
+    if inputs is None:
+        return no_forecast(prediction)
     members = pd.Series(np.where(inputs.history.index.isin(customers), 1.0, np.nan))
-    return verdicts_by_group(prediction, members).get(1.0, Verdict(False, NONE_BOUGHT))
+    return verdicts_by_group(prediction, members).get(1.0, no_forecast(prediction))
+
+
+def no_forecast(prediction: Prediction) -> Verdict:
+    """The verdict on a group without a customer who bought (on every group, without a
+    fitted model)."""
+    if not prediction.fitted or prediction.forecast_inputs is None:
+        return Verdict(False, f"No forecast: {prediction.reason}")
+    return Verdict(False, NONE_BOUGHT)
 
 
 def verdicts_by_group(prediction: Prediction, groups: pd.Series) -> dict[Any, Verdict]:
