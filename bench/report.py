@@ -27,6 +27,7 @@ import pandas as pd
 import xlsxwriter
 
 from bench.common import write_section
+from clv_xl.alongside import ONE_THREAD_SETTING
 from clv_xl.analysis.analyze import MODEL_STEP
 from clv_xl.templates.sample import sample_orders, write_orders
 
@@ -153,12 +154,19 @@ class Run:
     printed: str
 
 
-def run(command: list[str]) -> Run:
+def run(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run one child process and measure it: the peak memory of it and its children,
-    sampled every 20 ms (a forked child's ru_maxrss counts its parent's memory)."""
+    sampled every 20 ms (a forked child's ru_maxrss counts its parent's memory); ``env``:
+    variables set for it."""
     with tempfile.TemporaryFile("w+") as output:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
+        child = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
         sampled = [0.0]
         running = threading.Event()
         running.set()
@@ -242,9 +250,10 @@ fits, the complete workbook) against fastexcel's typed Arrow read of the same sh
 {REPEATS} pairs alternated; the pair with the median ratio is shown, with every pair's
 ratio. Targets at 1M rows, every shape: at most 2.5x (goal 1.5x), under 2 GB peak.
 "Reading" and "models' fits" are the command's own progress lines of the median run (the
-fits: the purchase and spend models, with the holdout check), the fits' share of the whole
-report shown; "the rest" is everything else: start-up, the analysis, the models' ranges
-per segment and the workbook.
+fits: the purchase and spend models, with the holdout check; they run in a second thread
+while the customers are summarised, so this is the wait for them after that), the fits'
+share of the whole report shown; "the rest" is everything else: start-up, the analysis,
+the models' ranges per segment and the workbook.
 
 | shape | orders | fastexcel read (s) | whole report (s) | ratio: median (all pairs) | reading (s) | models' fits (s, share) | the rest (s) | peak memory: read / report |
 |---|---|---:|---:|---:|---:|---:|---:|---:|
@@ -255,6 +264,40 @@ Every step at {labels[-1]} (seconds, the median run):
 | shape | steps |
 |---|---|
 {chr(10).join(shares)}
+"""
+
+
+def one_thread_against_two(label: str) -> str:
+    """The whole report with its second thread (`clv_xl.alongside`) against the same with
+    CLV_XL_ONE_THREAD=1, alternated."""
+    rows = []
+    for shape in SHAPES:
+        path = workbook(shape, label)
+        pairs = []
+        for _ in range(REPEATS):
+            one = run(report_command(path), env={ONE_THREAD_SETTING: "1"})
+            two = run(report_command(path))
+            pairs.append((1 - two.seconds / one.seconds, one, two))
+        pairs.sort(key=lambda pair: pair[0])
+        saved, one, two = pairs[len(pairs) // 2]
+        spread = ", ".join(f"{s:.0%}" for s, _, _ in pairs)
+        rows.append(
+            f"| {shape} | {one.seconds:.2f} | {two.seconds:.2f} | **{saved:.0%}** ({spread}) "
+            f"| {one.cpu_seconds:.1f} / {two.cpu_seconds:.1f} "
+            f"| {one.memory_mb:,.0f} / {two.memory_mb:,.0f} MB |"
+        )
+    return f"""
+### One thread against two
+
+The whole report at {label} with its second thread (`clv_xl.alongside`: fastexcel's read of
+the sheet while the analysis and the report's modules are imported, the models' fits while
+the customers are summarised) against the same command with `{ONE_THREAD_SETTING}=1`,
+{REPEATS} pairs alternated; the pair with the median saving is shown, with every pair's.
+Kept only if it saves at least 10% of the whole report.
+
+| shape | one thread (s) | two threads (s) | saved: median (all pairs) | processor s: one / two | peak memory: one / two |
+|---|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
 """
 
 
@@ -360,6 +403,7 @@ def main(labels: list[str]) -> None:
     labels = labels or list(ROWS)
     body = (
         workbooks(labels)
+        + one_thread_against_two(labels[-1])
         + reading_against_fastexcel(labels[-1])
         + csv_against_duckdb()
         + wide_against_long()

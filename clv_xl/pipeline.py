@@ -1,14 +1,17 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
-The output is checked before any work starts (`destination.check_output`). The analysis
-runs in this thread, with the garbage collector as it is: a second thread for the models, a
-worker process and pausing the collector each saved less than they cost or nothing
-measurable on two cores (see `bench/RESULTS.md`); only the streamed Customers table has a
-writer thread of its own (`report.fastsheet`).
+The output is checked before any work starts (`destination.check_output`). Two calls run
+in a second thread (`clv_xl.alongside`), each while this thread has other work: fastexcel's
+read of a workbook sheet (it holds no GIL: the modules of the analysis and the report are
+imported meanwhile, `_import_the_rest`) and the models' fits (while the customers are
+summarised, `analysis.analyze`); together a tenth of the report at a million orders on two
+cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread of its own
+(`report.fastsheet`).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
 
     from clv_xl.analysis.analyze import Analysis
     from clv_xl.orders.load import Orders
-    from clv_xl.report import Progress
+    from clv_xl.report.workbook import Progress
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,17 @@ def _read(
     """`load_orders`; a workbook's sheet is parsed first (`workbook_sheet`)."""
     readable: Path | pd.DataFrame | OrdersSheet = source
     if isinstance(source, Path) and source.suffix.lower() in WORKBOOK_SUFFIXES:
-        readable = workbook_sheet(source, sheet, columns)
+        readable = workbook_sheet(source, sheet, columns, meanwhile=_import_the_rest)
     from clv_xl.orders.load import load_orders
 
     return load_orders(readable, sheet=sheet, columns=columns, as_of=params.as_of)
+
+
+def _import_the_rest() -> None:
+    """The modules of the analysis and the report imported (pandas, scipy and openpyxl: half a
+    second) while fastexcel parses the sheet in a second thread."""
+    for module in ("clv_xl.orders.load", "clv_xl.analysis.analyze", "clv_xl.report.workbook"):
+        importlib.import_module(module)
 
 
 def report_orders(
@@ -90,7 +100,7 @@ def _analysed(orders: Orders, params: Params, progress: Progress) -> Analysis:
 
 
 def _written(analysis: Analysis, output: Path, overwrite: bool, progress: Progress) -> Report:
-    from clv_xl.report import write_report
+    from clv_xl.report.workbook import write_report
 
     path = write_report(analysis, output, overwrite=overwrite, progress=progress)
     return Report(path=path, analysis=analysis)

@@ -29,8 +29,8 @@ from clv_xl.analysis.analyze import analyze
 from clv_xl.cli import main
 from clv_xl.excel.addin import build_addin
 from clv_xl.orders.load import load_orders
-from clv_xl.report import write_report
 from clv_xl.report.cells import table_columns, unique_name
+from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders, write_orders
 
 TEMPLATES = Path(__file__).parents[1] / "templates"

@@ -18,7 +18,7 @@ from clv_xl.analysis.analyze import analyze
 from clv_xl.cli import main
 from clv_xl.errors import InputError
 from clv_xl.orders.load import load_orders
-from clv_xl.report import write_report
+from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders, write_orders
 
 SHARED_MEMORY = Path("/dev/shm")

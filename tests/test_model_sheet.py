@@ -8,8 +8,8 @@ import pytest
 
 from clv_xl.analysis.analyze import analyze
 from clv_xl.orders.load import load_orders
-from clv_xl.report import write_report
 from clv_xl.report.model import CHOICE_ROWS, SIDE_BY_SIDE
+from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
 

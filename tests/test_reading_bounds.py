@@ -164,6 +164,7 @@ def test_a_few_kb_of_ods_spanning_excels_whole_grid_get_one_sentence(tmp_path: P
 
 def extent_of(path: Path) -> sheet_extent.SheetExtent:
     with zipfile.ZipFile(path) as archive:
+        sheet_extent.check_parts(archive, "the sheet", but="xl/worksheets/sheet1.xml")
         return sheet_extent.check_extent(archive, "xl/worksheets/sheet1.xml", "the sheet")
 
 

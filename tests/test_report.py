@@ -19,7 +19,7 @@ from clv_xl.errors import InputError
 from clv_xl.functions import formulas
 from clv_xl.orders.load import load_orders
 from clv_xl.report import segments as segments_sheet
-from clv_xl.report import write_report
+from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
 SHEETS = [

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from clv_xl.alongside import alongside
 from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
 from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
 from clv_xl.analysis.forecast_ranges import (
@@ -34,6 +35,7 @@ from clv_xl.analysis.segments import (
     BEHAVIOUR_DIMENSIONS,
     channel_dimension,
     segment_dimensions,
+    segment_lifetimes,
     segment_table,
 )
 from clv_xl.analysis.valuation import Valuation, monthly_rate, value_customers
@@ -122,6 +124,10 @@ def analyze(
         margin_amount=_line_margins(lines, params, margin),
     )
     rate = monthly_rate(params.annual_discount_rate)
+    # The models are fitted in a second thread (mostly numpy) while this one summarises the
+    # customers (mostly pandas); the model forecasts revenue (margin 1): margins are applied
+    # here, as for the formula.
+    predicting = alongside(lambda: predict(lines, as_of, margin=1.0, monthly_discount_rate=rate))
     customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
     if customers.empty:
         raise InputError(
@@ -140,16 +146,15 @@ def analyze(
     cohort_retention = cohort_matrix(lines, customers, as_of, "share")
     cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
     retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
+    lifetimes = segment_lifetimes(customers, orders.segments, valuation)
     progress(MODEL_STEP)
-
-    # The model forecasts revenue (margin 1); margins are applied here, as for the formula.
-    predicted = predict(lines, as_of, margin=1.0, monthly_discount_rate=rate)
+    predicted = predicting.result()
 
     progress(SEGMENTS_STEP)
     customers = customers.assign(remaining_revenue=valuation.remaining_revenue)
     customers = _with_forecasts(customers, predicted, margin)
     by_data = source == "cost data"
-    segments = segment_table(customers, orders.segments, margin, by_data, params, valuation)
+    segments = segment_table(customers, orders.segments, margin, by_data, params, lifetimes)
     segments = _with_model_ranges(segments, customers, orders.segments, predicted)
     return Analysis(
         params=dataclasses.replace(params, as_of=as_of),

@@ -43,16 +43,37 @@ def segment_dimensions(segments: tuple[str, ...]) -> dict[str, str]:
     return {**{s: s for s in segments}, **built_in}
 
 
+#: Each segment's lifetime curves by (dimension, segment); None for a behaviour dimension's.
+SegmentLifetimes = dict[tuple[str, str], Lifetime | Blend | None]
+
+
+def segment_lifetimes(
+    customers: pd.DataFrame, segments: tuple[str, ...], valuation: Valuation
+) -> SegmentLifetimes:
+    """The lifetime curves of every segment (:func:`clv_xl.analysis.valuation.group_lifetime`),
+    the whole base's first; None for the dimensions defined by behaviour, which have no
+    new-customer CLV. They need no model: the analysis computes them while the models fit."""
+    lifetimes: SegmentLifetimes = {(ALL, ALL): valuation.base}
+    for dimension, column in segment_dimensions(segments).items():
+        codes, names = pd.factorize(customers[column].astype(str))
+        by_behaviour = dimension in BEHAVIOUR_DIMENSIONS
+        for code, name in enumerate(names):
+            curves = None if by_behaviour else group_lifetime(valuation, codes == code)
+            lifetimes[dimension, name] = curves
+    return lifetimes
+
+
 def segment_table(
     customers: pd.DataFrame,
     segments: tuple[str, ...],
     margin: float,
     margins_from_data: bool,
     params: Params,
-    valuation: Valuation,
+    lifetimes: SegmentLifetimes,
 ) -> pd.DataFrame:
     """Metrics per segment of every dimension, the whole base first (columns: see the
-    Segments sheet; the CLV framework: :mod:`clv_xl.analysis.valuation`)."""
+    Segments sheet; the CLV framework: :mod:`clv_xl.analysis.valuation`, each segment's
+    curves from `segment_lifetimes`)."""
     whole = customers.assign(
         _all=ALL, repeat_customers=customers["orders"] > 1, active_customers=customers["active"]
     )
@@ -68,12 +89,10 @@ def segment_table(
     # Each segment's margin = the overall margin + its spread (both inputs in the workbook).
     table["margin_spread"] = data_rate - margin if margins_from_data else 0.0
     table["margin_rate"] = margin + table["margin_spread"]
-    columns = segment_dimensions(segments)
-    lifetimes = [_lifetime(valuation, customers, columns, d, s) for d, s in zip(
-        table["dimension"], table["segment"], strict=True)]  # fmt: skip
-    table["lifetime_months"] = [lt.lifetime_months if lt else np.nan for lt in lifetimes]
+    curves = [lifetimes[d, s] for d, s in zip(table["dimension"], table["segment"], strict=True)]
+    table["lifetime_months"] = [lt.lifetime_months if lt else np.nan for lt in curves]
     table["monthly_churn"] = 1.0 / table["lifetime_months"]
-    table["arpu"] = [lt.revenue_per_month if lt else np.nan for lt in lifetimes]
+    table["arpu"] = [lt.revenue_per_month if lt else np.nan for lt in curves]
     table["lifetime_revenue"] = table["arpu"] * table["lifetime_months"]
     table["clv"] = table["lifetime_revenue"] * table["margin_rate"]
     rate = monthly_rate(params.annual_discount_rate)
@@ -81,7 +100,7 @@ def segment_table(
         (table["arpu"] * table["margin_rate"]).to_numpy(), (1 - table["monthly_churn"]).to_numpy(),
         rate,
     ).values  # fmt: skip
-    table["clv_note"] = [_note(lt) for lt in lifetimes]
+    table["clv_note"] = [_note(lt) for lt in curves]
     per_customer = table["customers"]
     table["margin_to_date"] = table["revenue"] / per_customer * table["margin_rate"]
     table["remaining_revenue"] = table["remaining_revenue"] / per_customer
@@ -99,22 +118,6 @@ def channel_dimension(segments: tuple[str, ...]) -> str | None:
     """The segment column that says where customers came from: the first whose name says
     channel or source, else the first segment column; None without segment columns."""
     return next((c for c in segments if CHANNEL_WORDS.search(c)), segments[0] if segments else None)
-
-
-def _lifetime(
-    valuation: Valuation,
-    customers: pd.DataFrame,
-    columns: dict[str, str],
-    dimension: str,
-    segment: str,
-) -> Lifetime | Blend | None:
-    """The segment's lifetime curves; None for a dimension defined by behaviour."""
-    if dimension == ALL:
-        return valuation.base
-    if dimension in BEHAVIOUR_DIMENSIONS:
-        return None
-    members = (customers[columns[dimension]].astype(str) == segment).to_numpy()
-    return group_lifetime(valuation, members)
 
 
 def _note(lifetime: Lifetime | Blend | None) -> str:

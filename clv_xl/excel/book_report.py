@@ -29,8 +29,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from clv_xl.analysis.analyze import Analysis
 from clv_xl.errors import InputError
-from clv_xl.report import build, cohorts, style
+from clv_xl.report import cohorts, style
 from clv_xl.report.cells import plain
+from clv_xl.report.workbook import build
 
 PREFIX = "CLV "
 #: Excel's mark for "this cell holds text": shown nowhere, stops Excel from parsing the text.

@@ -137,8 +137,8 @@ def check_extent(archive: zipfile.ZipFile, member: str, where: str) -> SheetExte
     One pass bounds the sheet cheaply (`scan_cells`); a second, exact pass (`_exact_reach`)
     runs only when that bound is beyond Excel's limits or the memory budget, or when the
     XML is long enough to hold more cells than the budget; a sheet not written as Excel
-    writes it is read a tag at a time instead (`_sequential_reach`)."""
-    check_parts(archive, where, but=member)
+    writes it is read a tag at a time instead (`_sequential_reach`). The package's other
+    parts are checked before (`check_parts`)."""
     last_row, last_column, size, cells = 0, -1, 0, 0
     first_row, first_column, head_column = 0, 0, 0
     head: tuple[tuple[object, ...], ...] = ()

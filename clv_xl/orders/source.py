@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from clv_xl.alongside import alongside
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import ColumnMap, listing, recognised_header
 from clv_xl.orders.sheet_extent import (
@@ -124,19 +125,34 @@ def check_orders_file(path: Path) -> None:
         )
 
 
-def workbook_sheet(path: Path, sheet: str | None, columns: ColumnMap) -> OrdersSheet:
+def workbook_sheet(
+    path: Path,
+    sheet: str | None,
+    columns: ColumnMap,
+    meanwhile: Callable[[], object] = lambda: None,
+) -> OrdersSheet:
     """The orders sheet of the workbook at ``path``, read (`read_orders_file`, then
-    `open_orders_sheet`)."""
+    `open_orders_sheet`, which calls ``meanwhile`` while fastexcel parses the sheet)."""
     data, source = read_orders_file(path)
-    return open_orders_sheet(data, path.name, source, sheet, columns)
+    return open_orders_sheet(data, path.name, source, sheet, columns, meanwhile)
 
 
 def open_orders_sheet(
-    data: bytes, name: str, source: Source, sheet: str | None, columns: ColumnMap
+    data: bytes,
+    name: str,
+    source: Source,
+    sheet: str | None,
+    columns: ColumnMap,
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> OrdersSheet:
     """The orders sheet of the workbook ``data`` (file ``name``), read: the sheet named, else
     the only visible worksheet, else the first whose head has a header row that
-    `recognised_header` knows."""
+    `recognised_header` knows.
+
+    fastexcel, which holds no GIL while it reads, works in a second thread (`alongside`):
+    it opens the package (shared strings, styles; checked first) while this thread bounds
+    the sheet, then parses the sheet while this one runs ``meanwhile`` (the pipeline imports
+    the analysis there)."""
     if data.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in data:
             raise InputError(
@@ -167,23 +183,38 @@ def open_orders_sheet(
             columns,
         )
         where = f"sheet '{chosen}' of {name}"
-        extent = check_extent(archive, _entry(entries, chosen).member, where)
+        member = _entry(entries, chosen).member
+        check_parts(archive, where, but=member)
+    except DAMAGED_PACKAGE as error:
+        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+    import fastexcel
+
+    opening = alongside(lambda: fastexcel.read_excel(data))
+    try:
+        extent = check_extent(archive, member, where)
     except DAMAGED_PACKAGE as error:
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
     header_at = _header_index(extent.head, columns)
     header = extent.head[header_at] if extent.head else ()
     header_row = extent.first_row + header_at
-    import fastexcel
 
-    try:  # with a number of rows to skip, fastexcel counts rows from the sheet's first
-        loaded = fastexcel.read_excel(data).load_sheet(  # each column's type from all its
-            chosen,  # cells: a column typed from its first 1,000 would blank the later others
+    def load() -> pa.RecordBatch | None:
+        # with a number of rows to skip, fastexcel counts rows from the sheet's first; each
+        # column's type from all its cells: one typed from its first 1,000 would blank the
+        # later others
+        loaded = opening.result().load_sheet(
+            chosen,
             header_row=None,
             skip_rows=header_row,
             whitespace_as_null=True,
             schema_sample_rows=None,
         )
-        table = pa.record_batch(loaded.to_arrow()) if extent.head else None
+        return pa.record_batch(loaded.to_arrow()) if extent.head else None
+
+    loading = alongside(load)
+    meanwhile()
+    try:
+        table = loading.result()
     except _read_errors() as error:
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
     return OrdersSheet(

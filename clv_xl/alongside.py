@@ -1,0 +1,69 @@
+"""A call run in a second thread while this one goes on: for calls that hold no GIL
+(fastexcel's parse of a sheet) or spend their time in numpy (the models' fits), on a
+machine with a core to spare.
+
+``pending = alongside(call)`` starts ``call()`` in a daemon thread; ``pending.result()``
+waits for it and returns its value or raises its exception. Where a second thread cannot
+start (Pyodide, the engine of xlwings Lite) or gains nothing (a machine with one core;
+``CLV_XL_ONE_THREAD=1`` set, the benchmark's switch), the call runs in this thread at
+``result()``, so the work is done in the order the code reads. What it
+saves is measured in ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+#: Set to 1 to run every call in this thread (for a busy machine, or to measure the gain).
+ONE_THREAD_SETTING = "CLV_XL_ONE_THREAD"
+
+
+class Pending(Generic[T]):
+    """The result of a call started by `alongside`, once it is done."""
+
+    def __init__(self, call: Callable[[], T], in_thread: bool) -> None:
+        self._call: Callable[[], T] | None = call
+        self._value: list[T] = []  # the value, once the call has returned
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if in_thread:
+            thread = threading.Thread(target=self._run, daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # "can't start new thread": Pyodide, or no resources left
+                return
+            self._thread = thread
+
+    def _run(self) -> None:
+        assert self._call is not None
+        try:
+            self._value.append(self._call())
+        except BaseException as error:  # raised again by result(), in the caller's thread
+            self._error = error
+        self._call = None
+
+    def result(self) -> T:
+        """The call's value, waiting for it; its exception raised here."""
+        if self._thread is None:
+            if self._call is not None:
+                self._run()
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value[0]
+
+
+def alongside(call: Callable[[], T]) -> Pending[T]:
+    """Start ``call()`` in a second thread (see the module docstring)."""
+    return Pending(call, in_thread=second_thread_gains())
+
+
+def second_thread_gains() -> bool:
+    """Whether a second thread would run beside this one: not on one core, not with
+    CLV_XL_ONE_THREAD=1."""
+    return (os.cpu_count() or 1) > 1 and os.environ.get(ONE_THREAD_SETTING, "") != "1"
