@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from clv_xl.alongside import alongside
 from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
 from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
 from clv_xl.analysis.forecast_ranges import (
+    Verdict,
     intervals_by_groupings,
     no_forecast,
     verdicts_by_group,
@@ -154,8 +156,10 @@ def analyze(
     customers = customers.assign(remaining_revenue=valuation.remaining_revenue)
     customers = _with_forecasts(customers, predicted, margin)
     by_data = source == "cost data"
+    # the models' ranges (numpy and scipy) in a second thread while the segments are summed
+    ranging = alongside(lambda: _model_ranges(customers, orders.segments, predicted))
     segments = segment_table(customers, orders.segments, margin, by_data, params, lifetimes)
-    segments = _with_model_ranges(segments, customers, orders.segments, predicted)
+    segments = _with_model_ranges(segments, ranging.result(), no_forecast(predicted))
     return Analysis(
         params=dataclasses.replace(params, as_of=as_of),
         as_of=as_of,
@@ -254,37 +258,45 @@ def _in_order_of(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
     return frame if frame.index.equals(names) else frame.reindex(names)
 
 
-def _with_model_ranges(
-    table: pd.DataFrame, customers: pd.DataFrame, segments: tuple[str, ...], predicted: Prediction
-) -> pd.DataFrame:
+#: Per dimension, the segments' 80% ranges (`intervals_by_groupings`) and their verdicts.
+ModelRanges = tuple[dict[str, pd.DataFrame], dict[str, dict[Any, Verdict]]]
+
+
+def _model_ranges(
+    customers: pd.DataFrame, segments: tuple[str, ...], predicted: Prediction
+) -> ModelRanges:
     """Each segment's 80% range of the model's 36-month revenue per customer (from the
     parameters' uncertainty, :func:`clv_xl.analysis.forecast_ranges.intervals_by_groupings`) and
     the verdict on whether its forecast can be trusted
-    (:func:`clv_xl.analysis.forecast_ranges.forecast_verdict`).
+    (:func:`clv_xl.analysis.forecast_ranges.verdicts_by_group`), for every dimension.
 
     Both are given the customers as the prediction indexes them (its own index, and subsets
     of it), so that pandas aligns them without converting between text and categories.
     """
-    low, high, verdicts = [], [], []
-    without = no_forecast(predicted)  # a segment without a customer who bought
     columns = {ALL: "_all", **segment_dimensions(segments)}
     whole = customers.assign(_all=ALL)
-    dimensions = list(dict.fromkeys(table["dimension"]))
-    groupings = pd.DataFrame({d: whole[columns[d]].astype(str) for d in dimensions})
+    groupings = pd.DataFrame({d: whole[column].astype(str) for d, column in columns.items()})
     forecast = predicted.customers.index
     by_name = _by_customer_name(pd.DataFrame(index=forecast)).index
     groupings = _in_order_of(groupings, by_name).set_axis(forecast)
     ranges = intervals_by_groupings(
         predicted, groupings, draws=RANGE_DRAWS, sample_per_group=RANGE_SAMPLE
     )
-    for dimension in dimensions:
-        by_segment = verdicts_by_group(predicted, groupings[dimension])
-        for segment in table.loc[table["dimension"] == dimension, "segment"]:
-            known = segment in ranges[dimension].index
-            row = ranges[dimension].loc[segment] if known else None
-            low.append(np.nan if row is None else row["low"] - row["mid"])
-            high.append(np.nan if row is None else row["high"] - row["mid"])
-            verdicts.append(by_segment.get(segment, without))
+    verdicts = {d: verdicts_by_group(predicted, groupings[d]) for d in groupings.columns}
+    return ranges, verdicts
+
+
+def _with_model_ranges(table: pd.DataFrame, ranges: ModelRanges, without: Verdict) -> pd.DataFrame:
+    """The segment table with each segment's range and verdict (`_model_ranges`); ``without``:
+    the verdict on a segment without a customer who bought."""
+    intervals, verdicts_of = ranges
+    low, high, verdicts = [], [], []
+    for dimension, segment in zip(table["dimension"], table["segment"], strict=True):
+        known = segment in intervals[dimension].index
+        row = intervals[dimension].loc[segment] if known else None
+        low.append(np.nan if row is None else row["low"] - row["mid"])
+        high.append(np.nan if row is None else row["high"] - row["mid"])
+        verdicts.append(verdicts_of[dimension].get(segment, without))
     mid = table["model_revenue_36m"]
     low_revenue, high_revenue = mid + np.array(low, dtype=float), mid + np.array(high, dtype=float)
     return table.assign(
