@@ -161,7 +161,9 @@ def test_whole_number_customers_are_summarised_as_any_others(offset: int) -> Non
     hashing) and the same customers as text: one summary, in the customers' order."""
     orders = random_orders(seed=8)
     number = orders["customer"].str[1:].astype(np.int64)  # C0 .. C39 -> 0 .. 39
-    as_text = rfm_summary(orders.assign(customer=number.map("{:06d}".format)), "weeks", "2025-02-05")
+    as_text = rfm_summary(
+        orders.assign(customer=number.map("{:06d}".format)), "weeks", "2025-02-05"
+    )
     as_numbers = rfm_summary(orders.assign(customer=number + offset), "weeks", "2025-02-05")
     assert list(as_numbers.index) == [int(name) + offset for name in as_text.index]
     np.testing.assert_array_equal(as_numbers.to_numpy(), as_text.to_numpy())
