@@ -2,12 +2,16 @@
 (fastexcel's parse of a sheet) or spend their time in numpy (the models' fits), on a
 machine with a core to spare.
 
-``pending = alongside(call)`` starts ``call()`` in a daemon thread; ``pending.result()``
-waits for it and returns its value or raises its exception. Where a second thread cannot
-start (Pyodide, the engine of xlwings Lite) or gains nothing (a machine with one core;
-``CLV_XL_ONE_THREAD=1`` set, the benchmark's switch), the call runs in this thread at
-``result()``, so the work is done in the order the code reads. What it
-saves is measured in ``bench/RESULTS.md``.
+``with alongside(call) as pending:`` starts ``call()`` in a daemon thread; inside the block
+``pending.result()`` waits for it and returns its value or raises its exception. Leaving the
+block, on an error or an interruption too, waits for the call to end (its outcome then set
+aside), so that no thread is left inside native code while the program ends. Waiting stays
+open to Ctrl-C on every platform (a bare join is not, on Windows).
+
+Where a second thread cannot start (Pyodide, the engine of xlwings Lite) or gains nothing
+(one core for this process; ``CLV_XL_ONE_THREAD=1`` set, the benchmark's switch), the call
+runs in this thread at ``result()``, so the work is done in the order the code reads. What
+it saves is measured in ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from types import TracebackType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 #: Set to 1 to run every call in this thread (for a busy machine, or to measure the gain).
 ONE_THREAD_SETTING = "CLV_XL_ONE_THREAD"
+#: How long one wait for the thread lasts before signals are looked at again (seconds).
+_WAIT_STEP = 0.05
 
 
 class Pending(Generic[T]):
@@ -52,10 +59,26 @@ class Pending(Generic[T]):
             if self._call is not None:
                 self._run()
         else:
-            self._thread.join()
+            self.wait()
         if self._error is not None:
             raise self._error
         return self._value[0]
+
+    def wait(self) -> None:
+        """Wait for the call to end (in a second thread; in this one nothing is left to do)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(_WAIT_STEP)
+
+    def __enter__(self) -> Pending[T]:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.wait()
 
 
 def alongside(call: Callable[[], T]) -> Pending[T]:
@@ -64,6 +87,7 @@ def alongside(call: Callable[[], T]) -> Pending[T]:
 
 
 def second_thread_gains() -> bool:
-    """Whether a second thread would run beside this one: not on one core, not with
-    CLV_XL_ONE_THREAD=1."""
-    return (os.cpu_count() or 1) > 1 and os.environ.get(ONE_THREAD_SETTING, "") != "1"
+    """Whether a second thread would run beside this one: more than one core for this
+    process, and CLV_XL_ONE_THREAD is not 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > 1 and os.environ.get(ONE_THREAD_SETTING, "") != "1"

@@ -1,11 +1,12 @@
 """The one pipeline, orders -> analysis -> report, for the command line and the ribbon.
 
-The output is checked before any work starts (`destination.check_output`). Two calls run
-in a second thread (`clv_xl.alongside`), each while this thread has other work: fastexcel's
-read of a workbook sheet (it holds no GIL: the modules of the analysis and the report are
-imported meanwhile, `_import_the_rest`) and the models' fits (while the customers are
-summarised, `analysis.analyze`); together a tenth of the report at a million orders on two
-cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread of its own
+The output is checked before any work starts (`destination.check_output`). Work that holds
+no GIL or spends its time in numpy runs in a second thread while this one does other work
+(`clv_xl.alongside`): fastexcel opens the workbook while the sheet is bounded and parses
+the sheet while the modules of the analysis and the report are imported (`_import_the_rest`);
+the models fit while the customers are summarised, and their ranges per segment are drawn
+while the segments are summed (`analysis.analyze`): 15% of the report at a million orders on
+two cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread of its own
 (`report.fastsheet`).
 """
 

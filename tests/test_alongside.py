@@ -4,6 +4,7 @@ is switched off; the analysis and the sheet read are the same either way."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_the_call_runs_in_a_second_thread_and_its_value_comes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(ONE_THREAD_SETTING, raising=False)
+    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
     call, ran = where_it_ran()
     assert alongside(call).result() == 42
@@ -42,6 +44,7 @@ def test_the_call_runs_in_a_second_thread_and_its_value_comes_back(
 
 
 def test_its_exception_is_raised_by_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
     problem = ValueError("the sheet is damaged")
 
@@ -61,6 +64,7 @@ def test_otherwise_the_call_runs_in_this_thread_when_its_result_is_asked_for(
     if case == "switched off":
         monkeypatch.setenv(ONE_THREAD_SETTING, "1")
     elif case == "one core":
+        monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0}, raising=False)
         monkeypatch.setattr(module.os, "cpu_count", lambda: 1)
     else:  # as in Pyodide
 
@@ -73,6 +77,23 @@ def test_otherwise_the_call_runs_in_this_thread_when_its_result_is_asked_for(
     assert ran == []
     assert pending.result() == 42 and pending.result() == 42
     assert ran == [threading.get_ident()]
+
+
+def test_leaving_the_block_on_an_error_waits_for_the_call_to_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No thread is left running (inside fastexcel, say) when the error ends the program."""
+    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+    ended = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.3)
+        ended.set()
+
+    with pytest.raises(ValueError), alongside(slow):
+        raise ValueError("the sheet is too large")
+    assert ended.is_set()
 
 
 @pytest.fixture(scope="module")

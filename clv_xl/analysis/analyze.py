@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,8 @@ def analyze(
     orders: Orders, params: Params = Params(), progress: Callable[[str], None] = lambda step: None
 ) -> Analysis:
     """Run the whole analysis of ``orders`` with ``params``; ``progress`` is called with the
-    name of each long step as it starts (the models' fits, then the segments)."""
+    name of each long step as it starts (the wait for the models' fits, which start with the
+    customers' summaries, then the segments)."""
     orders = _segments_apart(orders)
     lines = orders.lines
     as_of = params.as_of or lines["date"].max().date()
@@ -126,40 +128,43 @@ def analyze(
         margin_amount=_line_margins(lines, params, margin),
     )
     rate = monthly_rate(params.annual_discount_rate)
-    # The models are fitted in a second thread (mostly numpy) while this one summarises the
-    # customers (mostly pandas); the model forecasts revenue (margin 1): margins are applied
-    # here, as for the formula.
-    predicting = alongside(lambda: predict(lines, as_of, margin=1.0, monthly_discount_rate=rate))
-    customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
-    if customers.empty:
-        raise InputError(
-            f"None of the {orders.rows_used:,} usable rows is an order: they are all "
-            "refunds (negative amounts), so there are no customers to analyse."
-        )
-    # Each customer looked up once, by category (pandas' isin on text is a hundred times
-    # slower than get_indexer).
-    known = customers.index.get_indexer(lines["customer"].cat.categories) >= 0
-    unmatched = ~known[lines["customer"].cat.codes.to_numpy()]
-    channel = channel_dimension(orders.segments)
-    valuation = value_customers(
-        lines, customers, pd.Timestamp(as_of), params.churn_window_days,
-        customers[channel] if channel else None,
-    )  # fmt: skip
-    cohort_retention = cohort_matrix(lines, customers, as_of, "share")
-    cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
-    retention = revenue_retention(lines.loc[~unmatched, ["customer", "date", "amount"]], as_of)
-    lifetimes = segment_lifetimes(customers, orders.segments, valuation)
-    progress(MODEL_STEP)
-    predicted = predicting.result()
+    # The models fit in a second thread (mostly numpy) while this one summarises the
+    # customers (mostly pandas); they forecast revenue (margin 1): margins are applied here,
+    # as for the formula.
+    fitting = partial(predict, lines[["customer", "date", "amount"]], as_of, margin=1.0,
+                      monthly_discount_rate=rate)  # fmt: skip
+    with alongside(fitting) as predicting:
+        customers = customer_summary(lines, orders.segments, as_of, params.churn_window_days)
+        if customers.empty:
+            raise InputError(
+                f"None of the {orders.rows_used:,} usable rows is an order: they are all "
+                "refunds (negative amounts), so there are no customers to analyse."
+            )
+        # Each customer looked up once, by category (pandas' isin on text is a hundred times
+        # slower than get_indexer).
+        known = customers.index.get_indexer(lines["customer"].cat.categories) >= 0
+        unmatched = ~known[lines["customer"].cat.codes.to_numpy()]
+        channel = channel_dimension(orders.segments)
+        valuation = value_customers(
+            lines, customers, pd.Timestamp(as_of), params.churn_window_days,
+            customers[channel] if channel else None,
+        )  # fmt: skip
+        cohort_retention = cohort_matrix(lines, customers, as_of, "share")
+        cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
+        paid = lines.loc[~unmatched, ["customer", "date", "amount"]]
+        retention = revenue_retention(paid, as_of)
+        lifetimes = segment_lifetimes(customers, orders.segments, valuation)
+        progress(MODEL_STEP)  # the wait for the fits
+        predicted = predicting.result()
 
     progress(SEGMENTS_STEP)
     customers = customers.assign(remaining_revenue=valuation.remaining_revenue)
     customers = _with_forecasts(customers, predicted, margin)
     by_data = source == "cost data"
     # the models' ranges (numpy and scipy) in a second thread while the segments are summed
-    ranging = alongside(lambda: _model_ranges(customers, orders.segments, predicted))
-    segments = segment_table(customers, orders.segments, margin, by_data, params, lifetimes)
-    segments = _with_model_ranges(segments, ranging.result(), no_forecast(predicted))
+    with alongside(partial(_model_ranges, customers, orders.segments, predicted)) as ranging:
+        segments = segment_table(customers, orders.segments, margin, by_data, params, lifetimes)
+        segments = _with_model_ranges(segments, ranging.result(), no_forecast(predicted))
     return Analysis(
         params=dataclasses.replace(params, as_of=as_of),
         as_of=as_of,

@@ -1,7 +1,7 @@
 """The segment report written into an open workbook through xlwings' Book API.
 
 For xlwings Lite and xlwings Server, which cannot hand the user a new file. The sheets are
-the `.xlsx` report's own (:func:`clv_xl.report.build`), copied cell for cell: values,
+the `.xlsx` report's own (:func:`clv_xl.report.workbook.build`), copied cell for cell: values,
 formulas, number formats, fills and fonts, column widths, frozen panes, Excel tables, the
 defined names the formulas use, and each chart as a native chart on a copy of its data.
 A sheet is named as in the `.xlsx` report with the prefix ``CLV `` (``CLV Summary``), so a
@@ -106,7 +106,7 @@ class ReportCopy:
 
 
 def report_copy(analysis: Analysis, generated_at: dt.datetime) -> ReportCopy:
-    """The report's sheets as the Book API writes them (`report.build`, renamed)."""
+    """The report's sheets as the Book API writes them (`report.workbook.build`, renamed)."""
     wb, large = build(analysis, generated_at)
     frames = {table.sheet: table for table in large if table is not None}
     renames = {ws.title: report_sheet(ws.title) for ws in wb.worksheets}

@@ -159,18 +159,16 @@ def _daily_purchases(
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, sort=True)``: each value's rank among the distinct values, and
-    those in order. Whole numbers from 0 to about the count (customer codes, as `predict`
-    gives them) are ranked by counting, without the hash table."""
-    if (
-        values.dtype.kind in "iu"
-        and len(values)
-        and 0 <= values.min() <= values.max() < 2 * len(values)
-    ):
-        present = np.bincount(values) > 0
-        return (np.cumsum(present) - 1)[values], np.flatnonzero(present)
+    """``pd.factorize(values, sort=True)``: each value's rank among the distinct values (64
+    bits), and those in order. Whole numbers from 0 to about the count (customer codes, as
+    `predict` gives them) are ranked by counting, without the hash table."""
+    whole = values.dtype.kind == "i" or (values.dtype.kind == "u" and values.dtype.itemsize < 8)
+    if whole and len(values) and 0 <= values.min() <= values.max() < 2 * len(values):
+        present = np.bincount(values.astype(np.intp)) > 0
+        rank = np.cumsum(present, dtype=np.intp) - 1
+        return rank[values], np.flatnonzero(present).astype(values.dtype)
     codes, names = pd.factorize(values, sort=True)
-    return codes, np.asarray(names)
+    return codes.astype(np.intp), np.asarray(names)
 
 
 def check_orders(orders: pd.DataFrame) -> None:

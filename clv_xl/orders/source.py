@@ -189,34 +189,35 @@ def open_orders_sheet(
         raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
     import fastexcel
 
-    opening = alongside(lambda: fastexcel.read_excel(data))
-    try:
-        extent = check_extent(archive, member, where)
-    except DAMAGED_PACKAGE as error:
-        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
-    header_at = _header_index(extent.head, columns)
-    header = extent.head[header_at] if extent.head else ()
-    header_row = extent.first_row + header_at
+    with alongside(lambda: fastexcel.read_excel(data)) as opening:
+        try:
+            extent = check_extent(archive, member, where)
+        except DAMAGED_PACKAGE as error:
+            raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+        header_at = _header_index(extent.head, columns)
+        header = extent.head[header_at] if extent.head else ()
+        header_row = extent.first_row + header_at
 
-    def load() -> pa.RecordBatch | None:
-        # with a number of rows to skip, fastexcel counts rows from the sheet's first; each
-        # column's type from all its cells: one typed from its first 1,000 would blank the
-        # later others
-        loaded = opening.result().load_sheet(
-            chosen,
-            header_row=None,
-            skip_rows=header_row,
-            whitespace_as_null=True,
-            schema_sample_rows=None,
-        )
-        return pa.record_batch(loaded.to_arrow()) if extent.head else None
+        def load() -> pa.RecordBatch | None:
+            # with a number of rows to skip, fastexcel counts rows from the sheet's first;
+            # each column's type from all its cells: one typed from its first 1,000 would
+            # blank the later others
+            loaded = opening.result().load_sheet(
+                chosen,
+                header_row=None,
+                skip_rows=header_row,
+                whitespace_as_null=True,
+                schema_sample_rows=None,
+            )
+            return pa.record_batch(loaded.to_arrow()) if extent.head else None
 
-    loading = alongside(load)
-    meanwhile()
-    try:
-        table = loading.result()
-    except _read_errors() as error:
-        raise InputError(f"{name} cannot be read as an Excel workbook ({error}).") from None
+        with alongside(load) as loading:
+            meanwhile()
+            try:
+                table = loading.result()
+            except _read_errors() as error:
+                message = f"{name} cannot be read as an Excel workbook ({error})."
+                raise InputError(message) from None
     return OrdersSheet(
         where,
         Source(source.path, chosen, source.sha256),

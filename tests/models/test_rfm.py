@@ -155,15 +155,22 @@ def test_unknown_time_unit_and_late_calibration_end() -> None:
         rfm_summary(orders, "days", "2024-12-31", calibration_end="2025-02-01")
 
 
-@pytest.mark.parametrize("offset", [0, 10**12, -7])
-def test_whole_number_customers_are_summarised_as_any_others(offset: int) -> None:
-    """Customer codes 0 to n (ranked by counting), large or negative whole numbers (ranked by
-    hashing) and the same customers as text: one summary, in the customers' order."""
+@pytest.mark.parametrize(
+    ("offset", "dtype"),
+    [(0, np.int64), (0, np.int32), (0, np.uint32), (0, np.uint64), (10**12, np.int64),
+     (-7, np.int64)],
+)  # fmt: skip
+def test_whole_number_customers_are_summarised_as_any_others(offset: int, dtype: type) -> None:
+    """Customer codes 0 to n (ranked by counting), large or negative whole numbers and
+    unsigned 64-bit ones (ranked by hashing) and the same customers as text: one summary,
+    in the customers' order, the customers as the numbers they were."""
     orders = random_orders(seed=8)
     number = orders["customer"].str[1:].astype(np.int64)  # C0 .. C39 -> 0 .. 39
     as_text = rfm_summary(
         orders.assign(customer=number.map("{:06d}".format)), "weeks", "2025-02-05"
     )
-    as_numbers = rfm_summary(orders.assign(customer=number + offset), "weeks", "2025-02-05")
+    ids = (number + offset).astype(dtype)
+    as_numbers = rfm_summary(orders.assign(customer=ids), "weeks", "2025-02-05")
     assert list(as_numbers.index) == [int(name) + offset for name in as_text.index]
+    assert as_numbers.index.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(as_numbers.to_numpy(), as_text.to_numpy())
