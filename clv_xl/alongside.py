@@ -5,8 +5,9 @@ machine with a core to spare.
 ``with alongside(call) as pending:`` starts ``call()`` in a daemon thread; inside the block
 ``pending.result()`` waits for it and returns its value or raises its exception. Leaving the
 block, on an error or an interruption too, waits for the call to end (its outcome then set
-aside), so that no thread is left inside native code while the program ends. Waiting stays
-open to Ctrl-C on every platform (a bare join is not, on Windows).
+aside), so that no thread is left inside native code while the program ends: Ctrl-C during
+fastexcel's parse waits for the parse, as it did when the parse ran in this thread. The
+wait is in short steps, open to Ctrl-C on every platform (a bare join is not, on Windows).
 
 Where a second thread cannot start (Pyodide, the engine of xlwings Lite) or gains nothing
 (one core for this process; ``CLV_XL_ONE_THREAD=1`` set, the benchmark's switch), the call
@@ -36,14 +37,17 @@ class Pending(Generic[T]):
         self._call: Callable[[], T] | None = call
         self._value: list[T] = []  # the value, once the call has returned
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
+        # set when the call has ended; a thread's own is_alive() can be wrong once a join of
+        # it was interrupted (CPython gh-90882)
+        self._ended = threading.Event()
+        self._in_thread = False
         if in_thread:
             thread = threading.Thread(target=self._run, daemon=True)
             try:
                 thread.start()
             except RuntimeError:  # "can't start new thread": Pyodide, or no resources left
                 return
-            self._thread = thread
+            self._in_thread = True
 
     def _run(self) -> None:
         assert self._call is not None
@@ -51,11 +55,13 @@ class Pending(Generic[T]):
             self._value.append(self._call())
         except BaseException as error:  # raised again by result(), in the caller's thread
             self._error = error
-        self._call = None
+        finally:
+            self._call = None
+            self._ended.set()
 
     def result(self) -> T:
         """The call's value, waiting for it; its exception raised here."""
-        if self._thread is None:
+        if not self._in_thread:
             if self._call is not None:
                 self._run()
         else:
@@ -66,8 +72,8 @@ class Pending(Generic[T]):
 
     def wait(self) -> None:
         """Wait for the call to end (in a second thread; in this one nothing is left to do)."""
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(_WAIT_STEP)
+        while self._in_thread and not self._ended.wait(_WAIT_STEP):
+            pass
 
     def __enter__(self) -> Pending[T]:
         return self

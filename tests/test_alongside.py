@@ -3,6 +3,7 @@ is switched off; the analysis and the sheet read are the same either way."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -93,6 +94,33 @@ def test_leaving_the_block_on_an_error_waits_for_the_call_to_end(
 
     with pytest.raises(ValueError), alongside(slow):
         raise ValueError("the sheet is too large")
+    assert ended.is_set()
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX timers")
+def test_an_interruption_while_waiting_waits_for_the_call_to_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C while result() waits: raised at once, and the block then waits for the call
+    (a thread whose join was interrupted may say it is not alive while it runs on)."""
+    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+    ended = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.5)
+        ended.set()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        with pytest.raises(KeyboardInterrupt), alongside(slow) as pending:
+            signal.setitimer(signal.ITIMER_REAL, 0.1)
+            pending.result()
+    finally:
+        signal.signal(signal.SIGALRM, previous)
     assert ended.is_set()
 
 
