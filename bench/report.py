@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,6 +209,23 @@ def report_command(path: Path) -> list[str]:
     return [CLV_XL, "report", str(path), "-o", str(out), "--force"]
 
 
+def median_pair(
+    first: list[str],
+    second: list[str],
+    figure: Callable[[Run, Run], float],
+    env: dict[str, str] | None = None,
+) -> tuple[float, Run, Run, list[float]]:
+    """REPEATS pairs of runs of the two commands, alternated (``env`` for the first): the
+    pair with the median ``figure``, and every pair's figure in order."""
+    pairs = []
+    for _ in range(REPEATS):
+        one, two = run(first, env), run(second)
+        pairs.append((figure(one, two), one, two))
+    pairs.sort(key=lambda pair: pair[0])
+    value, one, two = pairs[len(pairs) // 2]
+    return value, one, two, [pair[0] for pair in pairs]
+
+
 # ----------------------------------------------------------------------------------------------
 # The benchmarks
 
@@ -217,14 +235,10 @@ def workbooks(labels: list[str]) -> str:
     for label in labels:
         for shape in SHAPES:
             path = workbook(shape, label)
-            pairs = []
-            for _ in range(REPEATS):
-                read = run([sys.executable, "-c", BARE_READ, str(path)])
-                report = run(report_command(path))
-                pairs.append((report.seconds / read.seconds, read, report))
-            pairs.sort(key=lambda pair: pair[0])
-            ratio, read, report = pairs[len(pairs) // 2]
-            spread = ", ".join(f"{r:.2f}x" for r, _, _ in pairs)
+            ratio, read, report, ratios = median_pair(
+                [sys.executable, "-c", BARE_READ, str(path)], report_command(path), _slower
+            )
+            spread = ", ".join(f"{r:.2f}x" for r in ratios)
             timing = steps(report.printed)
             reading = timing.get("Reading orders", float("nan"))
             fits = timing.get(MODEL_STEP, float("nan"))
@@ -272,20 +286,13 @@ def one_thread_against_two(label: str) -> str:
     CLV_XL_ONE_THREAD=1, alternated."""
     rows = []
     for shape in SHAPES:
-        path = workbook(shape, label)
-        pairs = []
-        for _ in range(REPEATS):
-            one = run(report_command(path), env={ONE_THREAD_SETTING: "1"})
-            two = run(report_command(path))
-            pairs.append((1 - two.seconds / one.seconds, one, two))
-        pairs.sort(key=lambda pair: pair[0])
-        saved, one, two = pairs[len(pairs) // 2]
-        spread = ", ".join(f"{s:.0%}" for s, _, _ in pairs)
-        rows.append(
-            f"| {shape} | {one.seconds:.2f} | {two.seconds:.2f} | **{saved:.0%}** ({spread}) "
-            f"| {one.cpu_seconds:.1f} / {two.cpu_seconds:.1f} "
-            f"| {one.memory_mb:,.0f} / {two.memory_mb:,.0f} MB |"
-        )
+        command = report_command(workbook(shape, label))
+        saved, one, two, savings = median_pair(
+            command, command, lambda one, two: 1 - two.seconds / one.seconds,
+            env={ONE_THREAD_SETTING: "1"},
+        )  # fmt: skip
+        spread = ", ".join(f"{s:.0%}" for s in savings)
+        rows.append(_pair_row(shape, one, two, f"**{saved:.0%}** ({spread})"))
     return f"""
 ### One thread against two
 
@@ -301,25 +308,33 @@ Kept only if it saves at least 10% of the whole report.
 """
 
 
+def _pair_row(shape: str, one: Run, two: Run, figure: str) -> str:
+    """A table row: both runs' seconds, the figure, their processor seconds and peak memory."""
+    return (
+        f"| {shape} | {one.seconds:.2f} | {two.seconds:.2f} | {figure} "
+        f"| {one.cpu_seconds:.1f} / {two.cpu_seconds:.1f} "
+        f"| {one.memory_mb:,.0f} / {two.memory_mb:,.0f} MB |"
+    )
+
+
+def _slower(baseline: Run, ours: Run) -> float:
+    """How many times the baseline's time ours took."""
+    return ours.seconds / baseline.seconds
+
+
 def reading_against_fastexcel(label: str) -> str:
     """`load_orders` (the reading: the extent check, fastexcel's read, typing and row
     accounting, in a new process) against fastexcel's bare read of the same workbook."""
     rows = []
     for shape in SHAPES:
         path = workbook(shape, label)
-        pairs = []
-        for _ in range(REPEATS):
-            read = run([sys.executable, "-c", BARE_READ, str(path)])
-            orders = run([sys.executable, "-c", READ_ORDERS, str(path)])
-            pairs.append((orders.seconds / read.seconds, read, orders))
-        pairs.sort(key=lambda pair: pair[0])
-        ratio, read, orders = pairs[len(pairs) // 2]
-        spread = ", ".join(f"{r:.2f}x" for r, _, _ in pairs)
-        rows.append(
-            f"| {shape} | {read.seconds:.2f} | {orders.seconds:.2f} | **{ratio:.2f}x** ({spread}) "
-            f"| {read.cpu_seconds:.1f} / {orders.cpu_seconds:.1f} "
-            f"| {read.memory_mb:,.0f} / {orders.memory_mb:,.0f} MB |"
+        ratio, read, orders, ratios = median_pair(
+            [sys.executable, "-c", BARE_READ, str(path)],
+            [sys.executable, "-c", READ_ORDERS, str(path)],
+            _slower,
         )
+        spread = ", ".join(f"{r:.2f}x" for r in ratios)
+        rows.append(_pair_row(shape, read, orders, f"**{ratio:.2f}x** ({spread})"))
     return f"""
 ### Reading a workbook against fastexcel's read
 

@@ -22,6 +22,25 @@ from clv_xl.orders.source import workbook_sheet
 from clv_xl.templates.sample import sample_orders, write_orders
 
 
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process may run on two cores, the second thread not switched off."""
+    monkeypatch.delenv(ONE_THREAD_SETTING, raising=False)
+    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+
+
+def slow_call(seconds: float) -> tuple[Callable[[], None], threading.Event]:
+    """A call that ends after ``seconds``, and the event it sets as it ends."""
+    ended = threading.Event()
+
+    def slow() -> None:
+        time.sleep(seconds)
+        ended.set()
+
+    return slow, ended
+
+
 def where_it_ran() -> tuple[Callable[[], int], list[int]]:
     """A call that records the thread it ran in, and the record."""
     ran: list[int] = []
@@ -33,20 +52,15 @@ def where_it_ran() -> tuple[Callable[[], int], list[int]]:
     return call, ran
 
 
-def test_the_call_runs_in_a_second_thread_and_its_value_comes_back(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(ONE_THREAD_SETTING, raising=False)
-    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+@pytest.mark.usefixtures("two_cores")
+def test_the_call_runs_in_a_second_thread_and_its_value_comes_back() -> None:
     call, ran = where_it_ran()
     assert alongside(call).result() == 42
     assert ran and ran[0] != threading.get_ident()
 
 
-def test_its_exception_is_raised_by_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+@pytest.mark.usefixtures("two_cores")
+def test_its_exception_is_raised_by_result() -> None:
     problem = ValueError("the sheet is damaged")
 
     def failing() -> None:
@@ -80,36 +94,21 @@ def test_otherwise_the_call_runs_in_this_thread_when_its_result_is_asked_for(
     assert ran == [threading.get_ident()]
 
 
-def test_leaving_the_block_on_an_error_waits_for_the_call_to_end(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("two_cores")
+def test_leaving_the_block_on_an_error_waits_for_the_call_to_end() -> None:
     """No thread is left running (inside fastexcel, say) when the error ends the program."""
-    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
-    ended = threading.Event()
-
-    def slow() -> None:
-        time.sleep(0.3)
-        ended.set()
-
+    slow, ended = slow_call(0.3)
     with pytest.raises(ValueError), alongside(slow):
         raise ValueError("the sheet is too large")
     assert ended.is_set()
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX timers")
-def test_an_interruption_while_waiting_waits_for_the_call_to_end(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("two_cores")
+def test_an_interruption_while_waiting_waits_for_the_call_to_end() -> None:
     """Ctrl-C while result() waits: raised at once, and the block then waits for the call
     (a thread whose join was interrupted may say it is not alive while it runs on)."""
-    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
-    ended = threading.Event()
-
-    def slow() -> None:
-        time.sleep(0.5)
-        ended.set()
+    slow, ended = slow_call(0.5)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
