@@ -16,6 +16,7 @@ Knows nothing of the analysis or of Excel's object model.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from clv_xl.alongside import alongside
 from clv_xl.errors import InputError
 from clv_xl.orders.accounting import (
     DUPLICATE_ORDER_ID,
@@ -65,6 +67,7 @@ from clv_xl.orders.source import (
     WORKBOOK_SUFFIXES,
     OrdersSheet,
     Source,
+    check_orders_file,
     orders_file_source,
     read_orders_file,
     workbook_sheet,
@@ -207,7 +210,12 @@ def _file_table(path: Path, sheet: str | None, columns: ColumnMap) -> RawTable:
     if suffix in PARQUET_SUFFIXES:
         data, source = read_orders_file(path)
         return parquet_table(data, path.name, source, columns)
-    return csv_table(path, orders_file_source(path), columns)  # a CSV file, or why it is none
+    # a CSV file, or why it is none; its SHA-256 in a second thread (hashlib holds no GIL)
+    # while pyarrow reads it and each column is typed
+    check_orders_file(path)
+    with alongside(partial(orders_file_source, path)) as hashing:
+        table = csv_table(path, Source(str(path), None, None), columns)
+    return dataclasses.replace(table, source=hashing.result())
 
 
 def _segment_headers(
