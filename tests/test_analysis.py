@@ -355,3 +355,22 @@ def test_scores_and_tiers_equal_pandas_ranks(seed: int) -> None:
         edge = round(0.2 * len(series))
         tier = np.select([rank <= edge, rank <= len(series) - edge], [0, 1], 2)
         assert _value_tiers(series).tolist() == [VALUE_TIERS[t] for t in tier]
+
+
+def test_each_channel_segment_has_the_valuations_own_curves() -> None:
+    """The channels' lifetimes are computed once (for the base's blend) and the Segments
+    sheet's channel rows show the same, as a group of their own would have them."""
+    from clv_xl.analysis.segments import segment_lifetimes
+    from clv_xl.analysis.valuation import group_lifetime
+    from clv_xl.templates.sample import sample_orders
+
+    done = analyze(load_orders(sample_orders(customers=300, seed=2)), Params())
+    channel, valuation, customers = done.channel, done.valuation, done.customers
+    assert channel and len(valuation.by_channel) > 1
+    lifetimes = segment_lifetimes(customers, done.orders.segments, valuation, channel)
+    for name, curves in valuation.by_channel.items():
+        assert lifetimes[channel, name] is curves
+        alone = group_lifetime(valuation, (customers[channel].astype(str) == name).to_numpy())
+        assert alone.lifetime_months == pytest.approx(curves.lifetime_months, rel=1e-12)
+        shown = segment(done, channel, name)
+        assert shown["lifetime_months"] == pytest.approx(curves.lifetime_months, rel=1e-12)

@@ -153,7 +153,7 @@ def analyze(
         cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
         paid = lines.loc[~unmatched, ["customer", "date", "amount"]]
         retention = revenue_retention(paid, as_of)
-        lifetimes = segment_lifetimes(customers, orders.segments, valuation)
+        lifetimes = segment_lifetimes(customers, orders.segments, valuation, channel)
         progress(MODEL_STEP)  # the wait for the fits
         predicted = predicting.result()
 

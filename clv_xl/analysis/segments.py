@@ -48,17 +48,21 @@ SegmentLifetimes = dict[tuple[str, str], Lifetime | Blend | None]
 
 
 def segment_lifetimes(
-    customers: pd.DataFrame, segments: tuple[str, ...], valuation: Valuation
+    customers: pd.DataFrame, segments: tuple[str, ...], valuation: Valuation, channel: str | None
 ) -> SegmentLifetimes:
-    """The lifetime curves of every segment (:func:`clv_xl.analysis.valuation.group_lifetime`),
-    the whole base's first; None for the dimensions defined by behaviour, which have no
-    new-customer CLV. They need no model: the analysis computes them while the models fit."""
+    """The lifetime curves of every segment (:func:`clv_xl.analysis.valuation.group_lifetime`;
+    the ``channel`` dimension's as the valuation has them already), the whole base's first;
+    None for the dimensions defined by behaviour, which have no new-customer CLV. They need
+    no model: the analysis computes them while the models fit."""
     lifetimes: SegmentLifetimes = {(ALL, ALL): valuation.base}
     for dimension, column in segment_dimensions(segments).items():
         codes, names = pd.factorize(customers[column].astype(str))
+        known = valuation.by_channel if dimension == channel else {}
         by_behaviour = dimension in BEHAVIOUR_DIMENSIONS
         for code, name in enumerate(names):
-            curves = None if by_behaviour else group_lifetime(valuation, codes == code)
+            curves = known.get(name)
+            if curves is None and not by_behaviour:
+                curves = group_lifetime(valuation, codes == code)
             lifetimes[dimension, name] = curves
     return lifetimes
 

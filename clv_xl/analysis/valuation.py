@@ -31,7 +31,7 @@ README quote.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -88,14 +88,16 @@ class Blend(LifetimeFigures):
 class Valuation:
     """The base's lifetime (``base``: the channels' blend where there are channels, else
     ``curve``), the pooled curves (``curve``: the tail any group without losses of its own
-    falls back on), the loss-detection gap and each customer's remaining revenue (formula),
-    indexed like the customers frame."""
+    falls back on), the loss-detection gap, each customer's remaining revenue (formula),
+    indexed like the customers frame, and each channel's own curves (``by_channel``, by the
+    channel's name; empty without channels)."""
 
     base: Lifetime | Blend
     curve: Lifetime
     detection_days: int
     history: CustomerHistory
     remaining_revenue: pd.Series
+    by_channel: dict[str, Lifetime] = field(default_factory=dict)
 
 
 def value_customers(
@@ -133,6 +135,7 @@ def value_customers(
     active, revenue = customers["active"].to_numpy(), customers["revenue"].to_numpy()
     remaining = _remaining(curve, history.age_days, active, revenue)
     base: Lifetime | Blend = curve
+    parts: dict[str, Lifetime] = {}
     if channel is not None and curve.estimated:
         codes, names = pd.factorize(channel.astype(str), sort=True, use_na_sentinel=False)
         groups = {name: codes == k for k, name in enumerate(names)}
@@ -145,7 +148,7 @@ def value_customers(
                     parts[name], history.age_days[members], active[members], revenue[members]
                 )
     series = pd.Series(remaining, index=customers.index)
-    return Valuation(base, curve, window, history, series)
+    return Valuation(base, curve, window, history, series, parts)
 
 
 def group_lifetime(valuation: Valuation, members: np.ndarray) -> Lifetime:
