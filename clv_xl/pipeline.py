@@ -5,8 +5,8 @@ no GIL or spends its time in numpy runs in a second thread while this one does o
 (`clv_xl.alongside`): fastexcel opens the workbook while the sheet is bounded and parses
 the sheet while the modules of the analysis and the report are imported (`_import_the_rest`);
 the models fit while the customers are summarised, and their ranges per segment are drawn
-while the segments are summed (`analysis.analyze`): 15% of the report at a million orders on
-two cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread of its own
+while the segments are summed (`analysis.analyze`): 11% to 15% of the report at a million
+orders on two cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread of its own
 (`report.fastsheet`).
 """
 
