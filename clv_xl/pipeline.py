@@ -6,8 +6,8 @@ no GIL or spends its time in numpy runs in a second thread while this one does o
 the sheet while the modules of the analysis and the report are imported (`_import_the_rest`);
 the models fit while the customers are summarised, and their ranges per segment are drawn
 while the segments are summed (`analysis.analyze`): 11% to 15% of the report at a million
-orders on two cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread of its own
-(`report.fastsheet`).
+orders on two cores (`bench/RESULTS.md`). The streamed Customers table has a writer thread
+of its own (`report.fastsheet`).
 """
 
 from __future__ import annotations
