@@ -296,9 +296,11 @@ def one_thread_against_two(label: str) -> str:
     return f"""
 ### One thread against two
 
-The whole report at {label} with its second thread (`clv_xl.alongside`: fastexcel's read of
-the sheet while the analysis and the report's modules are imported, the models' fits while
-the customers are summarised) against the same command with `{ONE_THREAD_SETTING}=1`,
+The whole report at {label} with its second thread (`clv_xl.alongside`: fastexcel opening
+the workbook while the sheet is bounded and parsing it while the analysis and the report's
+modules are imported, the models' fits while the customers are summarised, the segments'
+model ranges while the segments are summed) against the same command with
+`{ONE_THREAD_SETTING}=1`,
 {REPEATS} pairs alternated; the pair with the median saving is shown, with every pair's.
 Kept only if it saves at least 10% of the whole report.
 

@@ -17,8 +17,9 @@ import pytest
 
 from clv_xl.analysis.forecast_ranges import (
     INTERVAL_COLUMNS,
-    forecast_verdict,
+    Verdict,
     intervals_by_groupings,
+    no_forecast,
     verdicts_by_group,
 )
 from clv_xl.analysis.holdout_check import HOLDOUT_COLUMNS, TRACKING_COLUMNS
@@ -581,25 +582,33 @@ def test_an_interval_of_no_model_is_empty_and_the_level_is_a_fraction(
         interval_by_group(small_prediction, pd.Series("all", small_prediction.customers.index), 1.5)
 
 
+def verdict_of(prediction: Prediction, customers: pd.Index) -> Verdict:
+    """The verdict on one group of customers, as the report asks for a segment's."""
+    inputs = prediction.forecast_inputs
+    assert inputs is not None
+    members = pd.Series(np.where(inputs.history.index.isin(customers), "group", None))
+    return verdicts_by_group(prediction, members).get("group", no_forecast(prediction))
+
+
 def test_the_verdict_names_what_a_segment_lacks(prediction: Prediction) -> None:
     everyone = prediction.customers.index
-    verdict = forecast_verdict(prediction, everyone)
+    verdict = verdict_of(prediction, everyone)
     assert verdict.trustworthy, verdict.reason
     assert f"{len(everyone):,} customers (500 needed)" in verdict.reason
-    few = forecast_verdict(prediction, everyone[:120])
+    few = verdict_of(prediction, everyone[:120])
     assert not few.trustworthy
     assert "120 customers (500 needed)" in few.reason
     inputs = prediction.forecast_inputs
     assert inputs is not None
     young = inputs.history.index[inputs.history["T"] * 7 < 150]
-    assert "days of history (180 needed)" in forecast_verdict(prediction, young).reason
+    assert "days of history (180 needed)" in verdict_of(prediction, young).reason
     quiet = inputs.history.index[(inputs.history["T"] - inputs.history["recency"]) * 7 > 60]
-    assert "within 30 needed" in forecast_verdict(prediction, quiet).reason
+    assert "within 30 needed" in verdict_of(prediction, quiet).reason
 
 
 def test_the_verdicts_of_all_groups_at_once_are_each_groups_own(prediction: Prediction) -> None:
     """verdicts_by_group (one pass over the customers) against each group's figures counted
-    here from the model's inputs, and against forecast_verdict of the group's names."""
+    here from the model's inputs."""
     inputs = prediction.forecast_inputs
     assert inputs is not None
     history = inputs.history
@@ -619,14 +628,14 @@ def test_the_verdicts_of_all_groups_at_once_are_each_groups_own(prediction: Pred
         short = [text for value, needed, text in figures if value < needed]
         assert verdict.trustworthy == (not short and quiet <= 30), (label, verdict)
         assert all(text in verdict.reason for text in short)
-        assert verdict == forecast_verdict(prediction, members.index)
 
 
 def test_no_verdict_without_a_model(lines: pd.DataFrame) -> None:
     few = predict(
         lines[lines["customer"] < "C00030"], AS_OF, margin=0.3, monthly_discount_rate=0.01
     )
-    verdict = forecast_verdict(few, pd.Index(["C00001"]))
+    assert verdicts_by_group(few, pd.Series(["all"] * len(few.customers))) == {}
+    verdict = no_forecast(few)
     assert not verdict.trustworthy and verdict.reason.startswith("No forecast: The purchase model")
 
 

@@ -1,6 +1,6 @@
 """Uncertainty and trust per group of customers: an interval of a group's mean predicted
-CLV from the parameters' covariance (:func:`intervals_by_groupings`), and whether a group's
-forecast can be trusted (:func:`forecast_verdict`)."""
+CLV from the parameters' covariance (:func:`intervals_by_groupings`), and whether each group's
+forecast can be trusted (:func:`verdicts_by_group`)."""
 
 from __future__ import annotations
 
@@ -144,21 +144,6 @@ class Verdict:
     reason: str
 
 
-def forecast_verdict(prediction: Prediction, customers: pd.Index) -> Verdict:
-    """The verdict on the forecast of the ``customers`` (names, as in prediction.customers).
-
-    Trustworthy when the group has at least TRUST_CUSTOMERS customers, TRUST_REPEAT_CUSTOMERS
-    of them repeat buyers, TRUST_HISTORY_DAYS days from its first purchase to the analysis
-    date and an order in the last TRUST_RECENT_DAYS days; the reason names each figure, and
-    what is missing when one falls short.
-    """
-    inputs = prediction.forecast_inputs
-    if inputs is None:
-        return no_forecast(prediction)
-    members = pd.Series(np.where(inputs.history.index.isin(customers), 1.0, np.nan))
-    return verdicts_by_group(prediction, members).get(1.0, no_forecast(prediction))
-
-
 def no_forecast(prediction: Prediction) -> Verdict:
     """The verdict on a group without a customer who bought (on every group, without a
     fitted model)."""
@@ -168,9 +153,15 @@ def no_forecast(prediction: Prediction) -> Verdict:
 
 
 def verdicts_by_group(prediction: Prediction, groups: pd.Series) -> dict[Any, Verdict]:
-    """`forecast_verdict` of every group at once: ``groups`` holds a group label per row
-    of prediction.customers, in its order (NaN: in none); a group without a customer who
-    bought is not in the result."""
+    """The verdict on the forecast of every group at once: ``groups`` holds a group label per
+    row of prediction.customers, in its order (NaN: in none); a group without a customer who
+    bought is not in the result (its verdict is `no_forecast`).
+
+    Trustworthy when the group has at least TRUST_CUSTOMERS customers, TRUST_REPEAT_CUSTOMERS
+    of them repeat buyers, TRUST_HISTORY_DAYS days from its first purchase to the analysis
+    date and an order in the last TRUST_RECENT_DAYS days; the reason names each figure, and
+    what is missing when one falls short.
+    """
     inputs = prediction.forecast_inputs
     if not prediction.fitted or inputs is None:
         return {}
@@ -199,7 +190,7 @@ def verdicts_by_group(prediction: Prediction, groups: pd.Series) -> dict[Any, Ve
 
 
 def _verdict(count: int, repeaters: int, history_days: int, quiet_days: int) -> Verdict:
-    """The verdict and its reason from a group's figures (see `forecast_verdict`)."""
+    """The verdict and its reason from a group's figures (see `verdicts_by_group`)."""
     checks = [
         (count >= TRUST_CUSTOMERS, f"{count:,} customers ({TRUST_CUSTOMERS} needed)"),
         (
