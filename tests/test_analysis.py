@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from clv_xl.analysis.analyze import analyze
+from clv_xl.analysis.customers import _orders_per_customer
 from clv_xl.analysis.params import Params
 from clv_xl.analysis.valuation import monthly_rate
 from clv_xl.orders.load import load_orders
@@ -237,6 +238,17 @@ def test_each_line_without_an_order_id_is_an_order_of_its_own():
     a = analyze(load_orders(lines, as_of=AS_OF))
     assert a.customers["orders"].to_dict() == {"A": 3, "B": 2}
     assert a.customers.loc["A", "aov"] == 65.0 / 3
+
+
+def test_an_order_id_shared_by_two_customers_is_an_order_of_each():
+    """Reading sets aside the lines of an id given to another customer, so this is the
+    count itself: customer codes 0-2 and order codes (-1: no id, an order of its own). By
+    hand: 0 has orders 0 and 1; 1 has 0, 2 and a line without id; 2 has 0 (its lines
+    before and after the others') and 3."""
+    customer = np.array([0, 0, 1, 0, 1, 2, 1, 2, 2])
+    order = np.array([0, 1, 0, 0, 2, 0, -1, 3, 0])
+    assert _orders_per_customer(customer, order, 4).tolist() == [2, 3, 2, 0]
+    assert _orders_per_customer(customer[::-1], order[::-1], 3).tolist() == [2, 3, 2]
 
 
 def test_customers_are_sorted_by_id_and_tied_tiers_go_by_id():

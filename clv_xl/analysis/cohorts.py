@@ -10,6 +10,7 @@ import pandas as pd
 
 from clv_xl.functions import formulas
 from clv_xl.functions.formulas import MONTHS_PER_YEAR
+from clv_xl.models.integer_keys import run_starts
 
 
 def cohort_matrix(
@@ -26,32 +27,45 @@ def cohort_matrix(
         _month_number(customers["first_order"].to_numpy()), return_inverse=True, return_counts=True
     )
     sizes = pd.Series(sizes, index=cohorts)
-    # Each line's customer as a position in ``customers`` (-1: refunds of no customer).
-    position = customers.index.get_indexer(lines["customer"].cat.categories)
+    # Each line's customer as a position in ``customers`` (-1: refunds of no customer), and
+    # its month; 32 bits, in place: at millions of lines each array is tens of MB.
+    position = customers.index.get_indexer(lines["customer"].cat.categories).astype(np.int32)
     customer = position[lines["customer"].cat.codes.to_numpy()]
     known = customer >= 0
     customer = customer[known]
-    month = _month_number(lines["date"].to_numpy()[known])
+    month = _month_number(lines["date"].to_numpy()[known]).astype(np.int32)
     amount = lines["amount"].to_numpy()[known]
+    del known
     # Pairs of integers are keyed as one, first x width + second: quicker than as pairs.
     if kind == "share":  # buyers: the distinct (customer, month) pairs of purchases
         buys = amount >= 0
-        first, span = month.min(), month.max() + 1 - month.min()
-        pairs = pd.unique(customer[buys].astype(np.int64) * span + (month[buys] - first))
+        first, span = int(month.min()), int(month.max()) + 1 - int(month.min())
+        keys = customer[buys].astype(np.int64)
+        keys *= span
+        keys += month[buys]
+        keys -= first
+        keys.sort()  # in place: a tenth of the time and a fifth of the memory of hashing
+        pairs = keys[run_starts(keys)]
+        del keys
         cohort = cohort_of[pairs // span]
         age = pairs % span + first - cohorts[cohort]
         width = age.max() + 1
         buyers = np.bincount(cohort * width + age, minlength=len(cohorts) * width)
         matrix = pd.DataFrame(buyers.reshape(len(cohorts), width), index=cohorts).div(sizes, axis=0)
-    else:  # pandas sums each (cohort, age)'s lines in order, as grouped by the pair
-        cohort = cohort_of[customer]
-        age = month - cohorts[cohort]
-        low, width = age.min(), age.max() + 1 - age.min()
-        sums = pd.Series(amount).groupby(cohort * width + (age - low)).sum()
-        key = sums.index.to_numpy()
-        cell = pd.MultiIndex.from_arrays([cohorts[key // width], key % width + low])
-        revenue = pd.Series(sums.to_numpy(), index=cell).unstack()
-        matrix = revenue.fillna(0.0).cumsum(axis=1).div(sizes, axis=0)
+    else:  # each (cohort, age)'s lines summed, in row order
+        cohort = cohort_of.astype(np.int32)[customer]
+        age = month  # made the months since the first order in place
+        age -= cohorts.astype(np.int32)[cohort]
+        low, width = int(age.min()), int(age.max()) + 1 - int(age.min())
+        cell = cohort.astype(np.int64)
+        cell *= width
+        cell += age
+        cell -= low
+        revenue = np.bincount(cell, amount, minlength=len(cohorts) * width)
+        matrix = pd.DataFrame(
+            revenue.reshape(len(cohorts), width), index=cohorts, columns=range(low, low + width)
+        )
+        matrix = matrix.cumsum(axis=1).div(sizes, axis=0)
     observable = (
         _month_number(np.array([as_of], dtype="datetime64[ns]"))[0] - matrix.index.to_numpy()
     )

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from clv_xl.models.units import days_per
+
+if TYPE_CHECKING:
+    from pandas.api.typing import SeriesGroupBy
 
 DAYS_PER_YEAR = days_per("years")
 DAYS_PER_MONTH = days_per("months")
@@ -50,9 +54,12 @@ def customer_summary(
     # A row per customer category (observed=False groups by the codes as they are); the
     # ones without a purchase are dropped below.
     by_customer = lines.groupby("customer", sort=True, observed=False)
-    bought = lines.loc[buys, ["customer", "date", "amount"]].groupby(
-        "customer", sort=True, observed=False
-    )
+
+    def over_purchases(column: str, fill: object) -> SeriesGroupBy:
+        """A column's purchase lines per customer, the refunds' cells as ``fill``: one
+        column at a time, not a copy of the purchase lines."""
+        return lines[column].where(buys, fill).groupby(lines["customer"], observed=False)
+
     if "order_id" in lines.columns:  # several lines of one order count once
         order = lines["order_id"].cat.codes.to_numpy()[buys]
         orders = _orders_per_customer(customer[buys], order, n_customers)
@@ -62,10 +69,10 @@ def customer_summary(
     # with another costs pandas more than the sums.
     c = pd.DataFrame(
         {
-            "first_order": bought["date"].min().to_numpy(),
-            "last_order": bought["date"].max().to_numpy(),
+            "first_order": over_purchases("date", pd.NaT).min().to_numpy(),
+            "last_order": over_purchases("date", pd.NaT).max().to_numpy(),
             "orders": orders,
-            "order_value": bought["amount"].sum().to_numpy(),
+            "order_value": over_purchases("amount", 0.0).sum().to_numpy(),
             "revenue": by_customer["amount"].sum().to_numpy(),
         },
         index=pd.Index(lines["customer"].cat.categories.astype(str), name="customer"),
@@ -113,12 +120,21 @@ def customer_summary(
 
 def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: int) -> np.ndarray:
     """Orders per customer code: its distinct order codes, and each line without an order id
-    (code -1) as an order of its own."""
+    (code -1) as an order of its own.
+
+    An order id is nearly always one customer's: each order is counted once for the customer
+    of one of its lines, and only the lines of other customers (an id shared by mistake) are
+    paired by hashing, so no hash table of all the lines' pairs is built."""
     with_id = order >= 0
-    width = int(order.max(initial=0)) + 1  # (customer, order) keyed as customer x width + order
-    pairs = pd.unique(customer[with_id].astype(np.int64) * width + order[with_id])
-    distinct = np.bincount(pairs // width, minlength=n_customers)
-    return distinct + np.bincount(customer[~with_id], minlength=n_customers)
+    owner = np.full(int(order.max(initial=-1)) + 1, -1, dtype=np.int64)
+    owner[order[with_id]] = customer[with_id]  # one of the order's customers
+    counts = np.bincount(owner[owner >= 0], minlength=n_customers)
+    other = with_id.copy()
+    other[with_id] = owner[order[with_id]] != customer[with_id]
+    width = len(owner)  # (customer, order) keyed as customer x width + order
+    pairs = pd.unique(customer[other].astype(np.int64) * width + order[other])
+    counts += np.bincount(pairs // width, minlength=n_customers)
+    return counts + np.bincount(customer[~with_id], minlength=n_customers)
 
 
 def _value_tiers(revenue: pd.Series) -> pd.Series:

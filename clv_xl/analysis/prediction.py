@@ -197,13 +197,14 @@ def predict(
     # faster than strings; the names come back on the results. A missing customer stays
     # missing, for rfm_summary to name its row (the codes stay integers without one).
     codes, names = pd.factorize(lines["customer"], sort=True)
-    customer = pd.Series(codes, index=lines.index)
+    customer = pd.Series(codes, index=lines.index, copy=False)
     coded = pd.DataFrame(
         {
             "customer": customer.where(codes >= 0) if (codes < 0).any() else customer,
             "date": lines["date"],
             "amount": lines["amount"],
-        }
+        },
+        copy=False,
     )
     days = purchase_days(coded, as_of)  # once, for the whole history and the calibration
     history = summarise(days, TIME_UNIT)

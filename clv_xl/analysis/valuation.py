@@ -113,12 +113,13 @@ def value_customers(
     last_order, revenue and active, indexed by (some of) the customer categories;
     ``channel``: each customer's channel (aligned with ``customers``), if the orders name one.
     """
-    position = customers.index.get_indexer(lines["customer"].cat.categories)
+    # Per line, 32 bits (positions and day numbers fit): the lines' arrays are kept.
+    position = customers.index.get_indexer(lines["customer"].cat.categories).astype(np.int32)
     line_customer = position[lines["customer"].cat.codes.to_numpy()]
     known = line_customer >= 0
     line_customer = line_customer[known]
-    line_date = lines["date"].to_numpy()[known].astype("datetime64[D]").astype(np.int64)
-    first = customers["first_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    line_date = lines["date"].to_numpy()[known].astype("datetime64[D]").astype(np.int32)
+    first = customers["first_order"].to_numpy().astype("datetime64[D]").astype(np.int32)
     last = customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
     end = np.datetime64(as_of, "D").astype(np.int64)
     window = detection_days(churn_window_days, _gaps(line_customer, line_date))
