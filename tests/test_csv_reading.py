@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_orders import assert_same_orders
 
+from clv_xl.alongside import ONE_THREAD_SETTING
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import GUESS
 from clv_xl.orders.load import Orders, load_orders, orders_from_grid
-from clv_xl.orders.raw_table import CSV_BLOCK_BYTES, csv_table
+from clv_xl.orders.raw_table import CSV_BLOCK_BYTES, csv_table, typed_columns
 from clv_xl.orders.source import orders_file_source
 
 AS_OF = dt.date(2024, 12, 31)
@@ -166,3 +167,42 @@ def test_a_csv_files_text_is_encoded_once_at_reading_but_its_order_ids(tmp_path:
     assert cells["Klant"].cat.codes.tolist() == [0, 1, 0]
     assert cells["Kanaal"].cat.categories.tolist() == ["Web"]
     assert cells["Kanaal"].cat.codes.tolist() == [0, -1, 0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Columns typed two at a time
+
+
+def test_columns_typed_in_two_threads_are_those_typed_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven columns of every kind (the odd ones typed in the second thread): the same orders
+    as with every call in this thread."""
+    rows = [["Order ID", "Customer", "Date", "Amount", "Cost", "Channel", "Note"]]
+    rows += [
+        [f"SO-{i % 40}", f"C{i % 7}", f"2024-0{1 + i % 9}-1{i % 10}", f"{10 + i}.5",
+         str(i % 5), ["Web", "Store", " Web "][i % 3], ["", "gift", "x"][i % 3]]
+        for i in range(120)
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "orders.csv", rows)
+    two = load_orders(path, as_of=AS_OF)
+    monkeypatch.setenv(ONE_THREAD_SETTING, "1")
+    one = load_orders(path, as_of=AS_OF)
+    assert_same_orders(two, one)
+    assert two.lines["customer"].cat.categories.tolist() == [f"C{i}" for i in range(7)]
+    assert two.lines["Channel"].cat.categories.tolist() == ["Store", "Web"]
+
+
+def test_each_column_is_let_go_of_once_typed() -> None:
+    import pyarrow as pa
+
+    columns: list[pa.Array | pa.ChunkedArray | None] = [
+        pa.array(["a", "b", "a"]),
+        pa.chunked_array([[1.5, 2.0], [3.0]]),
+        pa.array(["x", None, "x"]),
+    ]
+    typed = typed_columns(columns, ids=None)
+    assert columns == [None, None, None]
+    assert typed[0].tolist() == ["a", "b", "a"] and typed[1].tolist() == [1.5, 2.0, 3.0]
+    assert pd.isna(typed[2]).tolist() == [False, True, False]
+    assert pd.Series(typed[2]).dropna().tolist() == ["x", "x"]

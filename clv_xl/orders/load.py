@@ -264,15 +264,22 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     cells = table.cells
     roles = resolve_roles(list(cells.columns), columns, table.where)
     as_number = partial(numbers, decimal_comma=table.decimal_comma)
-    customer = parse_column(cells[roles["customer"]], texts)
-    date = parse_column(cells[roles["date"]], dates)
-    amount = parse_column(cells[roles["amount"]], as_number).to_numpy(dtype="float64")
     order_id = parse_column(cells[roles["order_id"]], texts) if "order_id" in roles else None
-    order = text_codes(order_id) if order_id is not None else None
-    reason = row_reasons(cells, table.filled, roles, customer, date, amount, as_of)
-    foreign = other_currency(
-        row_currencies(cells, roles), reason < 0, table.rows, table.where, columns.only_currency
-    )
+    # The order ids coded (a sort of millions of texts) while the other columns are parsed.
+    with alongside(partial(_order_codes, order_id)) as coding:
+        customer = parse_column(cells[roles["customer"]], texts)
+        date = parse_column(cells[roles["date"]], dates)
+        amount = parse_column(cells[roles["amount"]], as_number).to_numpy(dtype="float64")
+        reason = row_reasons(cells, table.filled, roles, customer, date, amount, as_of)
+        foreign = other_currency(
+            row_currencies(cells, roles), reason < 0, table.rows, table.where, columns.only_currency
+        )
+        optional: dict[str, np.ndarray] = {
+            role: finite(parse_column(cells[roles[role]], as_number).to_numpy(dtype="float64"))
+            for role in ("cost", "margin", "quantity")
+            if role in roles
+        }
+        order = coding.result()
     reason[foreign] = REASONS.index(OTHER_CURRENCY)
     if order is not None:
         repeated = repeated_orders(cells, order, customer, date, amount < 0, reason < 0)
@@ -299,11 +306,6 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     )
     if order is not None:  # only compared: the ids' codes, not their texts
         lines["order_id"] = categorical(order[0][used], pd.RangeIndex(order[1]))
-    optional: dict[str, np.ndarray] = {
-        role: finite(parse_column(cells[roles[role]], as_number).to_numpy(dtype="float64"))
-        for role in ("cost", "margin", "quantity")
-        if role in roles
-    }
     lines["margin_amount"] = margin_amount(amount, optional, used, roles.get("margin", ""))
     if "quantity" in optional:
         lines["quantity"] = optional["quantity"][used]
@@ -328,6 +330,11 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
         ignored_columns=tuple(ignored),
         unreadable_cells=unreadable,
     )
+
+
+def _order_codes(order_id: pd.Series | None) -> tuple[np.ndarray, int] | None:
+    """`text_codes` of the order ids, when the orders have them."""
+    return None if order_id is None else text_codes(order_id)
 
 
 def _text_categories(text: pd.Series, used: np.ndarray, blank: str | None = None) -> pd.Categorical:

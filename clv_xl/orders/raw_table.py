@@ -21,6 +21,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 from typing import cast
@@ -33,6 +34,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from pandas.api import types as pdt
 
+from clv_xl.alongside import alongside
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import (
     HEADER_SEARCH_ROWS,
@@ -94,8 +96,7 @@ def sheet_table(sheet: OrdersSheet, columns: ColumnMap) -> RawTable:
         return grid_table(sheet.grid, 1, sheet.where, False, sheet.source, columns)
     if not sheet.header:
         raise InputError(f"There is nothing in {sheet.where}.")
-    ids = _order_id_column(sheet.header, columns)
-    body = [_arrow_cells(array, i != ids) for i, array in enumerate(sheet.columns)]
+    body = typed_columns(list(sheet.columns), _order_id_column(sheet.header, columns))
     return _table_below(
         sheet.header, body, sheet.header_row, sheet.first_column, sheet.where, False, sheet.source
     )
@@ -128,7 +129,7 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     """A CSV file as Excel saves it: UTF-8 (with or without BOM), UTF-16 or Windows-1252; the
     separator its first line declares (``sep=;``) or the one that splits its first lines
     evenly; every field read as text (types are decided per column later). pyarrow reads
-    the file itself, and each column is typed and let go of in turn."""
+    the file itself, and the columns are typed two at a time, each let go of once typed."""
     name = path.name
     with path.open("rb") as file:
         start = file.read(SAMPLE_BYTES)
@@ -157,11 +158,9 @@ def csv_table(path: Path, source: Source, columns: ColumnMap) -> RawTable:
     found = recognised_header(head[start_at : start_at + HEADER_SEARCH_ROWS], columns)
     header_at = start_at + (found or 0)
     ids = _order_id_column(head[header_at], columns)
-    body: list[pd.Series | np.ndarray] = []
-    while table.num_columns:  # each column typed, then its text let go of
-        column = table.column(0).slice(header_at + 1).combine_chunks()
-        body.append(_arrow_cells(column, len(body) != ids))
-        table = table.remove_column(0)
+    below = [column.slice(header_at + 1) for column in table.columns]
+    del table  # each column's text let go of once it is typed
+    body = typed_columns(below, ids)
     return _table_below(
         head[header_at], body, first_row + header_at, 0, name, separator == ";", source
     )
@@ -249,10 +248,7 @@ def parquet_table(data: bytes, name: str, source: Source, columns: ColumnMap) ->
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"{name} cannot be read as a Parquet file ({error}).") from None
-    ids = _order_id_column(table.column_names, columns)
-    body = [
-        _arrow_cells(column.combine_chunks(), i != ids) for i, column in enumerate(table.columns)
-    ]
+    body = typed_columns(list(table.columns), _order_id_column(table.column_names, columns))
     return _table_below(tuple(table.column_names), body, 1, 0, name, False, source)
 
 
@@ -338,6 +334,30 @@ def _order_id_column(header: Sequence[object], columns: ColumnMap) -> int | None
     names = [header_text(value) for value in header]
     found = match_roles(names, columns).get("order_id")
     return names.index(found) if found is not None else None
+
+
+def typed_columns(
+    columns: list[pa.Array | pa.ChunkedArray | None], ids: int | None
+) -> list[pd.Series | np.ndarray]:
+    """Each Arrow column as cells (`_arrow_cells`; column ``ids``, the order ids, as text
+    that hardly repeats), the odd ones in a second thread (`alongside`: Arrow's kernels hold
+    no GIL) while this one types the even ones. Each column is let go of (its entry in
+    ``columns`` set to None) once it is typed, so its text is freed when nothing else holds it."""
+    typed: list[pd.Series | np.ndarray] = [np.empty(0)] * len(columns)
+
+    def every_other(first: int) -> None:
+        for k in range(first, len(columns), 2):
+            column = columns[k]
+            assert column is not None
+            columns[k] = None
+            if isinstance(column, pa.ChunkedArray):
+                column = column.combine_chunks()
+            typed[k] = _arrow_cells(column, k != ids)
+
+    with alongside(partial(every_other, 1)) as odd:
+        every_other(0)
+        odd.result()
+    return typed
 
 
 def _arrow_cells(array: pa.Array, repeats: bool = True) -> pd.Series | np.ndarray:
