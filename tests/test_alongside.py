@@ -22,14 +22,6 @@ from clv_xl.orders.source import workbook_sheet
 from clv_xl.templates.sample import sample_orders, write_orders
 
 
-@pytest.fixture
-def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This process may run on two cores, the second thread not switched off."""
-    monkeypatch.delenv(ONE_THREAD_SETTING, raising=False)
-    monkeypatch.setattr(module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
-
-
 def slow_call(seconds: float) -> tuple[Callable[[], None], threading.Event]:
     """A call that ends after ``seconds``, and the event it sets as it ends."""
     ended = threading.Event()

@@ -168,6 +168,21 @@ class TestCohortsAndRetention:
         assert m.loc["2023-01"].notna().sum() == 24  # 2023-01 .. 2024-12 observed
         assert np.isnan(m.loc["2024-11", 2])  # not observable yet
 
+    def test_a_refund_before_the_first_order_is_netted_from_month_0(self):
+        """Cumulative revenue per customer of the 2024-02 cohort (A: 10 then 30 in March, B:
+        20): A's refund of 4, dated before A's first order, is in the revenue to date from
+        the first month on, as it is in the base's revenue. By hand: (10 + 20 - 4) / 2 = 13,
+        then (26 + 30) / 2 = 28 (the data end in March)."""
+        lines = pd.DataFrame(
+            {
+                "customer": ["A", "A", "B", "A"],
+                "date": pd.to_datetime(["2024-02-05", "2024-03-05", "2024-02-10", "2024-01-20"]),
+                "amount": [10.0, 30.0, 20.0, -4.0],
+            }
+        )
+        m = analyze(load_orders(lines, as_of=dt.date(2024, 4, 30))).cohort_revenue
+        assert m.loc["2024-02"].tolist() == [13.0, 28.0]
+
     def test_cumulative_revenue_per_customer(self, analysis):
         m = analysis.cohort_revenue
         assert m.loc["2023-01", 0] == 100 and m.loc["2023-01", 5] == 150
@@ -249,6 +264,10 @@ def test_an_order_id_shared_by_two_customers_is_an_order_of_each():
     order = np.array([0, 1, 0, 0, 2, 0, -1, 3, 0])
     assert _orders_per_customer(customer, order, 4).tolist() == [2, 3, 2, 0]
     assert _orders_per_customer(customer[::-1], order[::-1], 3).tolist() == [2, 3, 2]
+    # codes 0-5 on no purchase line (refunds only, left out before the count); 6 shared
+    assert _orders_per_customer(np.array([1, 0]), np.array([6, 6]), 2).tolist() == [1, 1]
+    assert _orders_per_customer(np.array([1, 1]), np.array([-1, -1]), 2).tolist() == [0, 2]
+    assert _orders_per_customer(np.array([], int), np.array([], int), 2).tolist() == [0, 0]
 
 
 def test_customers_are_sorted_by_id_and_tied_tiers_go_by_id():

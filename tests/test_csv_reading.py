@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +19,13 @@ from clv_xl.alongside import ONE_THREAD_SETTING
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import GUESS
 from clv_xl.orders.load import Orders, load_orders, orders_from_grid
-from clv_xl.orders.raw_table import CSV_BLOCK_BYTES, csv_table, typed_columns
+from clv_xl.orders.raw_table import (
+    CSV_BLOCK_BYTES,
+    TWO_THREADS_FROM_ROWS,
+    _arrow_cells,
+    csv_table,
+    typed_columns,
+)
 from clv_xl.orders.source import orders_file_source
 
 AS_OF = dt.date(2024, 12, 31)
@@ -173,36 +181,67 @@ def test_a_csv_files_text_is_encoded_once_at_reading_but_its_order_ids(tmp_path:
 # Columns typed two at a time
 
 
+def many_rows_of_every_kind(rows: int) -> list[list[str]]:
+    """A header and ``rows`` rows: order ids in an odd column (typed in the second thread),
+    customers, dates, amounts with a decimal point, a count, a channel with spaces, a note
+    mostly blank."""
+    header = ["Customer", "Order ID", "Date", "Amount", "Cost", "Channel", "Note"]
+    return [header] + [
+        [f"C{i % 700}", f"SO-{i}", f"2024-0{1 + i % 9}-1{i % 10}", f"{10 + i % 97}.5",
+         str(i % 5), ["Web", "Store", " Web "][i % 3], ["", "gift", "x"][i % 7 // 3]]
+        for i in range(rows)
+    ]  # fmt: skip
+
+
+@pytest.mark.usefixtures("two_cores")
 def test_columns_typed_in_two_threads_are_those_typed_in_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Seven columns of every kind (the odd ones typed in the second thread): the same orders
-    as with every call in this thread."""
-    rows = [["Order ID", "Customer", "Date", "Amount", "Cost", "Channel", "Note"]]
-    rows += [
-        [f"SO-{i % 40}", f"C{i % 7}", f"2024-0{1 + i % 9}-1{i % 10}", f"{10 + i}.5",
-         str(i % 5), ["Web", "Store", " Web "][i % 3], ["", "gift", "x"][i % 3]]
-        for i in range(120)
-    ]  # fmt: skip
-    path = write_csv(tmp_path / "orders.csv", rows)
+    """Enough rows for two threads: the same orders as with every call in this thread, and
+    as the rows themselves give them (customers, channels stripped, orders per id)."""
+    rows = TWO_THREADS_FROM_ROWS + 1
+    path = write_csv(tmp_path / "orders.csv", many_rows_of_every_kind(rows))
     two = load_orders(path, as_of=AS_OF)
     monkeypatch.setenv(ONE_THREAD_SETTING, "1")
-    one = load_orders(path, as_of=AS_OF)
-    assert_same_orders(two, one)
-    assert two.lines["customer"].cat.categories.tolist() == [f"C{i}" for i in range(7)]
+    assert_same_orders(two, load_orders(path, as_of=AS_OF))
+    assert two.rows_used == rows
+    assert two.lines["customer"].cat.categories.tolist() == sorted(f"C{i}" for i in range(700))
     assert two.lines["Channel"].cat.categories.tolist() == ["Store", "Web"]
+    assert two.lines["order_id"].cat.codes.tolist() == list(range(rows))
 
 
-def test_each_column_is_let_go_of_once_typed() -> None:
-    import pyarrow as pa
-
-    columns: list[pa.Array | pa.ChunkedArray | None] = [
-        pa.array(["a", "b", "a"]),
-        pa.chunked_array([[1.5, 2.0], [3.0]]),
-        pa.array(["x", None, "x"]),
+@pytest.mark.usefixtures("two_cores")
+def test_typed_columns_types_each_column_as_alone_and_lets_it_go() -> None:
+    """Columns typed in two threads against each typed by itself; every entry let go of."""
+    rows = TWO_THREADS_FROM_ROWS
+    arrays = [
+        pa.array([f"c{i % 9}" for i in range(rows)]),
+        pa.array([f"SO-{i}" for i in range(rows)]),  # the order ids, in the second thread
+        pa.chunked_array([[1.5] * (rows - 1), [2.0]]),
+        pa.array(["x", None] * (rows // 2)),
     ]
-    typed = typed_columns(columns, ids=None)
-    assert columns == [None, None, None]
-    assert typed[0].tolist() == ["a", "b", "a"] and typed[1].tolist() == [1.5, 2.0, 3.0]
-    assert pd.isna(typed[2]).tolist() == [False, True, False]
-    assert pd.Series(typed[2]).dropna().tolist() == ["x", "x"]
+    alone = [_arrow_cells(a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a, i != 1)
+             for i, a in enumerate(arrays)]  # fmt: skip
+    columns: list[pa.Array | pa.ChunkedArray | None] = list(arrays)
+    typed = typed_columns(columns, ids=1)
+    assert columns == [None] * 4
+    for ours, expected in zip(typed, alone, strict=True):
+        pd.testing.assert_series_equal(pd.Series(ours), pd.Series(expected))
+    assert pd.Series(typed[1]).dtype == "str" and isinstance(typed[0].dtype, pd.CategoricalDtype)
+
+
+@pytest.mark.usefixtures("two_cores")
+def test_an_error_typing_a_column_in_the_second_thread_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import clv_xl.orders.raw_table as raw_table
+
+    def failing(array: pa.Array, repeats: bool = True) -> pd.Series:
+        if threading.current_thread() is not threading.main_thread():
+            raise MemoryError("no memory for this column")
+        return pd.Series(array.to_pylist())
+
+    monkeypatch.setattr(raw_table, "_arrow_cells", failing)
+    columns: list[pa.Array | pa.ChunkedArray | None] = [pa.array([1.0] * TWO_THREADS_FROM_ROWS)] * 2
+    with pytest.raises(MemoryError, match="no memory"):
+        typed_columns(columns, ids=None)

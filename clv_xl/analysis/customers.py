@@ -60,6 +60,7 @@ def customer_summary(
         column at a time, not a copy of the purchase lines."""
         return lines[column].where(buys, fill).groupby(lines["customer"], observed=False)
 
+    purchase_dates = over_purchases("date", pd.NaT).agg(["min", "max"])
     if "order_id" in lines.columns:  # several lines of one order count once
         order = lines["order_id"].cat.codes.to_numpy()[buys]
         orders = _orders_per_customer(customer[buys], order, n_customers)
@@ -69,8 +70,8 @@ def customer_summary(
     # with another costs pandas more than the sums.
     c = pd.DataFrame(
         {
-            "first_order": over_purchases("date", pd.NaT).min().to_numpy(),
-            "last_order": over_purchases("date", pd.NaT).max().to_numpy(),
+            "first_order": purchase_dates["min"].to_numpy(),
+            "last_order": purchase_dates["max"].to_numpy(),
             "orders": orders,
             "order_value": over_purchases("amount", 0.0).sum().to_numpy(),
             "revenue": by_customer["amount"].sum().to_numpy(),
@@ -126,7 +127,7 @@ def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: i
     of one of its lines, and only the lines of other customers (an id shared by mistake) are
     paired by hashing, so no hash table of all the lines' pairs is built."""
     with_id = order >= 0
-    owner = np.full(int(order.max(initial=-1)) + 1, -1, dtype=np.int64)
+    owner = np.full(int(order.max(initial=-1)) + 1, -1, dtype=np.int32)
     owner[order[with_id]] = customer[with_id]  # one of the order's customers
     counts = np.bincount(owner[owner >= 0], minlength=n_customers)
     other = with_id.copy()

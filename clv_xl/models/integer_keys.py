@@ -1,8 +1,8 @@
-"""Pairs of whole numbers keyed as one (first x width + second), sorted and split into runs.
+"""Sorting whole-number keys, such as the callers' pairs keyed as one (first x width +
+second: one integer sorts and compares several times faster than a pair of columns).
 
-One integer key sorts and compares several times faster than a pair of columns; numpy's
-sort of 64-bit integers is itself several times faster than its stable argsort, so a
-stable order is found by sorting the keys with their positions packed into the low bits.
+numpy's sort of 64-bit integers is itself several times faster than its stable argsort, so
+a stable order is found by sorting the keys with their positions packed into the low bits.
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ import numpy as np
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` of non-negative 64-bit keys: each key shifted left
-    and its position put in the freed bits, one sort of those numbers, the positions read
-    back (the stable argsort itself where the packed numbers would not fit in 63 bits)."""
-    bits = max(int(len(keys) - 1).bit_length(), 1)
-    if not len(keys) or int(keys.max()) >= 1 << (63 - bits):
+    """``np.argsort(keys, kind="stable")`` of whole-number keys: the positions themselves
+    when the keys are in order already; else each key shifted left, its position put in the
+    freed bits, one sort of those numbers and the positions read back (the stable argsort
+    itself for negative keys or where the packed numbers would not fit in 63 bits)."""
+    positions = np.arange(len(keys), dtype=np.intp)
+    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return positions
+    bits = int(len(keys) - 1).bit_length()
+    if int(keys.min()) < 0 or int(keys.max()) >= 1 << (63 - bits):
         return np.argsort(keys, kind="stable")
     packed = keys.astype(np.int64) << bits
-    packed |= np.arange(len(keys), dtype=np.int64)
+    packed |= positions
     packed.sort()
     packed &= (1 << bits) - 1
     return packed.astype(np.intp, copy=False)

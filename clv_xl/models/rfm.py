@@ -141,7 +141,7 @@ def _daily_purchases(
     span = int((days.max() - first).astype(np.int64)) + 1 if len(days) else 1
     # The key built in place, each temporary let go of as soon as it is used: at millions of
     # rows every array of them is tens of MB.
-    keys = codes
+    keys = codes.astype(np.int64, copy=False)  # a new array (see `_sorted_codes`)
     keys *= span
     keys += days.view(np.int64)
     keys -= first.astype(np.int64)
@@ -172,7 +172,8 @@ def _daily_purchases(
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(values, sort=True)``: each value's rank among the distinct values (64
     bits), and those in order. Whole numbers from 0 to about the count (customer codes, as
-    `predict` gives them) are ranked by counting, without the hash table."""
+    `predict` gives them) are ranked by counting, without the hash table. The ranks are a
+    new array, which the caller may change in place."""
     whole = values.dtype.kind == "i" or (values.dtype.kind == "u" and values.dtype.itemsize < 8)
     if whole and len(values) and 0 <= values.min() <= values.max() < 2 * len(values):
         present = np.bincount(values.astype(np.intp)) > 0

@@ -274,11 +274,6 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
         foreign = other_currency(
             row_currencies(cells, roles), reason < 0, table.rows, table.where, columns.only_currency
         )
-        optional: dict[str, np.ndarray] = {
-            role: finite(parse_column(cells[roles[role]], as_number).to_numpy(dtype="float64"))
-            for role in ("cost", "margin", "quantity")
-            if role in roles
-        }
         order = coding.result()
     reason[foreign] = REASONS.index(OTHER_CURRENCY)
     if order is not None:
@@ -306,6 +301,11 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
     )
     if order is not None:  # only compared: the ids' codes, not their texts
         lines["order_id"] = categorical(order[0][used], pd.RangeIndex(order[1]))
+    optional: dict[str, np.ndarray] = {
+        role: finite(parse_column(cells[roles[role]], as_number).to_numpy(dtype="float64"))
+        for role in ("cost", "margin", "quantity")
+        if role in roles
+    }
     lines["margin_amount"] = margin_amount(amount, optional, used, roles.get("margin", ""))
     if "quantity" in optional:
         lines["quantity"] = optional["quantity"][used]

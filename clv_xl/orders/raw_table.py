@@ -336,26 +336,35 @@ def _order_id_column(header: Sequence[object], columns: ColumnMap) -> int | None
     return names.index(found) if found is not None else None
 
 
+#: Rows from which a table's columns are typed two at a time (`typed_columns`).
+TWO_THREADS_FROM_ROWS = 10_000
+
+
 def typed_columns(
     columns: list[pa.Array | pa.ChunkedArray | None], ids: int | None
 ) -> list[pd.Series | np.ndarray]:
     """Each Arrow column as cells (`_arrow_cells`; column ``ids``, the order ids, as text
-    that hardly repeats), the odd ones in a second thread (`alongside`: Arrow's kernels hold
-    no GIL) while this one types the even ones. Each column is let go of (its entry in
-    ``columns`` set to None) once it is typed, so its text is freed when nothing else holds it."""
+    that hardly repeats). From TWO_THREADS_FROM_ROWS rows on, the odd columns are typed in a
+    second thread (`alongside`: Arrow's kernels hold no GIL) while this one types the even
+    ones; below, typing a column is mostly Python and a thread would only wait its turn.
+    Each entry of ``columns`` is set to None as its column is typed, so that the column's
+    text is freed once typed when nothing else holds it."""
     typed: list[pd.Series | np.ndarray] = [np.empty(0)] * len(columns)
 
-    def every_other(first: int) -> None:
-        for k in range(first, len(columns), 2):
-            column = columns[k]
+    def each(first: int, step: int) -> None:
+        for k in range(first, len(columns), step):
+            column, columns[k] = columns[k], None
             assert column is not None
-            columns[k] = None
             if isinstance(column, pa.ChunkedArray):
                 column = column.combine_chunks()
             typed[k] = _arrow_cells(column, k != ids)
 
-    with alongside(partial(every_other, 1)) as odd:
-        every_other(0)
+    first = columns[0] if columns else None
+    if first is None or len(first) < TWO_THREADS_FROM_ROWS:
+        each(0, 1)
+        return typed
+    with alongside(partial(each, 1, 2)) as odd:
+        each(0, 2)
         odd.result()
     return typed
 

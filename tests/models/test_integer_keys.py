@@ -14,15 +14,18 @@ from clv_xl.models.integer_keys import run_starts, stable_order
         np.array([3, 1, 3, 0, 1, 3, 2, 0], dtype=np.int64),  # ties in several places
         np.random.default_rng(7).integers(0, 50, 10_000),  # many ties
         np.random.default_rng(8).integers(0, 2**40, 10_000),  # packed: 40 + 14 bits
-        np.array([2**62, 5, 2**62, 0], dtype=np.int64),  # too large to pack: argsort
+        np.array([2**61 - 1, 0, 2**61 - 1, 3], dtype=np.int64),  # the largest packed (2 bits)
+        np.array([2**61, 0, 2**61, 3], dtype=np.int64),  # one too large to pack: argsort
+        np.array([4, -1, 4, -3], dtype=np.int64),  # negative: argsort
+        np.arange(1000) // 3,  # in order already
         np.array([7], dtype=np.int64),
         np.array([], dtype=np.int64),
     ],
 )
 def test_stable_order_is_the_stable_argsort(keys: np.ndarray) -> None:
-    order = stable_order(keys)
-    assert order.tolist() == np.argsort(keys, kind="stable").tolist()
-    assert stable_order(keys).tolist() == order.tolist()  # the keys left as they were
+    before = keys.copy()
+    assert stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+    assert np.array_equal(keys, before)  # the keys left as they were
 
 
 def test_the_stable_order_by_hand() -> None:
