@@ -3,12 +3,15 @@ the other family's figures beside it (read back from the workbook)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import openpyxl
 import pytest
 
 from clv_xl.analysis.analyze import analyze
 from clv_xl.orders.load import load_orders
-from clv_xl.report.model import CHOICE_ROWS, SIDE_BY_SIDE
+from clv_xl.report.model import CHOICE_ROWS, FIRST_TABLE_ROW, SIDE_BY_SIDE
+from clv_xl.report.style import LINE_HEIGHT
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
@@ -61,3 +64,28 @@ def test_money_parameters_are_in_the_reports_currency(written) -> None:
     rows = [[c.value for c in row] for row in ws.iter_rows()]
     (gamma,) = [row for row in rows if row[0] == "Gamma-Gamma" and row[1] == "gamma"]
     assert "EUR" in gamma and "currency" not in gamma
+
+
+def test_the_holdout_errors_read_as_percentages(written) -> None:
+    """The sentence above says "off by 4.6%": the table shows the same share as 4.6%."""
+    _, ws = written
+    (row,) = [c.row for c in ws["A"] if c.value == CHOICE_ROWS["holdout_error"]]
+    assert [ws.cell(row, column).number_format for column in (2, 3)] == ["0.0%", "0.0%"]
+
+
+def test_texts_cut_off_on_paper_wrap_in_rows_tall_enough(written) -> None:
+    """A table's text longer than its column, with a value to its right (which would cut it
+    off in print), wraps, and its row holds its lines at the sheet's widths."""
+    _, ws = written
+    checked = 0
+    for row in ws.iter_rows(min_row=FIRST_TABLE_ROW):
+        for cell, right in pairwise(row):
+            if not isinstance(cell.value, str) or right.value is None:
+                continue
+            width = ws.column_dimensions[cell.column_letter].width
+            if len(cell.value) > width:
+                lines = -(-len(cell.value) // width)
+                assert cell.alignment.wrap_text, cell.value
+                assert ws.row_dimensions[cell.row].height >= lines * LINE_HEIGHT, cell.value
+                checked += 1
+    assert checked >= 3  # the parameters, the holdout error's label, per-customer headers

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
+from openpyxl.styles import Alignment
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -26,8 +30,10 @@ EXPLANATION = (
     "their forecasts of that holdout with what happened; the better one is used.",
 )
 FIRST_TABLE_ROW = 3 + len(EXPLANATION)
+#: Column A's width and the others' (characters).
+FIRST_WIDTH, WIDTH = 28, 16
 #: The sentences run across columns A to H (left of the chart), about this many characters a
-#: line in the sheet's widths (A 28, the others 16).
+#: line in the sheet's widths.
 TEXT_COLUMNS, TEXT_LINE = 8, 125
 SIDE_BY_SIDE = "The purchase models side by side (fitted before the holdout, then checked on it)"
 #: The rows of the side-by-side table: a column of the choice table and its label.
@@ -40,6 +46,8 @@ CHOICE_ROWS = {
     "holdout_error": "holdout error (share of the actual, by group)",
     "chosen": "chosen",
 }
+#: The side-by-side rows shown as percentages.
+PERCENT_ROWS = {CHOICE_ROWS["holdout_error"]}
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
@@ -65,7 +73,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     row = _frame(ws, row, "Fitted parameters (with standard errors)", parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
     if not p.model_choice.empty:
-        row = _frame(ws, row + 2, SIDE_BY_SIDE, side_by_side(p.model_choice), fmt)
+        row = _frame(ws, row + 2, SIDE_BY_SIDE, side_by_side(p.model_choice), fmt, PERCENT_ROWS)
     if p.validation_reason:
         style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
         return ws
@@ -100,7 +108,8 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         Reference(ws, min_col=1, min_row=top + 2, max_row=top + 1 + len(p.tracking))
     )
     ws.add_chart(chart, "J4")
-    lay_out(ws, {1: 28})
+    lay_out(ws, {1: FIRST_WIDTH}, WIDTH)
+    _wrap_long_texts(ws, FIRST_TABLE_ROW)
     return ws
 
 
@@ -112,14 +121,50 @@ def side_by_side(choice: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _frame(ws: Worksheet, row: int, title: str, frame: pd.DataFrame, fmt: dict[str, str]) -> int:
-    """A titled table of a frame's columns (headers as they are named); return its last row."""
+def _frame(
+    ws: Worksheet,
+    row: int,
+    title: str,
+    frame: pd.DataFrame,
+    fmt: dict[str, str],
+    percent_rows: Collection[str] = (),
+) -> int:
+    """A titled table of a frame's columns (headers as they are named), the numbers of the
+    rows whose first cell is in ``percent_rows`` as percentages; return its last row."""
     style.SECTION.apply(put(ws, row, 1, title))
     style.write_header(ws, row + 1, [c.replace("_", " ") for c in frame.columns])
     for offset, values in enumerate(frame.itertuples(index=False), start=row + 2):
+        share = values[0] in percent_rows
         for column, value in enumerate(values, start=1):
             if isinstance(value, bool | np.bool_):
                 value = "yes" if value else "no"
-            number_format = style.DECIMAL if isinstance(value, float) else None
+            number_format = None
+            if isinstance(value, float):
+                number_format = style.PERCENT if share else style.DECIMAL
             put(ws, offset, column, value, number_format)
     return row + 1 + len(frame)
+
+
+def _wrap_long_texts(ws: Worksheet, first_row: int) -> None:
+    """Texts of the tables from ``first_row`` on that are longer than their column, with a
+    value in the next column, wrap (printed, such text is cut off where the next value
+    starts), in rows made as tall as their longest cell; text with room to its right runs
+    on, as the section titles do, and the sentences across merged columns have their
+    heights already."""
+    merged = {cell for cells in ws.merged_cells.ranges for cell in cells.cells}
+    for cells in ws.iter_rows(min_row=first_row):
+        lines = 1
+        for cell, right in zip(cells, [*cells[1:], None], strict=True):
+            if (
+                not isinstance(cell.value, str)
+                or (cell.row, cell.column) in merged
+                or right is None
+                or right.value is None
+            ):
+                continue
+            needed = math.ceil(len(cell.value) / (FIRST_WIDTH if cell.column == 1 else WIDTH))
+            if needed > 1:
+                cell.alignment = Alignment(wrap_text=True, vertical=cell.alignment.vertical)
+                lines = max(lines, needed)
+        if lines > 1:
+            ws.row_dimensions[cells[0].row].height = style.LINE_HEIGHT * lines
