@@ -19,6 +19,7 @@ from clv_xl.errors import InputError
 from clv_xl.functions import formulas
 from clv_xl.orders.load import load_orders
 from clv_xl.report import segments as segments_sheet
+from clv_xl.report.model import CHOICE_ROWS
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
@@ -509,6 +510,16 @@ class TestOnPaper:
         # Row 1 and column A print on every page: its header cell "Customer" is on each.
         headed = [t for t in customers if re.search(r"^Customer$", t, re.M)]
         assert len(customers) >= 3 and len(headed) == len(customers)
+
+    def test_labels_print_whole_where_a_value_stands_next_to_them(self, pages, report):
+        """The About sheet's labels (bold, next to their definitions) and the Model sheet's
+        side-by-side labels are on paper in full, not cut where the next cell starts."""
+        wb = openpyxl.load_workbook(report)
+        labels = [c.value for c in wb["About"]["A"][2:] if c.value]
+        labels += list(CHOICE_ROWS.values())
+        printed = " ".join(" ".join(text.split()) for _, text in pages)
+        missing = [label for label in labels if " ".join(label.split()) not in printed]
+        assert not missing
 
     def test_the_summary_starts_with_its_executive_summary(self, pages):
         first = pages[0][1]

@@ -29,7 +29,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         f"Cumulative revenue per customer by months since first order ({analysis.params.currency})",
         analysis.cohort_revenue, sizes, fmt["money"],
     )  # fmt: skip
-    lay_out(ws, {1: 16, 2: 12}, default_width=10, freeze="C5")
+    lay_out(ws, {1: 16, 2: 13}, default_width=10, freeze="C5")
     return ws
 
 

@@ -176,15 +176,23 @@ def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
                 ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
 
 
+#: Bold text's width per character, in the widths of the default font's digits: a label
+#: sized by its characters alone is cut off in print (Calibri and Carlito bold).
+BOLD_WIDTH = 1.2
+
+
 def autosize(ws: Worksheet, min_width: float = 8, max_width: float = 80) -> None:
-    """Set each column's width to fit its longest value (titles in row 1 excepted)."""
-    widths: dict[int, int] = {}
+    """Set each column's width to fit its longest value (titles in row 1 excepted; bold
+    text at BOLD_WIDTH a character)."""
+    widths: dict[int, float] = {}
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if cell.value is None:
                 continue
             shown = cell.value if not isinstance(cell.value, float) else f"{cell.value:,.2f}"
-            length = max(len(line) for line in str(shown).splitlines() or [""])
+            length: float = max(len(line) for line in str(shown).splitlines() or [""])
+            if cell.font is not None and cell.font.b:
+                length *= BOLD_WIDTH
             widths[cell.column] = max(widths.get(cell.column, 0), length)
     for column, length in widths.items():
         width = min(max(length + 2, min_width), max_width)
