@@ -4,7 +4,7 @@ The output is checked before any work starts (`destination.check_output`). Work 
 no GIL or spends its time in numpy runs in a second thread while this one does other work
 (`clv_xl.alongside`): fastexcel opens the workbook while the sheet is bounded and parses
 the sheet while the modules of the analysis and the report are imported (`_import_the_rest`);
-the columns are typed two at a time (`orders.raw_table.typed_columns`); the models fit while
+the columns are typed two at a time (`orders.cells.typed_columns`); the models fit while
 the customers are summarised, and their ranges per segment are drawn while the segments are
 summed (`analysis.analyze`): 12% to 19% of the report at a million orders on two cores, 24%
 of a 5M-row CSV's (`bench/RESULTS.md`). The streamed Customers table has a writer thread

@@ -17,15 +17,10 @@ from test_orders import assert_same_orders
 
 from clv_xl.alongside import ONE_THREAD_SETTING
 from clv_xl.errors import InputError
+from clv_xl.orders.cells import TWO_THREADS_FROM_ROWS, _arrow_cells, typed_columns
 from clv_xl.orders.headers import GUESS
 from clv_xl.orders.load import Orders, load_orders, orders_from_grid
-from clv_xl.orders.raw_table import (
-    CSV_BLOCK_BYTES,
-    TWO_THREADS_FROM_ROWS,
-    _arrow_cells,
-    csv_table,
-    typed_columns,
-)
+from clv_xl.orders.raw_table import CSV_BLOCK_BYTES, csv_table
 from clv_xl.orders.source import orders_file_source
 
 AS_OF = dt.date(2024, 12, 31)
@@ -234,14 +229,14 @@ def test_typed_columns_types_each_column_as_alone_and_lets_it_go() -> None:
 def test_an_error_typing_a_column_in_the_second_thread_reaches_the_caller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import clv_xl.orders.raw_table as raw_table
+    import clv_xl.orders.cells as cells
 
     def failing(array: pa.Array, repeats: bool = True) -> pd.Series:
         if threading.current_thread() is not threading.main_thread():
             raise MemoryError("no memory for this column")
         return pd.Series(array.to_pylist())
 
-    monkeypatch.setattr(raw_table, "_arrow_cells", failing)
+    monkeypatch.setattr(cells, "_arrow_cells", failing)
     columns: list[pa.Array | pa.ChunkedArray | None] = [pa.array([1.0] * TWO_THREADS_FROM_ROWS)] * 2
     with pytest.raises(MemoryError, match="no memory"):
         typed_columns(columns, ids=None)

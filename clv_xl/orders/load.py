@@ -5,10 +5,10 @@ a DataFrame.
 spacing or punctuation), reads every cell as the type its column needs, and
 accounts for every row: it is used, or excluded with a reason and its sheet row
 number (the header is row 1, the first data row row 2). The files are opened by
-`clv_xl.orders.source` and turned into raw cells by `clv_xl.orders.raw_table`; the headers
-are recognised by `clv_xl.orders.headers`; cells are typed by `clv_xl.orders.values` and the
-rows accounted for by `clv_xl.orders.accounting`. Every step here works on whole columns (Python
-loops run only over distinct values).
+`clv_xl.orders.source` and turned into raw cells by `clv_xl.orders.raw_table` (each column's
+by `clv_xl.orders.cells`); the headers are recognised by `clv_xl.orders.headers`; cells are
+typed by `clv_xl.orders.values` and the rows accounted for by `clv_xl.orders.accounting`.
+Every step here works on whole columns (Python loops run only over distinct values).
 
 Knows nothing of the analysis or of Excel's object model.
 """
@@ -44,6 +44,7 @@ from clv_xl.orders.accounting import (
     row_currencies,
     row_reasons,
 )
+from clv_xl.orders.cells import categorical
 from clv_xl.orders.currency import other_currency
 from clv_xl.orders.headers import (
     GUESS,
@@ -55,7 +56,6 @@ from clv_xl.orders.headers import (
 )
 from clv_xl.orders.raw_table import (
     RawTable,
-    categorical,
     csv_table,
     frame_table,
     grid_table,
