@@ -6,12 +6,13 @@ from __future__ import annotations
 from itertools import pairwise
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from clv_xl.analysis.analyze import analyze
 from clv_xl.orders.load import load_orders
-from clv_xl.report.model import CHOICE_ROWS, FIRST_TABLE_ROW, SIDE_BY_SIDE
-from clv_xl.report.style import LINE_HEIGHT
+from clv_xl.report.model import CHOICE_ROWS, FIRST_TABLE_ROW, FIRST_WIDTH, SIDE_BY_SIDE, WIDTH
+from clv_xl.report.style import BOLD_WIDTH, LINE_HEIGHT
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
@@ -89,3 +90,23 @@ def test_texts_cut_off_on_paper_wrap_in_rows_tall_enough(written) -> None:
                 assert ws.row_dimensions[cell.row].height >= lines * LINE_HEIGHT, cell.value
                 checked += 1
     assert checked >= 3  # the parameters, the holdout error's label, per-customer headers
+
+
+def test_without_a_holdout_check_the_sheet_is_laid_out_alike(tmp_path) -> None:
+    """Two weeks of orders: too short to hold out whole weeks, the models fitted without the
+    check. The sheet keeps its widths, and its long texts wrap as with the check."""
+    rows = [
+        (f"C{c:03d}", pd.Timestamp("2024-03-01") + pd.Timedelta(days=(c * 7 + k * 5) % 14), 20.0)
+        for c in range(120)
+        for k in range(1 + c % 3)
+    ]
+    orders = pd.DataFrame(rows, columns=["customer", "date", "amount"])
+    analysis = analyze(load_orders(orders))
+    assert analysis.prediction.fitted and analysis.prediction.validation_reason
+    ws = openpyxl.load_workbook(write_report(analysis, tmp_path / "report.xlsx"))["Model"]
+    assert ws.column_dimensions["A"].width == FIRST_WIDTH
+    assert ws.column_dimensions["B"].width == WIDTH
+    (row,) = [c.row for c in ws["A"] if c.value == "Fits"]
+    header = [ws.cell(row + 1, column) for column in range(1, 8)]
+    long = [cell for cell in header if len(cell.value or "") * BOLD_WIDTH > WIDTH]
+    assert long and all(cell.alignment.wrap_text for cell in long[:-1])

@@ -5,8 +5,8 @@ a DataFrame.
 spacing or punctuation), reads every cell as the type its column needs, and
 accounts for every row: it is used, or excluded with a reason and its sheet row
 number (the header is row 1, the first data row row 2). The files are opened by
-`clv_xl.orders.source` and turned into raw cells by `clv_xl.orders.raw_table` (each column's
-by `clv_xl.orders.cells`); the headers are recognised by `clv_xl.orders.headers`; cells are
+`clv_xl.orders.source` and turned into raw cells by `clv_xl.orders.raw_table` (each column
+typed by `clv_xl.orders.cells`); the headers are recognised by `clv_xl.orders.headers`; cells are
 typed by `clv_xl.orders.values` and the rows accounted for by `clv_xl.orders.accounting`.
 Every step here works on whole columns (Python loops run only over distinct values).
 

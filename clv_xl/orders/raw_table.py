@@ -312,12 +312,12 @@ def unique_headers(headers: list[str]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Cells: blanks, text and types
+# The order id column and a CSV file's separator
 
 
 def _order_id_column(header: Sequence[object], columns: ColumnMap) -> int | None:
     """The position of the order id column in a header row, if it has one: its text is
-    compared only, and is often distinct in every row (see `_arrow_cells`)."""
+    compared only, and is often distinct in every row (see `clv_xl.orders.cells`)."""
     names = [header_text(value) for value in header]
     found = match_roles(names, columns).get("order_id")
     return names.index(found) if found is not None else None

@@ -140,7 +140,7 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
 
 
 def is_text(dtype: np.dtype | pd.api.extensions.ExtensionDtype) -> bool:
-    """str or object text, or categories (which `cells` only makes of text)."""
+    """str or object text, or categories (which `clv_xl.orders.cells` only makes of text)."""
     return pdt.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
 
 

@@ -52,6 +52,14 @@ PERCENT_ROWS = {CHOICE_ROWS["holdout_error"]}
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     ws = wb.create_sheet(SHEET)
+    _fill(ws, analysis, fmt)
+    lay_out(ws, {1: FIRST_WIDTH}, WIDTH)
+    _wrap_long_texts(ws, FIRST_TABLE_ROW)
+    return ws
+
+
+def _fill(ws: Worksheet, analysis: Analysis, fmt: dict[str, str]) -> None:
+    """The sheet's text, tables and chart, as far as the prediction goes."""
     p = analysis.prediction
     style.TITLE.apply(put(ws, 1, 1, "Model: predicted purchases, spend and CLV"))
     for row, sentence in enumerate(EXPLANATION, start=2):
@@ -59,7 +67,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     if not p.fitted:
         style.OUTPUT.apply(put(ws, FIRST_TABLE_ROW, 1, f"No model fitted: {p.reason}"))
         put(ws, FIRST_TABLE_ROW + 1, 1, "The report keeps the simple CLV (ARPU x margin / churn).")
-        return ws
+        return
     style.SECTION.apply(put(ws, FIRST_TABLE_ROW, 1, f"Purchase model: {p.purchase_model}"))
     if p.family and p.family != p.purchase_model:
         put(ws, FIRST_TABLE_ROW, 4, f"(the no-drop-out limit of {p.family})")
@@ -76,7 +84,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         row = _frame(ws, row + 2, SIDE_BY_SIDE, side_by_side(p.model_choice), fmt, PERCENT_ROWS)
     if p.validation_reason:
         style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
-        return ws
+        return
     caption = (
         f"Holdout check: repeat purchases in the last {p.holdout_weeks} weeks "
         f"(after {p.calibration_end:%Y-%m-%d}), by repeat purchases before"
@@ -108,9 +116,6 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         Reference(ws, min_col=1, min_row=top + 2, max_row=top + 1 + len(p.tracking))
     )
     ws.add_chart(chart, "J4")
-    lay_out(ws, {1: FIRST_WIDTH}, WIDTH)
-    _wrap_long_texts(ws, FIRST_TABLE_ROW)
-    return ws
 
 
 def side_by_side(choice: pd.DataFrame) -> pd.DataFrame:
@@ -146,11 +151,11 @@ def _frame(
 
 
 def _wrap_long_texts(ws: Worksheet, first_row: int) -> None:
-    """Texts of the tables from ``first_row`` on that are longer than their column, with a
-    value in the next column, wrap (printed, such text is cut off where the next value
-    starts), in rows made as tall as their longest cell; text with room to its right runs
-    on, as the section titles do, and the sentences across merged columns have their
-    heights already."""
+    """Texts of the tables from ``first_row`` on that are longer than their column (bold at
+    BOLD_WIDTH a character), with a value in the next column, wrap (printed, such text is
+    cut off where the next value starts), in rows made at least as tall as their longest
+    cell; text with an empty cell to its right runs on, as the section titles do, and the
+    sentences across merged columns have their heights already."""
     merged = {cell for cells in ws.merged_cells.ranges for cell in cells.cells}
     for cells in ws.iter_rows(min_row=first_row):
         lines = 1
@@ -162,9 +167,16 @@ def _wrap_long_texts(ws: Worksheet, first_row: int) -> None:
                 or right.value is None
             ):
                 continue
-            needed = math.ceil(len(cell.value) / (FIRST_WIDTH if cell.column == 1 else WIDTH))
+            width = FIRST_WIDTH if cell.column == 1 else WIDTH
+            bold = cell.font is not None and cell.font.b
+            needed = math.ceil(len(cell.value) * (style.BOLD_WIDTH if bold else 1) / width)
             if needed > 1:
-                cell.alignment = Alignment(wrap_text=True, vertical=cell.alignment.vertical)
+                cell.alignment = Alignment(
+                    horizontal=cell.alignment.horizontal,
+                    vertical=cell.alignment.vertical,
+                    wrap_text=True,
+                )
                 lines = max(lines, needed)
-        if lines > 1:
-            ws.row_dimensions[cells[0].row].height = style.LINE_HEIGHT * lines
+        dimension = ws.row_dimensions[cells[0].row]
+        if lines > 1 and (dimension.height or 0) < style.LINE_HEIGHT * lines:
+            dimension.height = style.LINE_HEIGHT * lines
