@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Alignment
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -54,7 +52,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     ws = wb.create_sheet(SHEET)
     _fill(ws, analysis, fmt)
     lay_out(ws, {1: FIRST_WIDTH}, WIDTH)
-    _wrap_long_texts(ws, FIRST_TABLE_ROW)
+    style.wrap_cut_off_texts(ws, FIRST_TABLE_ROW)
     return ws
 
 
@@ -148,35 +146,3 @@ def _frame(
                 number_format = style.PERCENT if share else style.DECIMAL
             put(ws, offset, column, value, number_format)
     return row + 1 + len(frame)
-
-
-def _wrap_long_texts(ws: Worksheet, first_row: int) -> None:
-    """Texts of the tables from ``first_row`` on that are longer than their column (bold at
-    BOLD_WIDTH a character), with a value in the next column, wrap (printed, such text is
-    cut off where the next value starts), in rows made at least as tall as their longest
-    cell; text with an empty cell to its right runs on, as the section titles do, and the
-    sentences across merged columns have their heights already."""
-    merged = {cell for cells in ws.merged_cells.ranges for cell in cells.cells}
-    for cells in ws.iter_rows(min_row=first_row):
-        lines = 1
-        for cell, right in zip(cells, [*cells[1:], None], strict=True):
-            if (
-                not isinstance(cell.value, str)
-                or (cell.row, cell.column) in merged
-                or right is None
-                or right.value is None
-            ):
-                continue
-            width = FIRST_WIDTH if cell.column == 1 else WIDTH
-            bold = cell.font is not None and cell.font.b
-            needed = math.ceil(len(cell.value) * (style.BOLD_WIDTH if bold else 1) / width)
-            if needed > 1:
-                cell.alignment = Alignment(
-                    horizontal=cell.alignment.horizontal,
-                    vertical=cell.alignment.vertical,
-                    wrap_text=True,
-                )
-                lines = max(lines, needed)
-        dimension = ws.row_dimensions[cells[0].row]
-        if lines > 1 and (dimension.height or 0) < style.LINE_HEIGHT * lines:
-            dimension.height = style.LINE_HEIGHT * lines

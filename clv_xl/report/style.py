@@ -165,20 +165,57 @@ def write_about_sheet(
     return ws
 
 
+#: Bold text's width per character, in the widths of the default font's digits: a label
+#: sized by its characters alone is cut off in print (Calibri and Carlito bold).
+BOLD_WIDTH = 1.2
+
+
+def text_lines(cell: Cell, width: float) -> int:
+    """The lines a cell's text takes wrapped in a column ``width`` characters wide, which
+    openpyxl cannot measure: a line per width of characters (bold at BOLD_WIDTH a
+    character), each of its own lines apart."""
+    per_character = BOLD_WIDTH if cell.font is not None and cell.font.b else 1.0
+    lines = str(cell.value).splitlines() or [""]
+    return sum(math.ceil(len(line) * per_character / width) or 1 for line in lines)
+
+
 def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
-    """Heights for the rows whose text in ``column`` wraps, which openpyxl cannot measure: a
-    line per column width of characters (a column's width counts characters)."""
+    """Heights for the rows whose text in ``column`` wraps (`text_lines`)."""
     width = ws.column_dimensions[column].width
     for cell in ws[column][first_row - 1 :]:
         if isinstance(cell.value, str) and not cell.value.startswith("="):  # text, not formulas
-            lines = sum(math.ceil(len(line) / width) or 1 for line in cell.value.splitlines())
+            lines = text_lines(cell, width)
             if lines > 1:
                 ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
 
 
-#: Bold text's width per character, in the widths of the default font's digits: a label
-#: sized by its characters alone is cut off in print (Calibri and Carlito bold).
-BOLD_WIDTH = 1.2
+def wrap_cut_off_texts(ws: Worksheet, first_row: int) -> None:
+    """Texts from ``first_row`` on that are longer than their column, with a value in the
+    next column, wrap (printed, such text is cut off where the next value starts), in rows
+    made at least as tall as their longest cell (`text_lines`); text with an empty cell to
+    its right runs on, as section titles do, and merged cells keep the heights they have."""
+    merged = {cell for cells in ws.merged_cells.ranges for cell in cells.cells}
+    for cells in ws.iter_rows(min_row=first_row):
+        lines = 1
+        for cell, right in zip(cells, [*cells[1:], None], strict=True):
+            if (
+                not isinstance(cell.value, str)
+                or (cell.row, cell.column) in merged
+                or right is None
+                or right.value is None
+            ):
+                continue
+            needed = text_lines(cell, ws.column_dimensions[cell.column_letter].width)
+            if needed > 1:
+                cell.alignment = Alignment(
+                    horizontal=cell.alignment.horizontal,
+                    vertical=cell.alignment.vertical,
+                    wrap_text=True,
+                )
+                lines = max(lines, needed)
+        dimension = ws.row_dimensions[cells[0].row]
+        if lines > 1 and (dimension.height or 0) < LINE_HEIGHT * lines:
+            dimension.height = LINE_HEIGHT * lines
 
 
 def autosize(ws: Worksheet, min_width: float = 8, max_width: float = 80) -> None:
