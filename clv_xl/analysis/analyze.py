@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clv_xl.alongside import alongside
-from clv_xl.analysis.cohorts import cohort_matrix, curves_by_year, revenue_retention
+from clv_xl.analysis.cohorts import cohort_matrices, curves_by_year, revenue_retention
 from clv_xl.analysis.customers import PROFITABILITY, customer_summary, labels
 from clv_xl.analysis.forecast_ranges import (
     Verdict,
@@ -149,8 +149,7 @@ def analyze(
             lines, customers, pd.Timestamp(as_of), params.churn_window_days,
             customers[channel] if channel else None,
         )  # fmt: skip
-        cohort_retention = cohort_matrix(lines, customers, as_of, "share")
-        cohort_revenue = cohort_matrix(lines, customers, as_of, "cumulative revenue")
+        cohort_retention, cohort_revenue = cohort_matrices(lines, customers, as_of)
         paid = lines.loc[~unmatched, ["customer", "date", "amount"]]
         retention = revenue_retention(paid, as_of)
         lifetimes = segment_lifetimes(customers, orders.segments, valuation, channel)

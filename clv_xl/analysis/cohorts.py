@@ -13,22 +13,19 @@ from clv_xl.functions.formulas import MONTHS_PER_YEAR
 from clv_xl.models.integer_keys import run_starts
 
 
-def cohort_matrix(
-    lines: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date, kind: str
-) -> pd.DataFrame:
-    """Acquisition month x months since first order.
-
-    ``kind="share"``: share of the cohort's customers who bought in that month;
-    ``kind="cumulative revenue"``: revenue to date per cohort customer. Months
-    after the analysis date are left empty.
-    """
+def cohort_matrices(
+    lines: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Acquisition month x months since first order: the share of the cohort's customers
+    who bought in that month, and the revenue to date per cohort customer. Months after the
+    analysis date are left empty."""
     # The cohorts (months of first order), each customer's as a position in them, sizes.
     cohorts, cohort_of, sizes = np.unique(
         _month_number(customers["first_order"].to_numpy()), return_inverse=True, return_counts=True
     )
-    sizes = pd.Series(sizes, index=cohorts)
+    counts = pd.Series(sizes, index=cohorts)
     # Each line's customer as a position in ``customers`` (-1: refunds of no customer), and
-    # its month; 32 bits, in place: at millions of lines each array is tens of MB.
+    # its month, once for both matrices; 32 bits: at millions of lines each array is tens of MB.
     position = customers.index.get_indexer(lines["customer"].cat.categories).astype(np.int32)
     customer = position[lines["customer"].cat.codes.to_numpy()]
     known = customer >= 0
@@ -36,42 +33,68 @@ def cohort_matrix(
     month = _month_number(lines["date"].to_numpy()[known]).astype(np.int32)
     amount = lines["amount"].to_numpy()[known]
     del known
-    # Pairs of integers are keyed as one, first x width + second: quicker than as pairs.
-    if kind == "share":  # buyers: the distinct (customer, month) pairs of purchases
-        buys = amount >= 0
-        first, span = int(month.min()), int(month.max()) + 1 - int(month.min())
-        keys = customer[buys].astype(np.int64)
-        keys *= span
-        keys += month[buys]
-        keys -= first
-        keys.sort()  # in place: a tenth of the time and a fifth of the memory of hashing
-        pairs = keys[run_starts(keys)]
-        del keys
-        cohort = cohort_of[pairs // span]
-        age = pairs % span + first - cohorts[cohort]
-        width = age.max() + 1
-        buyers = np.bincount(cohort * width + age, minlength=len(cohorts) * width)
-        matrix = pd.DataFrame(buyers.reshape(len(cohorts), width), index=cohorts).div(sizes, axis=0)
-    else:  # each (cohort, age)'s lines summed, in row order
-        cohort = cohort_of.astype(np.int32)[customer]
-        age = month  # made the months since the first order in place
-        age -= cohorts.astype(np.int32)[cohort]
-        low, width = int(age.min()), int(age.max()) + 1 - int(age.min())
-        cell = cohort.astype(np.int64)
-        cell *= width
-        cell += age
-        cell -= low
-        revenue = np.bincount(cell, amount, minlength=len(cohorts) * width)
-        matrix = pd.DataFrame(
-            revenue.reshape(len(cohorts), width), index=cohorts, columns=range(low, low + width)
-        )
-        matrix = matrix.cumsum(axis=1).div(sizes, axis=0)
+    share = _buyers(customer, month, amount >= 0, cohorts, cohort_of).div(counts, axis=0)
+    revenue = _revenue(customer, month, amount, cohorts, cohort_of)
+    revenue = revenue.cumsum(axis=1).div(counts, axis=0)
+    return _observed(share, as_of, fill_forward=False), _observed(revenue, as_of, fill_forward=True)
+
+
+def _buyers(
+    customer: np.ndarray,
+    month: np.ndarray,
+    buys: np.ndarray,
+    cohorts: np.ndarray,
+    cohort_of: np.ndarray,
+) -> pd.DataFrame:
+    """Per cohort and month since the first order, the customers who bought: the distinct
+    (customer, month) pairs of purchases, keyed as one (first x width + second)."""
+    first, span = int(month.min()), int(month.max()) + 1 - int(month.min())
+    keys = customer[buys].astype(np.int64)
+    keys *= span
+    keys += month[buys]
+    keys -= first
+    keys.sort()  # in place: a tenth of the time and a fifth of the memory of hashing
+    pairs = keys[run_starts(keys)]
+    del keys
+    cohort = cohort_of[pairs // span]
+    age = pairs % span + first - cohorts[cohort]
+    width = age.max() + 1
+    buyers = np.bincount(cohort * width + age, minlength=len(cohorts) * width)
+    return pd.DataFrame(buyers.reshape(len(cohorts), width), index=cohorts)
+
+
+def _revenue(
+    customer: np.ndarray,
+    month: np.ndarray,
+    amount: np.ndarray,
+    cohorts: np.ndarray,
+    cohort_of: np.ndarray,
+) -> pd.DataFrame:
+    """Per cohort and month since the first order (refunds before it at negative months),
+    the lines' amounts summed in row order."""
+    cohort = cohort_of.astype(np.int32)[customer]
+    age = month - cohorts.astype(np.int32)[cohort]
+    low, width = int(age.min()), int(age.max()) + 1 - int(age.min())
+    cell = cohort.astype(np.int64)
+    cell *= width
+    cell += age
+    cell -= low
+    revenue = np.bincount(cell, amount, minlength=len(cohorts) * width)
+    return pd.DataFrame(
+        revenue.reshape(len(cohorts), width), index=cohorts, columns=range(low, low + width)
+    )
+
+
+def _observed(matrix: pd.DataFrame, as_of: dt.date, fill_forward: bool) -> pd.DataFrame:
+    """A cohort matrix over the months 0 on that some cohort can be seen in by ``as_of`` (a
+    month without lines 0, or the month before's figure with ``fill_forward``), empty where
+    the cohort cannot be seen yet; cohorts labelled YYYY-MM."""
     observable = (
         _month_number(np.array([as_of], dtype="datetime64[ns]"))[0] - matrix.index.to_numpy()
     )
     ages = np.arange(int(observable.max()) + 1 if len(observable) else 0)
     matrix = matrix.reindex(columns=ages)
-    matrix = matrix.fillna(0.0) if kind == "share" else matrix.ffill(axis=1)
+    matrix = matrix.ffill(axis=1) if fill_forward else matrix.fillna(0.0)
     matrix = matrix.where(ages[None, :] <= observable[:, None])
     matrix.index = [f"{n // MONTHS_PER_YEAR}-{n % MONTHS_PER_YEAR + 1:02d}" for n in matrix.index]
     matrix.index.name = "cohort"
