@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import signal
 import sys
@@ -70,6 +71,23 @@ NOTED: list[int] = []
 
 def _note(signum: int, frame: FrameType | None) -> None:
     NOTED.append(signum)
+
+
+def _drop_interrupted_work(stop: Interrupted) -> None:
+    """Free the frames the signal stopped, and the objects they held, before the answer is
+    printed. An object stopped halfway through its ``__init__`` (a ``ZipFile`` without
+    its ``_writing``) can fail in its ``__del__``; such failures of work already given up
+    are not reported (Python would print them, with a traceback, after the answer)."""
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        failure: BaseException | None = stop
+        while failure is not None:
+            failure.__traceback__ = None
+            failure = failure.__context__
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 class Steps:
@@ -208,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"clv-xl: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Interrupted as stop:
+        _drop_interrupted_work(stop)
         print(f"clv-xl: interrupted ({stop}); nothing was written.", file=sys.stderr)
         return 128 + stop.signum
     except Exception as failure:  # the last line of defence: a message, not a traceback
