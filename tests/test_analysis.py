@@ -354,6 +354,22 @@ def test_a_segment_column_named_like_a_figure_does_not_replace_it(fixture_orders
     assert set(tiers["segment"]) == {"Top 20%", "Middle 60%", "Bottom 20%"}
 
 
+def test_a_missing_segment_value_in_orders_built_by_hand_is_the_blank_segment(fixture_orders):
+    """Orders built by hand (not by load_orders) may hold a missing segment value: it reads
+    "(blank)", as a blank cell does, and its customers are a segment like any other."""
+    import dataclasses
+
+    read = load_orders(fixture_orders, as_of=AS_OF)
+    lines = read.lines.assign(channel=read.lines["channel"].astype(object).where(
+        read.lines["customer"] != "B", None).astype("category"))  # fmt: skip
+    a = analyze(dataclasses.replace(read, lines=lines), Params(as_of=AS_OF))
+    assert a.customers["channel"].to_dict() == {"A": "Web", "B": "(blank)", "C": "Web",
+                                                "D": "Store"}  # fmt: skip
+    blank, store = segment(a, "channel", "(blank)"), segment(a, "channel", "Store")
+    assert (blank["customers"], blank["revenue"]) == (1, 200.0)
+    assert (store["customers"], store["revenue"]) == (1, 0.0)
+
+
 def test_gaps_between_order_days_match_each_customers_own():
     from clv_xl.analysis.valuation import _gaps
 

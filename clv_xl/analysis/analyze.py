@@ -43,7 +43,7 @@ from clv_xl.analysis.segments import (
 )
 from clv_xl.analysis.valuation import Valuation, monthly_rate, value_customers
 from clv_xl.errors import InputError
-from clv_xl.orders.load import Orders
+from clv_xl.orders.load import BLANK_SEGMENT, Orders
 
 #: P(alive) below this for an active customer, or above the next for a lost one, is named.
 UNLIKELY_ALIVE, LIKELY_ALIVE = 0.05, 0.5
@@ -199,16 +199,28 @@ OWN_NAMES = frozenset({
 def _segments_apart(orders: Orders) -> Orders:
     """``orders`` with every segment column named like one of the analysis' own columns or
     dimensions (OWN_NAMES, compared without case) renamed "<name> (segment)", so that it
-    can neither replace a figure nor be replaced by a built-in dimension."""
+    can neither replace a figure nor be replaced by a built-in dimension; a missing value
+    in a segment column (in orders built by hand: `load_orders` names blank cells so) reads
+    BLANK_SEGMENT, as a segment of its own."""
     own = {name.casefold() for name in OWN_NAMES}
     renamed = {s: f"{s} (segment)" for s in orders.segments if s.casefold() in own}
-    if not renamed:
+    lines = orders.lines
+    blanks = {s: _blank_named(lines[s]) for s in orders.segments if lines[s].isna().any()}
+    if not renamed and not blanks:
         return orders
     return dataclasses.replace(
         orders,
-        lines=orders.lines.rename(columns=renamed),
+        lines=lines.assign(**blanks).rename(columns=renamed),
         segments=tuple(renamed.get(s, s) for s in orders.segments),
     )
+
+
+def _blank_named(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if BLANK_SEGMENT not in values.cat.categories:
+            values = values.cat.add_categories([BLANK_SEGMENT])
+        return values.fillna(BLANK_SEGMENT)
+    return values.astype(object).fillna(BLANK_SEGMENT)
 
 
 def _margin(lines: pd.DataFrame, params: Params) -> tuple[float, str]:
