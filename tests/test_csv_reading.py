@@ -17,7 +17,7 @@ from test_orders import assert_same_orders
 
 from clv_xl.alongside import ONE_THREAD_SETTING
 from clv_xl.errors import InputError
-from clv_xl.orders.cells import TWO_THREADS_FROM_ROWS, _arrow_cells, typed_columns
+from clv_xl.orders.cells import TWO_THREADS_FROM_ROWS, _arrow_cells, cleaned, typed_columns
 from clv_xl.orders.headers import GUESS
 from clv_xl.orders.load import Orders, load_orders, orders_from_grid
 from clv_xl.orders.raw_table import CSV_BLOCK_BYTES, csv_table
@@ -203,6 +203,25 @@ def test_columns_typed_in_two_threads_are_those_typed_in_one(
     assert two.lines["customer"].cat.categories.tolist() == sorted(f"C{i}" for i in range(700))
     assert two.lines["Channel"].cat.categories.tolist() == ["Store", "Web"]
     assert two.lines["order_id"].cat.codes.tolist() == list(range(rows))
+
+
+@pytest.mark.parametrize(
+    ("texts", "categories", "codes"),
+    [
+        (["Web", "Shop", "Web"], ["Web", "Shop"], [0, 1, 0]),  # nothing to strip: as read
+        (["Web\u00a0", "\u3000Web", "Shop", "\u2003"], ["Web", "Shop"], [0, 0, 1, -1]),
+        (["Café ", "Café", " ", "é"], ["Café", "é"], [0, 0, -1, 1]),
+    ],
+)
+def test_text_categories_are_stripped_beyond_the_ascii_space(
+    texts: list[str], categories: list[str], codes: list[int]
+) -> None:
+    """White space of any kind at either end goes, blank text is missing, and a column
+    whose texts need no stripping keeps its texts as read (the same as `cleaned` gives)."""
+    typed = _arrow_cells(pa.array(texts))
+    assert typed.cat.categories.tolist() == categories
+    assert typed.cat.codes.tolist() == codes
+    pd.testing.assert_series_equal(typed, cleaned(pd.Series(texts, dtype="str")))
 
 
 @pytest.mark.usefixtures("two_cores")

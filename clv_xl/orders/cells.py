@@ -128,12 +128,15 @@ def _may_need_stripping(array: pa.Array) -> bool:
 
 def _text_categories(array: pa.Array) -> pd.Series:
     """Text as categories, as `cleaned` makes them: Arrow encodes the column once, each
-    distinct text is stripped (texts equal once stripped meet; blank text is missing), and
-    the categories are the stripped texts in order of first appearance."""
+    distinct text is stripped (texts equal once stripped meet; blank text is missing; none
+    is when no text may start or end with white space), and the categories are the
+    stripped texts in order of first appearance."""
     encoded = pc.dictionary_encode(array)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    merged = pc.dictionary_encode(pc.utf8_trim_whitespace(encoded.dictionary))
-    stripped, code_of = merged.dictionary, merged.indices.to_numpy()
+    stripped, code_of = encoded.dictionary, np.arange(len(encoded.dictionary))
+    if _may_need_stripping(stripped):
+        merged = pc.dictionary_encode(pc.utf8_trim_whitespace(stripped))
+        stripped, code_of = merged.dictionary, merged.indices.to_numpy()
     blank = pc.index(stripped, "").as_py()
     if blank >= 0:  # the blank text: code -1, the later texts one lower
         code_of = np.where(code_of == blank, -1, code_of - (code_of > blank))
