@@ -12,7 +12,7 @@ import pytest
 from clv_xl.analysis.analyze import analyze
 from clv_xl.orders.load import load_orders
 from clv_xl.report.model import CHOICE_ROWS, FIRST_TABLE_ROW, FIRST_WIDTH, SIDE_BY_SIDE, WIDTH
-from clv_xl.report.style import BOLD_WIDTH, LINE_HEIGHT
+from clv_xl.report.style import BOLD_WIDTH, LINE_HEIGHT, text_lines
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
@@ -110,3 +110,22 @@ def test_without_a_holdout_check_the_sheet_is_laid_out_alike(tmp_path) -> None:
     header = [ws.cell(row + 1, column) for column in range(1, 8)]
     long = [cell for cell in header if len(cell.value or "") * BOLD_WIDTH > WIDTH]
     assert long and all(cell.alignment.wrap_text for cell in long[:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "bold", "width", "lines"),
+    [
+        # 13 bold characters a line: "Expected" | "revenue per" | "customer," | "next 36" |
+        # "months" | "(model," | "discounted)": words are not split to fill a line
+        ("Expected revenue per customer, next 36 months (model, discounted)", True, 16, 7),
+        ("Expected revenue per customer, next 36 months (model, discounted)", True, 20, 5),
+        ("aaaaa bbbbb", False, 5, 2),  # two words of a line each (not 11 / 5 characters)
+        ("a very long word: Kundenlebenszeitwert", False, 8, 6),  # split only when too long
+        ("one\ntwo lines", False, 40, 2),  # each line of its own
+        ("", False, 10, 1),
+    ],
+)
+def test_a_texts_lines_are_counted_as_it_wraps_at_words(text, bold, width, lines) -> None:
+    cell = openpyxl.Workbook().active.cell(1, 1, text)
+    cell.font = openpyxl.styles.Font(bold=bold)
+    assert text_lines(cell, width) == lines

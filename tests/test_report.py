@@ -471,11 +471,15 @@ class TestOnPaper:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def pages(cls, report, tmp_path_factory):
+    def pdf(cls, report, tmp_path_factory):
+        return to_pdf(report, tmp_path_factory.mktemp("pdf"))
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def pages(cls, pdf):
         from pdfminer.high_level import extract_pages
         from pdfminer.layout import LTChar, LTTextContainer
 
-        pdf = to_pdf(report, tmp_path_factory.mktemp("pdf"))
         found = []
         for page in extract_pages(pdf):
             sizes, text = [], []
@@ -520,6 +524,48 @@ class TestOnPaper:
         printed = " ".join(" ".join(text.split()) for _, text in pages)
         missing = [label for label in labels if " ".join(label.split()) not in printed]
         assert not missing
+
+    def test_segment_headings_print_whole_within_their_rows(self, pdf, pages, report):
+        """Each heading of the Segments tables prints inside its dark header cell: no line of
+        it runs over the cell's edge or stands above it (LibreOffice cuts such lines off
+        at the row's edges, so they print half or not at all)."""
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LAParams, LTRect, LTTextLineHorizontal
+
+        sheet = openpyxl.load_workbook(report)[segments_sheet.SHEET]
+        headings = sheet[segments_sheet.FIRST_SECTION_ROW + 1]
+        words = {word for cell in headings if cell.value for word in cell.value.split()}
+        numbers = [n for n, (_, text) in enumerate(pages) if "\nSegments\n" in text]
+        assert numbers
+        header_fill = (0x1F / 255, 0x4E / 255, 0x78 / 255)
+        cut = []
+        for page in extract_pages(pdf, page_numbers=numbers, laparams=LAParams(line_margin=0)):
+            cells, lines = [], []
+
+            def walk(item, cells=cells, lines=lines):
+                if isinstance(item, LTRect) and np.allclose(
+                    item.non_stroking_color or (), header_fill, atol=0.02
+                ):
+                    cells.append(item)
+                elif isinstance(item, LTTextLineHorizontal):
+                    lines.append(item)
+                    return
+                for child in item if hasattr(item, "__iter__") else ():
+                    walk(child)
+
+            walk(page)
+            assert cells
+            for line in lines:
+                if not set(line.get_text().split()) <= words:
+                    continue
+                middle = (line.x0 + line.x1) / 2
+                for cell in (c for c in cells if c.x0 <= middle <= c.x1):
+                    across = line.y1 > cell.y0 and line.y0 < cell.y1
+                    over = line.y0 < cell.y0 - 2.5 or line.y1 > cell.y1 + 2.5
+                    above = 0 <= line.y0 - cell.y1 < 15
+                    if (across and over) or above:
+                        cut.append((page.pageid, line.get_text().strip()))
+        assert not cut
 
     def test_the_summary_starts_with_its_executive_summary(self, pages):
         first = pages[0][1]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from openpyxl.cell.cell import Cell
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
@@ -29,7 +30,11 @@ from clv_xl.report.summary import (
 )
 
 SHEET = "Segments"
-HEADER_HEIGHT = 64  # points: four lines of a wrapped header
+#: The first dimension's title, below the sheet's title and notes (frozen above it).
+FIRST_SECTION_ROW = 5
+#: Column widths (characters): a figure's, widened until its heading takes at most
+#: HEADING_LINES lines; the Notes column's, whose sentences wrap within it.
+COLUMN_WIDTH, HEADING_LINES, NOTES_WIDTH = 16, 5, 100
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
     for row, note in enumerate(notes, start=2):
         style.NOTE.apply(put(ws, row, 1, note))
     cols = columns(analysis)
-    row = 5
+    row = FIRST_SECTION_ROW
     places: dict[str, tuple[int, int]] = {}
     for dimension in analysis.dimensions:
         part = ordered(analysis, dimension)
@@ -163,8 +168,28 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
         last = _table(ws, row + 1, part, cols, fmt, table_name(dimension), analysis)
         places[dimension] = (row + 1, last)
         row = last + 2
-    lay_out(ws, {1: 24}, freeze="B5")
+    notes_column = next(i for i, c in enumerate(cols, start=1) if c.field == "notes")
+    headings = ws[min(top for top, _ in places.values())]
+    widths: dict[int, float] = {
+        cell.column: _heading_width(cell)
+        for cell in headings
+        if cell.column not in (1, notes_column)
+    }
+    widths |= {1: 24, notes_column: NOTES_WIDTH}
+    lay_out(ws, widths, freeze=f"B{FIRST_SECTION_ROW}")
+    style.fit_wrapped_rows(ws, get_column_letter(notes_column), first_row=FIRST_SECTION_ROW)
+    for header_row, _ in places.values():
+        style.fit_header_row(ws, header_row)
     return places
+
+
+def _heading_width(cell: Cell) -> float:
+    """The narrowest width from COLUMN_WIDTH on at which a heading takes at most
+    HEADING_LINES lines."""
+    width = COLUMN_WIDTH
+    while style.text_lines(cell, width) > HEADING_LINES:
+        width += 1
+    return width
 
 
 def _table(
@@ -180,7 +205,6 @@ def _table(
     style.write_header(ws, top, [c.header for c in cols])
     for cell in ws[top]:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-    ws.row_dimensions[top].height = HEADER_HEIGHT
     letters = {c.field: get_column_letter(i) for i, c in enumerate(cols, start=1)}
     small_text = f"Small (< {analysis.params.min_segment_customers} customers)."
     for offset, (_, segment) in enumerate(part.iterrows(), start=1):
@@ -197,7 +221,8 @@ def _table(
             elif col.field == "notes":
                 forecast = "" if segment["model_trusted"] else f"Model: {segment['model_verdict']}"
                 notes = [segment["clv_note"], small_text if segment["small"] else "", forecast]
-                put(ws, row, index, " ".join(n for n in notes if n))
+                note = put(ws, row, index, " ".join(n for n in notes if n))
+                note.alignment = Alignment(wrap_text=True, vertical="bottom")  # as the figures
             else:
                 cell = put(ws, row, index, segment[col.field], fmt[col.kind])
                 if col.role is not None:

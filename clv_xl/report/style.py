@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import textwrap
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,11 +173,12 @@ BOLD_WIDTH = 1.2
 
 def text_lines(cell: Cell, width: float) -> int:
     """The lines a cell's text takes wrapped in a column ``width`` characters wide, which
-    openpyxl cannot measure: a line per width of characters (bold at BOLD_WIDTH a
-    character), each of its own lines apart."""
+    openpyxl cannot measure: each of its own lines wrapped at word boundaries (`textwrap`,
+    as Excel wraps), a line holding ``width`` characters (bold at BOLD_WIDTH a character)."""
     per_character = BOLD_WIDTH if cell.font is not None and cell.font.b else 1.0
+    capacity = max(1, math.floor(width / per_character))
     lines = str(cell.value).splitlines() or [""]
-    return sum(math.ceil(len(line) * per_character / width) or 1 for line in lines)
+    return sum(len(textwrap.wrap(line, capacity)) or 1 for line in lines)
 
 
 def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
@@ -187,6 +189,17 @@ def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
             lines = text_lines(cell, width)
             if lines > 1:
                 ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
+
+
+def fit_header_row(ws: Worksheet, row: int) -> None:
+    """A row of wrapped headings as tall as its longest heading needs (`text_lines`) at the
+    sheet's column widths: printed, a taller heading is cut off at the row's edges."""
+    needed = (
+        text_lines(cell, ws.column_dimensions[cell.column_letter].width)
+        for cell in ws[row]
+        if isinstance(cell.value, str)
+    )
+    ws.row_dimensions[row].height = LINE_HEIGHT * max(needed, default=1)
 
 
 def wrap_cut_off_texts(ws: Worksheet, first_row: int) -> None:
