@@ -216,6 +216,7 @@ def _segments_apart(orders: Orders) -> Orders:
 
 
 def _blank_named(values: pd.Series) -> pd.Series:
+    """A segment column with its missing values read BLANK_SEGMENT (categories kept)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         if BLANK_SEGMENT not in values.cat.categories:
             values = values.cat.add_categories([BLANK_SEGMENT])

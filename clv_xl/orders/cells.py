@@ -128,9 +128,9 @@ def _may_need_stripping(array: pa.Array) -> bool:
 
 def _text_categories(array: pa.Array) -> pd.Series:
     """Text as categories, as `cleaned` makes them: Arrow encodes the column once, each
-    distinct text is stripped (texts equal once stripped meet; blank text is missing; none
-    is when no text may start or end with white space), and the categories are the
-    stripped texts in order of first appearance."""
+    distinct text is stripped when one may start or end with white space (texts equal once
+    stripped meet; blank text is missing), and the categories are the stripped texts in
+    order of first appearance."""
     encoded = pc.dictionary_encode(array)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
     stripped, code_of = encoded.dictionary, np.arange(len(encoded.dictionary))
