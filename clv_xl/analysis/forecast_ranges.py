@@ -167,7 +167,7 @@ def verdicts_by_group(prediction: Prediction, groups: pd.Series) -> dict[Any, Ve
         return {}
     history = inputs.history
     frequency, recency, age = (history[k].to_numpy() for k in ("frequency", "recency", "T"))
-    codes, names = pd.factorize(groups.to_numpy())
+    codes, names = pd.factorize(groups)  # Arrow text and categories by their own codes
     codes = np.where(np.isnan(frequency + recency + age), -1, codes)  # in no group
     counted = codes >= 0
     group, n = codes[counted], len(names)
