@@ -178,8 +178,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tu
     widths |= {1: 24, notes_column: NOTES_WIDTH}
     lay_out(ws, widths, freeze=f"B{FIRST_SECTION_ROW}")
     style.fit_wrapped_rows(ws, get_column_letter(notes_column), first_row=FIRST_SECTION_ROW)
-    for header_row, _ in places.values():
-        style.fit_header_row(ws, header_row)
+    style.wrap_cut_off_texts(ws, FIRST_SECTION_ROW)  # the header rows as tall as their headings
     return places
 
 

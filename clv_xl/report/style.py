@@ -191,28 +191,19 @@ def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
                 ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
 
 
-def fit_header_row(ws: Worksheet, row: int) -> None:
-    """A row of wrapped headings as tall as its longest heading needs (`text_lines`) at the
-    sheet's column widths: printed, a taller heading is cut off at the row's edges."""
-    needed = (
-        text_lines(cell, ws.column_dimensions[cell.column_letter].width)
-        for cell in ws[row]
-        if isinstance(cell.value, str)
-    )
-    ws.row_dimensions[row].height = LINE_HEIGHT * max(needed, default=1)
-
-
 def wrap_cut_off_texts(ws: Worksheet, first_row: int) -> None:
     """Texts from ``first_row`` on that are longer than their column, with a value in the
     next column, wrap (printed, such text is cut off where the next value starts), in rows
     made at least as tall as their longest cell (`text_lines`); text with an empty cell to
-    its right runs on, as section titles do, and merged cells keep the heights they have."""
+    its right runs on, as section titles do, and merged cells keep the heights they have
+    (formulas are not text)."""
     merged = {cell for cells in ws.merged_cells.ranges for cell in cells.cells}
     for cells in ws.iter_rows(min_row=first_row):
         lines = 1
         for cell, right in zip(cells, [*cells[1:], None], strict=True):
             if (
                 not isinstance(cell.value, str)
+                or cell.value.startswith("=")  # a formula, not text
                 or (cell.row, cell.column) in merged
                 or right is None
                 or right.value is None
