@@ -80,6 +80,7 @@ def maximise(
     with_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
     axes: np.ndarray | None = None,
     warm: bool = False,
+    limit: Sequence[float] | None = None,
 ) -> MleFit:
     """Maximise ``log_likelihood(params)`` over positive params from each start.
 
@@ -89,6 +90,12 @@ def maximise(
     ``with_gradient(params)``, the log-likelihood and its derivatives by each parameter in
     one evaluation, is optional: without it the optimiser and the Hessian use finite
     differences. ``axes``: the directions the optimiser works along (see :func:`_run_from`).
+
+    ``limit``: the model's best point at a limit (one rate for all, :mod:`.one_rate`), which
+    counts as the end of a run before the first cold start: that start then stops as soon
+    as it settles there (:func:`_run_from`) instead of crawling the ridge towards the limit
+    to its end. It counts as converged only when a start ends within ``RIDGE_AGREEMENT``
+    of it.
 
     Each start runs L-BFGS-B on the log scale with at most ``EVALUATION_BUDGET``
     evaluations of the likelihood, so a fit ends in bounded time on any data. The starts
@@ -125,7 +132,10 @@ def maximise(
     both = None if with_gradient is None else objective_and_slope
     jacobian = None if with_gradient is None else slope
     runs: list[_Run] = []
-    for start in starts:
+    for index, start in enumerate(starts):
+        if limit is not None and index == int(warm):
+            theta = np.log(np.asarray(limit, dtype=float))
+            runs.append(_Run(theta=theta, value=objective(theta), converged=False, iterations=0))
         theta0 = np.log(np.asarray(start, dtype=float))
         ends = [run.value for run in runs if np.isfinite(run.value)]
         runs.append(_run_from(objective, theta0, both, axes, min(ends, default=None)))
@@ -214,9 +224,9 @@ def _run_from(
     when given, else on the objective with finite differences.
 
     ``earlier_end``, the objective where an earlier start ended: the run stops at the first
-    iteration within ``RIDGE_AGREEMENT`` of it that gained less than that, having found the
-    same maximum (or ridge); the many short steps of a ridge's last stretch are not needed
-    twice.
+    iteration within ``RIDGE_AGREEMENT`` short of it that gained less than that, having found
+    the same maximum (or ridge); the many short steps of a ridge's last stretch are not
+    needed twice. A run that passes the earlier end goes on to its own.
 
     ``axes`` (a square matrix A) makes the optimiser work on phi = A theta, each phi within
     the log bounds: with rows such as log r - log alpha (the log of the mean rate r/alpha),
@@ -245,7 +255,7 @@ def _run_from(
         if earlier_end is None:
             return
         tolerance = RIDGE_AGREEMENT * max(1.0, abs(earlier_end))
-        if abs(value - earlier_end) <= tolerance and gain <= tolerance:
+        if 0.0 <= value - earlier_end <= tolerance and gain <= tolerance:
             settled[0] = True
             raise StopIteration
 
@@ -455,6 +465,7 @@ def fit_rows(
     weighted_terms: WeightedTerms | None = None,
     axes: np.ndarray | None = None,
     warm: dict[str, float] | None = None,
+    limit: dict[str, float] | None = None,
 ) -> MleFit:
     """Maximise ``sum(weights * row_log_likelihood(params, data))`` on rescaled data.
 
@@ -464,12 +475,16 @@ def fit_rows(
     evaluated again on the original data, so it is the one of the data as given.
     ``weighted_terms(params, data, weights)``, when given, is the weighted log-likelihood
     and its exact gradient in one evaluation (:func:`together` makes it from per-row
-    functions). ``warm``: parameters (of similar data) to start from first.
+    functions). ``warm``: parameters (of similar data) to start from first. ``limit``:
+    parameters at the model's best point at a limit (:func:`maximise`'s).
     """
     scaled = {k: v / scale if k in scaled_columns else v for k, v in data.items()}
+
+    def on_scale(params: dict[str, float]) -> list[float]:
+        return [params[name] / (scale if name in scaled_params else 1.0) for name in names]
+
     if warm:
-        first = [warm[name] / (scale if name in scaled_params else 1.0) for name in names]
-        starts = [first, *starts]
+        starts = [on_scale(warm), *starts]
 
     def log_likelihood(params: np.ndarray) -> float:
         return float(np.sum(weights * row_log_likelihood(tuple(params), scaled)))
@@ -487,6 +502,7 @@ def fit_rows(
         with_gradient=None if weighted_terms is None else with_gradient,
         axes=axes,
         warm=bool(warm),
+        limit=None if limit is None else on_scale(limit),
     )
     factor = {name: scale if name in scaled_params else 1.0 for name in names}
     params = {name: value * factor[name] for name, value in fit.params.items()}

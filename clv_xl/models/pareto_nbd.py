@@ -27,6 +27,7 @@ from clv_xl.models._data import Levels, compress, mean_scale, read_history
 from clv_xl.models._mle import FittedModel, fit_rows, ratio_axes
 from clv_xl.models._rising import log_rising, log_scaled_power, rising_slope
 from clv_xl.models._two_terms import log_sum_and_share
+from clv_xl.models.one_rate import pareto_nbd_corner
 
 _STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 0.3, 0.3))
 #: A power k_o beyond which k_o log(shifted) less k_o log(end) would round at 1e-11 of a
@@ -324,6 +325,7 @@ class ParetoNBD(FittedModel):
                 weighted_terms=weighted_terms,
                 axes=ratio_axes(2),  # log r, the mean rate, log s, the mean drop-out
                 warm=self.params,
+                limit=None if self.params else pareto_nbd_corner(rows),
             )
         )
         return self

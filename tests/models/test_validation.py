@@ -95,7 +95,7 @@ def test_bg_nbd_without_repeat_buyers_fits_with_an_edge_warning() -> None:
     ages = np.array([10.0, 20.0, 30.0, 40.0])
     model = BetaGeo().fit([0, 0, 0, 0], [0, 0, 0, 0], ages)
     r, alpha = model.params["r"], model.params["alpha"]
-    assert model.log_likelihood == pytest.approx(r * np.log(alpha / (alpha + ages)).sum())
+    assert model.log_likelihood == pytest.approx(-r * np.log1p(ages / alpha).sum())
     assert model.convergence.at_boundary
     assert "No customer bought again" in model.convergence.warnings[0]
 
@@ -217,6 +217,26 @@ def test_a_later_start_stops_where_it_reaches_an_earlier_end() -> None:
     assert abs(settled.value - first.value) <= RIDGE_AGREEMENT
     assert settled.iterations < again.iterations
     assert again.value < settled.value  # it did stop before the end
+
+
+def test_a_later_start_that_passes_an_earlier_end_goes_on_to_its_own() -> None:
+    """Crawling a ridge towards a bound (the objective e^-theta), a run given an earlier end
+    either stops short of it (within RIDGE_AGREEMENT) or, having passed it, goes on to the
+    end of its own ridge: it never stops past an earlier end that it has beaten."""
+    from clv_xl.models._mle import RIDGE_AGREEMENT, _run_from
+
+    def ridge(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        along = np.exp(-theta[0])
+        return float(along + theta[1] ** 2), np.array([-along, 2.0 * theta[1]])
+
+    def objective(theta: np.ndarray) -> float:
+        return ridge(theta)[0]
+
+    alone = _run_from(objective, np.array([0.0, 1.0]), ridge)
+    for earlier_end in np.geomspace(1e-7, 1e-3, 200):
+        run = _run_from(objective, np.array([0.0, 1.0]), ridge, earlier_end=earlier_end)
+        short = earlier_end <= run.value <= earlier_end + RIDGE_AGREEMENT
+        assert short or run.value == pytest.approx(alone.value, abs=1e-12)
 
 
 def test_nbd_gradient_matches_finite_differences() -> None:
