@@ -34,29 +34,40 @@ _BOUNDS = [(math.log(LOWER), math.log(UPPER))] * 2
 def pareto_nbd_corner(rows: Compressed) -> dict[str, float]:
     """Pareto/NBD's r, alpha, s, beta at its best point with one lambda and one mu: L-BFGS-B
     on log lambda and log mu from lambda = sum x / sum T and one drop-out per mean age, with
-    times scaled to a mean T of 1 as the models fit."""
+    times scaled to a mean T of 1 as the models fit.
+
+    Summed over customers, log L = X log lambda - (lambda+mu) S - N log(lambda+mu) + the sum
+    of log(mu + lambda e^-(lambda+mu) d), with X the purchases, S the summed t_x and N the
+    customers: only that last sum needs the rows, one per distinct d."""
     scale = mean_scale(rows.values["T"], rows.weights)
-    x, weights = rows.values["frequency"], rows.weights
+    weights, x = rows.weights, rows.values["frequency"]
     recency, age = rows.values["recency"] / scale, rows.values["T"] / scale
-    rest, customers = age - recency, float(weights.sum())
+    rests, inverse = np.unique(age - recency, return_inverse=True)
+    rest_weights = np.bincount(np.ravel(inverse), weights, len(rests))
+    customers, purchases, last = float(weights.sum()), float(weights @ x), float(weights @ recency)
 
     def per_customer(theta: np.ndarray) -> tuple[float, np.ndarray]:
         """-mean log L and its derivatives by log lambda and log mu."""
         rate, drop = np.exp(theta)
         both = rate + drop
         with np.errstate(all="ignore"):
-            stays = np.exp(-both * rest)
+            stays = np.exp(-both * rests)
             inner = drop + rate * stays
-            log_l = x * theta[0] - both * recency + np.log(inner) - np.log(both)
-            by_rate = x / rate - recency + stays * (1.0 - rate * rest) / inner - 1.0 / both
-            by_drop = -recency + (1.0 - rate * rest * stays) / inner - 1.0 / both
-        value = -float(weights @ log_l) / customers
-        slope = -np.array([rate * weights @ by_rate, drop * weights @ by_drop]) / customers
+            total = (
+                purchases * theta[0] - both * last - customers * math.log(both)
+                + rest_weights @ np.log(inner)
+            )  # fmt: skip
+            by_rate = purchases / rate - last - customers / both
+            by_rate += rest_weights @ (stays * (1.0 - rate * rests) / inner)
+            by_drop = (
+                -last - customers / both + rest_weights @ ((1.0 - rate * rests * stays) / inner)
+            )
+        value, slope = -total / customers, -np.array([rate * by_rate, drop * by_drop]) / customers
         if not (math.isfinite(value) and np.all(np.isfinite(slope))):
             return math.inf, np.zeros(2)
         return value, slope
 
-    start = [math.log(max(float(weights @ x) / float(weights @ age), LOWER)), 0.0]
+    start = [math.log(max(purchases / float(weights @ age), LOWER)), 0.0]
     run = minimize(per_customer, start, jac=True, method="L-BFGS-B", bounds=_BOUNDS)
     rate, drop = np.exp(run.x)
     return {
