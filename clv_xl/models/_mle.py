@@ -56,6 +56,7 @@ class Convergence:
     message: str
     at_boundary: bool
     warnings: tuple[str, ...]
+    #: Starts run, a limit's point (:func:`maximise`'s ``limit``) counted as one.
     starts_tried: int
 
 
