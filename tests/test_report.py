@@ -572,6 +572,22 @@ class TestOnPaper:
         assert "Executive summary" in first and "A new customer is worth" in first
 
 
+def test_fully_refunded_customers_expect_nothing_and_so_does_their_range(orders):
+    """The analysis sets their forecasts to 0, and the parameter draws behind a segment's
+    80% range count them as 0 too: the range is that 0, not one around the model's forecast
+    recentred on 0 (which fell below zero)."""
+    refunded = orders.iloc[[10, 11]].assign(
+        **{"Order ID": ["R-1", "R-2"], "Customer ID": "Refunded in full", "Amount": [60.0, -60.0]}
+    )
+    with_refunded = pd.concat([orders, refunded], ignore_index=True)
+    segments = analyze(load_orders(with_refunded), Params(min_segment_customers=40)).segments
+    row = segments.set_index(["dimension", "segment"]).loc[("Profitability", "Fully refunded")]
+    assert row["customers"] == 1
+    range_ = row[["model_revenue_36m", "model_revenue_36m_low", "model_revenue_36m_high"]]
+    assert range_.tolist() == [0.0, 0.0, 0.0]
+    assert (segments["model_revenue_36m_low"] >= 0).all()
+
+
 def test_each_segment_has_a_model_range_and_a_verdict(analysis):
     s = analysis.segments
     known = s["model_revenue_36m_low"].notna()

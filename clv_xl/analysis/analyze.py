@@ -288,7 +288,8 @@ def _model_ranges(
     (:func:`clv_xl.analysis.forecast_ranges.verdicts_by_group`), for every dimension.
 
     Both are given the customers as the prediction indexes them (its own index, and subsets
-    of it), so that pandas aligns them without converting between text and categories.
+    of it), so that pandas aligns them without converting between text and categories. Fully
+    refunded customers count as 0 in the ranges, as in the forecasts (`_with_forecasts`).
     """
     columns = {ALL: "_all", **segment_dimensions(segments)}
     whole = customers.assign(_all=ALL)
@@ -296,8 +297,14 @@ def _model_ranges(
     forecast = predicted.customers.index
     by_name = _by_customer_name(pd.DataFrame(index=forecast)).index
     groupings = _in_order_of(groupings, by_name).set_axis(forecast)
+    profitability = _in_order_of(customers[["profitability"]], by_name)["profitability"]
+    refunded = profitability.eq(PROFITABILITY[2]).set_axis(forecast)
     ranges = intervals_by_groupings(
-        predicted, groupings, draws=RANGE_DRAWS, sample_per_group=RANGE_SAMPLE
+        predicted,
+        groupings,
+        draws=RANGE_DRAWS,
+        sample_per_group=RANGE_SAMPLE,
+        without_value=refunded,
     )
     verdicts = {d: verdicts_by_group(predicted, groupings[d]) for d in groupings.columns}
     return ranges, verdicts

@@ -32,6 +32,7 @@ def intervals_by_groupings(
     draws: int = DRAWS,
     sample_per_group: int = SAMPLE_PER_GROUP,
     seed: int = 0,
+    without_value: pd.Series | None = None,
 ) -> dict[Any, pd.DataFrame]:
     """For each column of ``groupings`` (indexed by customer; a column is, for example, each
     customer's channel), one table indexed by its values: the group's mean predicted CLV over
@@ -49,13 +50,20 @@ def intervals_by_groupings(
     when fewer; a seeded random choice otherwise, from the same rng afterwards). Customers
     without a group value are left out. low and high are NaN where a model's likelihood is
     flat (no covariance). Empty, with these columns, when the prediction was not fitted.
+
+    ``without_value`` (True per customer, indexed as ``groupings``): customers whose CLV is 0
+    whatever the parameters (the analysis' fully refunded customers), counted as 0 in the
+    group's mean and in every draw's.
     """
     inputs = prediction.forecast_inputs
     if not 0 < level < 1:
         raise InputError(f"The interval level must be between 0 and 1 (80% = 0.8); got {level}.")
     if not prediction.fitted or inputs is None:
         return {column: empty_frame(INTERVAL_COLUMNS) for column in groupings.columns}
-    clv = prediction.customers["predicted_clv_36m"].to_numpy()
+    counted = np.ones(len(inputs.history))
+    if without_value is not None:
+        counted[without_value.reindex(inputs.history.index, fill_value=False).to_numpy()] = 0.0
+    clv = prediction.customers["predicted_clv_36m"].to_numpy() * counted
     coded, tables = {}, {}
     for column in groupings.columns:
         codes, labels = pd.factorize(groupings[column].reindex(inputs.history.index), sort=True)
@@ -74,7 +82,7 @@ def intervals_by_groupings(
     sample = np.unique(
         np.concatenate([_sample_per_group(c, sample_per_group, rng) for c in coded.values()])
     )
-    history, margins = inputs.history.iloc[sample], inputs.margins[sample]
+    history, margins = inputs.history.iloc[sample], inputs.margins[sample] * counted[sample]
 
     def group_means(purchases: PurchaseModel, spend: GammaGamma | OwnMeanSpend) -> list:
         _, _, by_horizon = revenues(purchases, spend, history, inputs.monthly_discount_rate)
