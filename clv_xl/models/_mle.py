@@ -24,7 +24,7 @@ from clv_xl.models._hessian import jacobian_of, log_covariance, numerical_hessia
 
 LOWER = 1e-6
 UPPER = 1e6
-_LOG_BOUNDS = (math.log(LOWER), math.log(UPPER))
+LOG_BOUNDS = (math.log(LOWER), math.log(UPPER))
 #: A log-parameter closer than this to its bound (a factor of 10) counts as "at the boundary".
 _BOUNDARY_MARGIN = math.log(10.0)
 #: Likelihood evaluations one start may spend: a fit ends in bounded time on any data.
@@ -156,7 +156,7 @@ def maximise(
     )
     covariance = log_covariance(hessian * total_weight)
     standard_errors = params * np.sqrt(np.diag(covariance))
-    at_bound = np.minimum(theta - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta) < _BOUNDARY_MARGIN
+    at_bound = np.minimum(theta - LOG_BOUNDS[0], LOG_BOUNDS[1] - theta) < _BOUNDARY_MARGIN
     warnings = _warnings(names, params, standard_errors, at_bound, model_name)
     convergence = Convergence(
         converged=best.converged,
@@ -194,9 +194,9 @@ def _towards_limits(
     theta = theta.copy()
     tolerance = AGREEMENT * max(1.0, abs(value))
     for i in range(len(theta)):
-        low, high = theta[i] - _LOG_BOUNDS[0], _LOG_BOUNDS[1] - theta[i]
+        low, high = theta[i] - LOG_BOUNDS[0], LOG_BOUNDS[1] - theta[i]
         moved = theta.copy()
-        moved[i] = _LOG_BOUNDS[0] if low < high else _LOG_BOUNDS[1]
+        moved[i] = LOG_BOUNDS[0] if low < high else LOG_BOUNDS[1]
         moved_value = objective(moved)
         if moved_value <= value + tolerance:
             theta, value = moved, moved_value
@@ -237,7 +237,7 @@ def _run_from(
     """
     axes = np.eye(len(theta0)) if axes is None else axes
     inverse = np.linalg.inv(axes)
-    bounds = [_LOG_BOUNDS] * len(theta0)
+    bounds = [LOG_BOUNDS] * len(theta0)
 
     def on_axes(phi: np.ndarray) -> float:
         return objective(inverse @ phi)
@@ -263,7 +263,7 @@ def _run_from(
     with np.errstate(all="ignore"):  # finite differences next to an infinite objective
         run = minimize(
             on_axes if both is None else both_on_axes,
-            np.clip(axes @ theta0, *_LOG_BOUNDS),
+            np.clip(axes @ theta0, *LOG_BOUNDS),
             jac=both is not None,
             method="L-BFGS-B",
             bounds=bounds,

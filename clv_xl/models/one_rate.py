@@ -24,11 +24,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from clv_xl.models._data import Compressed, mean_scale
-from clv_xl.models._mle import LOWER, UPPER
+from clv_xl.models._mle import LOG_BOUNDS, LOWER, UPPER
 
 #: The corner's shape parameters r and s: the models' upper bound, where the ratio axes reach it.
 _SHAPE = UPPER
-_BOUNDS = [(math.log(LOWER), math.log(UPPER))] * 2
 
 
 def pareto_nbd_corner(rows: Compressed) -> dict[str, float]:
@@ -68,7 +67,7 @@ def pareto_nbd_corner(rows: Compressed) -> dict[str, float]:
         return value, slope
 
     start = [math.log(max(purchases / float(weights @ age), LOWER)), 0.0]
-    run = minimize(per_customer, start, jac=True, method="L-BFGS-B", bounds=_BOUNDS)
+    run = minimize(per_customer, start, jac=True, method="L-BFGS-B", bounds=[LOG_BOUNDS] * 2)
     rate, drop = np.exp(run.x)
     return {
         "r": _SHAPE,
