@@ -195,8 +195,11 @@ class Levels:
 
     @classmethod
     def of(cls, column: np.ndarray) -> Levels:
-        values, codes = np.unique(column, return_inverse=True)
-        return cls(values=values, codes=np.ravel(codes), full=column)
+        """The column's distinct values in ascending order and each row's position among
+        them (hashed, then the few distinct values sorted: several times faster than
+        np.unique's sort of the whole column)."""
+        codes, values = pd.factorize(column, sort=True, use_na_sentinel=False)
+        return cls(values=np.asarray(values), codes=codes.astype(np.int64), full=column)
 
     def map(self, function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """``function`` of every row, evaluated on the distinct values only."""

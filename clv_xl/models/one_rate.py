@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 
 from clv_xl.models._data import Compressed, mean_scale
@@ -41,8 +42,8 @@ def pareto_nbd_corner(rows: Compressed) -> dict[str, float]:
     scale = mean_scale(rows.values["T"], rows.weights)
     weights, x = rows.weights, rows.values["frequency"]
     recency, age = rows.values["recency"] / scale, rows.values["T"] / scale
-    rests, inverse = np.unique(age - recency, return_inverse=True)
-    rest_weights = np.bincount(np.ravel(inverse), weights, len(rests))
+    inverse, rests = pd.factorize(age - recency, sort=True)
+    rest_weights = np.bincount(inverse, weights, len(rests))
     customers, purchases, last = float(weights.sum()), float(weights @ x), float(weights @ recency)
 
     def per_customer(theta: np.ndarray) -> tuple[float, np.ndarray]:
