@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from clv_xl.analysis.analyze import analyze
-from clv_xl.analysis.customers import _orders_per_customer
+from clv_xl.analysis.customers import _orders_per_customer, _rfm_group
 from clv_xl.analysis.params import Params
 from clv_xl.analysis.valuation import monthly_rate
 from clv_xl.orders.load import load_orders
@@ -68,7 +68,7 @@ class TestCustomers:
 
     def test_margin_is_the_assumed_30_pct_of_revenue(self, analysis):
         assert analysis.margin_source == "assumption"
-        assert analysis.customers.loc["C", "margin_to_date"] == pytest.approx(0.3 * 50)
+        assert analysis.customers.loc["C", "margin"] == pytest.approx(0.3 * 50)
 
     def test_activity(self, analysis):
         c = analysis.customers
@@ -319,6 +319,22 @@ def test_a_customer_is_active_up_to_the_last_day_of_the_window():
     )  # fmt: skip
     a = analyze(load_orders(lines, as_of=AS_OF), Params(as_of=AS_OF, churn_window_days=31))
     assert a.customers["active"].to_dict() == {"A": True, "B": False}
+
+
+def test_every_pair_of_rfm_scores_has_the_group_of_the_grid():
+    """The grid written out by hand (rows R 5..1, columns F 1..5), not from RFM_GROUPS."""
+    champions, loyal, new, promising = "Champions", "Loyal customers", "New customers", "Promising"
+    at_risk, hibernating, attention = "At risk", "Hibernating", "Need attention"
+    grid = {
+        5: [new, promising, promising, champions, champions],
+        4: [new, promising, promising, champions, champions],
+        3: [attention, attention, attention, loyal, loyal],
+        2: [hibernating, at_risk, at_risk, loyal, loyal],
+        1: [hibernating, at_risk, at_risk, loyal, loyal],
+    }
+    r = pd.Series([r for r in grid for _ in range(5)])
+    f = pd.Series([f for _ in grid for f in range(1, 6)])
+    assert _rfm_group(r, f).tolist() == [name for row in grid.values() for name in row]
 
 
 def test_a_year_without_buyers_has_blank_revenue_retention():

@@ -20,9 +20,8 @@ def cohort_matrices(
     who bought in that month, and the revenue to date per cohort customer. Months after the
     analysis date are left empty."""
     # The cohorts (months of first order), each customer's as a position in them, sizes.
-    cohorts, cohort_of, sizes = np.unique(
-        _month_number(customers["first_order"].to_numpy()), return_inverse=True, return_counts=True
-    )
+    cohort_of, cohorts = pd.factorize(_month_number(customers["first_order"].to_numpy()), sort=True)
+    sizes = np.bincount(cohort_of, minlength=len(cohorts))
     counts = pd.Series(sizes, index=cohorts)
     # Each line's customer as a position in ``customers`` (-1: refunds of no customer), and
     # its month, once for both matrices; 32 bits: at millions of lines each array is tens of MB.
@@ -123,13 +122,16 @@ def revenue_retention(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     edges = [after_end - pd.DateOffset(years=k) for k in range(years, -1, -1)]  # oldest first
     year = np.searchsorted(np.array(edges, dtype="datetime64[ns]"), lines["date"], side="right")
     # Row: customer code; column y: revenue in the year ending at edges[y] (0 = before the
-    # first edge). Grouped by one key, customer x width + year, quicker than by the pair;
-    # pandas sums each key's lines in order, as grouped by the pair.
+    # first edge). Summed by one key, customer x width + year, each key's lines in order.
     width = years + 2
-    key = lines["customer"].cat.codes.to_numpy().astype(np.int64) * width + year
-    sums = lines["amount"].groupby(key, sort=False).sum()
-    revenue = np.zeros(len(lines["customer"].cat.categories) * width)
-    revenue[sums.index.to_numpy()] = sums.to_numpy()
+    codes = lines["customer"].cat.codes.to_numpy().astype(np.int64)
+    key = codes * width + year
+    known = codes >= 0
+    revenue = np.bincount(
+        key[known],
+        weights=lines["amount"].to_numpy()[known],
+        minlength=len(lines["customer"].cat.categories) * width,
+    )
     revenue = pd.DataFrame(revenue.reshape(-1, width))
     rows = []
     for y in range(2, years + 1):

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from clv_xl.models.units import days_per
-
-if TYPE_CHECKING:
-    from pandas.api.typing import SeriesGroupBy
 
 DAYS_PER_YEAR = days_per("years")
 DAYS_PER_MONTH = days_per("months")
@@ -50,39 +46,32 @@ def customer_summary(
     end = pd.Timestamp(as_of)
     customer = lines["customer"].cat.codes.to_numpy()
     n_customers = len(lines["customer"].cat.categories)
-    buys = (lines["amount"] >= 0).to_numpy()
-    # A row per customer category (observed=False groups by the codes as they are); the
-    # ones without a purchase are dropped below.
-    by_customer = lines.groupby("customer", sort=True, observed=False)
-
-    def over_purchases(column: str, fill: object) -> SeriesGroupBy:
-        """A column's purchase lines per customer, the refunds' cells as ``fill``: one
-        column at a time, not a copy of the purchase lines."""
-        return lines[column].where(buys, fill).groupby(lines["customer"], observed=False)
-
-    purchase_dates = over_purchases("date", pd.NaT).agg(["min", "max"])
+    amount = lines["amount"].to_numpy()
+    buys = amount >= 0
+    dates = lines["date"].to_numpy()
+    first_order, last_order = _first_and_last(customer[buys], dates[buys], n_customers)
     if "order_id" in lines.columns:  # several lines of one order count once
         order = lines["order_id"].cat.codes.to_numpy()[buys]
         orders = _orders_per_customer(customer[buys], order, n_customers)
     else:
         orders = np.bincount(customer[buys], minlength=n_customers)
-    # Columns by position (the groups come in code order): aligning a categorical index
-    # with another costs pandas more than the sums.
+    # A row per customer category, by code (numpy on the codes: grouping by a categorical
+    # costs pandas ten times more); the ones without a purchase are dropped below.
     c = pd.DataFrame(
         {
-            "first_order": purchase_dates["min"].to_numpy(),
-            "last_order": purchase_dates["max"].to_numpy(),
+            "first_order": first_order,
+            "last_order": last_order,
             "orders": orders,
-            "order_value": over_purchases("amount", 0.0).sum().to_numpy(),
-            "revenue": by_customer["amount"].sum().to_numpy(),
+            "order_value": np.bincount(customer[buys], amount[buys], n_customers),
+            "revenue": np.bincount(customer, amount, n_customers),
         },
         index=pd.Index(lines["customer"].cat.categories.astype(str), name="customer"),
     )
     c["refunds"] = c["order_value"] - c["revenue"]
-    c["margin"] = by_customer["margin_amount"].sum().to_numpy()
+    c["margin"] = np.bincount(customer, lines["margin_amount"].to_numpy(), n_customers)
     # First purchase line of each customer (earliest date, then row): on their first day.
     first_day = c["first_order"].to_numpy()[customer]
-    on_first_day = np.flatnonzero(buys & (lines["date"].to_numpy() == first_day))
+    on_first_day = np.flatnonzero(buys & (dates == first_day))
     by_row = on_first_day[np.argsort(lines["row"].to_numpy()[on_first_day], kind="stable")]
     owners, first = np.unique(customer[by_row], return_index=True)
     first_line = np.zeros(n_customers, dtype=np.int64)  # position in lines, by customer code
@@ -97,17 +86,16 @@ def customer_summary(
         c["tenure_months"] >= MIN_MONTHS_FOR_RATE
     )
     c["active"] = c["recency_days"] <= churn_window_days
-    c["margin_to_date"] = c["margin"]
     c["value_tier"] = _value_tiers(c["revenue"])
     c["r_score"] = _score(-c["recency_days"])
     c["f_score"] = _score(c["orders"])
     c["m_score"] = _score(c["revenue"])
     c["rfm_group"] = _rfm_group(c["r_score"], c["f_score"])
     # Formatted once per distinct month of first order.
-    months, month_of = np.unique(
-        c["first_order"].to_numpy().astype("datetime64[M]"), return_inverse=True
+    month_of, months = pd.factorize(
+        c["first_order"].to_numpy().astype("datetime64[M]").astype(np.int64), sort=True
     )
-    firsts = pd.Series(months.astype("datetime64[ns]"))
+    firsts = pd.Series(months.astype("datetime64[M]").astype("datetime64[ns]"))
     c["cohort_month"] = firsts.dt.strftime("%Y-%m").array.take(month_of)
     c["cohort_year"] = firsts.dt.year.astype(str).array.take(month_of)
     refunded = (c["refunds"] > 0) & (c["revenue"] <= 0)
@@ -115,8 +103,34 @@ def customer_summary(
     c["profitability"] = labels(PROFITABILITY, profitability, c.index)
     at = first_line[kept]
     for dimension in segments:
-        c[dimension] = lines[dimension].iloc[at].set_axis(c.index).astype(str)
+        c[dimension] = _as_text(lines[dimension], at, c.index)
     return c
+
+
+def _as_text(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values`` at positions ``at`` as text, on ``index``: a category's text picked by its
+    code (converting the picked categorical itself costs pandas ten times more)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()[at]
+        if (codes >= 0).all():
+            return pd.Series(values.cat.categories.astype(str).take(codes), index=index)
+    return values.iloc[at].set_axis(index).astype(str)
+
+
+def _first_and_last(
+    customer: np.ndarray, dates: np.ndarray, n_customers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer code's earliest and latest of ``dates`` (datetime64; NaT for a code
+    without one): numpy's minimum and maximum at the codes, in the dates' own unit."""
+    ticks = dates.view(np.int64)
+    nat = np.iinfo(np.int64).min  # NaT's ticks, the least of all
+    dated = ticks != nat
+    first = np.full(n_customers, np.iinfo(np.int64).max)
+    last = np.full(n_customers, nat)
+    np.minimum.at(first, customer[dated], ticks[dated])
+    np.maximum.at(last, customer[dated], ticks[dated])
+    first[first == np.iinfo(np.int64).max] = nat
+    return first.view(dates.dtype), last.view(dates.dtype)
 
 
 def _orders_per_customer(customer: np.ndarray, order: np.ndarray, n_customers: int) -> np.ndarray:
@@ -171,13 +185,13 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def _rfm_group(r: pd.Series, f: pd.Series) -> pd.Series:
-    conditions = [
-        r.between(r_low, r_high) & f.between(f_low, f_high)
-        for _, r_low, r_high, f_low, f_high in RFM_GROUPS
-    ]
+    """The RFM group of each (R, F) score pair: the first of RFM_GROUPS whose ranges hold
+    it, else "Need attention"; looked up in a 5 x 5 table of the groups."""
     names = [name for name, *_ in RFM_GROUPS]
-    group = np.select(conditions, range(len(names)), len(names))
-    return labels([*names, "Need attention"], group, r.index)
+    table = np.full((6, 6), len(names))  # scores 1-5; row and column 0 unused
+    for group, (_, r_low, r_high, f_low, f_high) in reversed(list(enumerate(RFM_GROUPS))):
+        table[r_low : r_high + 1, f_low : f_high + 1] = group  # the earlier group wins
+    return labels([*names, "Need attention"], table[r.to_numpy(), f.to_numpy()], r.index)
 
 
 def labels(names: Sequence[str], which: np.ndarray, index: pd.Index) -> pd.Series:

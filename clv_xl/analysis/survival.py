@@ -31,6 +31,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from clv_xl.models.units import days_per
 
@@ -189,7 +190,7 @@ def kaplan_meier(
     ``observed`` marks events (the rest are censored at their duration); n_j counts the
     durations of t_j or more, d_j the events at t_j (Kaplan & Meier 1958).
     """
-    times, where = np.unique(durations, return_inverse=True)
+    where, times = pd.factorize(durations, sort=True)  # hashed: faster than np.unique's sort
     events = np.bincount(where, weights=observed.astype(float), minlength=len(times))
     leaving = np.bincount(where, minlength=len(times))
     at_risk = len(durations) - np.concatenate([[0], np.cumsum(leaving)[:-1]])
