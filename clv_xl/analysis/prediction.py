@@ -197,6 +197,8 @@ def predict(
     # faster than strings; the names come back on the results. A missing customer stays
     # missing, for rfm_summary to name its row (the codes stay integers without one).
     codes, names = pd.factorize(lines["customer"], sort=True)
+    if isinstance(names, pd.CategoricalIndex):  # the names themselves, not categories again
+        names = names.categories.take(names.codes)
     customer = pd.Series(codes, index=lines.index, copy=False)
     coded = pd.DataFrame(
         {
