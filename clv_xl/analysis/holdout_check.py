@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from clv_xl.alongside import alongside
 from clv_xl.analysis.model_fits import (
     PURCHASES,
     TIME_UNIT,
@@ -108,7 +110,7 @@ def calibration_check(
             min_repeat_customers,
             f"in the calibration period (up to {calibration_end:%Y-%m-%d})",
         )
-        fits = purchase_fits(families, history)
+        checked = _fitted_and_checked(families, history)
     except CannotFitError as problem:
         return Check(
             reason=str(problem),
@@ -116,7 +118,8 @@ def calibration_check(
             holdout_weeks=holdout_weeks,
             family=families[0],
         )
-    tables = {family: _holdout_table(history, fit.model) for family, fit in fits.items()}
+    fits = {family: fit for family, (fit, _) in checked.items()}
+    tables = {family: table for family, (_, table) in checked.items()}
     errors = {family: _holdout_error(table) for family, table in tables.items()}
     family, note = _choose(fits, errors, holdout_weeks)
     total = {
@@ -148,6 +151,22 @@ def calibration_check(
         choice=choice,
         note=note,
     )
+
+
+def _fitted_and_checked(
+    families: tuple[str, ...], history: pd.DataFrame
+) -> dict[str, tuple[PurchaseFit, pd.DataFrame]]:
+    """Each family fitted to the calibration ``history`` (`purchase_fits`) with its holdout
+    table; the first family in a second thread (`alongside`: numpy's loops hold no GIL)
+    while this one does the others."""
+
+    def checked(some: tuple[str, ...]) -> dict[str, tuple[PurchaseFit, pd.DataFrame]]:
+        fits = purchase_fits(some, history)
+        return {family: (fit, _holdout_table(history, fit.model)) for family, fit in fits.items()}
+
+    with alongside(partial(checked, families[:1])) as first:
+        others = checked(families[1:]) if len(families) > 1 else {}
+        return {**first.result(), **others}
 
 
 def parameter_text(model: FittedModel) -> str:
