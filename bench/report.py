@@ -298,8 +298,9 @@ def one_thread_against_two(label: str) -> str:
 The whole report at {label} with its second thread (`clv_xl.alongside`: fastexcel opening
 the workbook while the sheet is bounded and parsing it while the analysis and the report's
 modules are imported, the columns typed two at a time, the order ids coded while the other
-columns are parsed, the models' fits while the customers are summarised, the segments'
-model ranges while the segments are summed) against the same command with
+columns are parsed, the models' fits while the customers are summarised, the two
+purchase-model families side by side in the calibration period, the segments' model ranges
+while the segments are summed) against the same command with
 `{ONE_THREAD_SETTING}=1`,
 {REPEATS} pairs alternated; the pair with the median saving is shown, with every pair's.
 Kept only if it saves at least 10% of the whole report.
