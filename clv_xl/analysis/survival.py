@@ -28,6 +28,7 @@ over the last observed year. Then
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,8 @@ TAIL_MONTHS = 24
 #: Gaps between a customer's orders longer than this share of all gaps are rare enough that
 #: a loss is not mistaken for one (see :func:`detection_days`).
 GAP_QUANTILE = 0.99
+#: The longest time without an order after which a loss is seen (days).
+MAX_DETECTION_DAYS = 365
 #: The tail's monthly retention is capped here: no extrapolation beyond a 200-month
 #: expected tail, however few losses the data show.
 MAX_TAIL_RETENTION = 0.995
@@ -167,7 +170,7 @@ class Lifetime(LifetimeFigures):
         return np.where(inside, remaining, beyond)
 
 
-def detection_days(churn_window_days: int, gaps_days: np.ndarray) -> int:
+def detection_days(churn_window_days: int, gaps_days: Callable[[], np.ndarray]) -> int:
     """Days without an order after which the lifetime estimate takes a customer as lost.
 
     The churn window, unless it is shorter than the 99th percentile of the gaps between
@@ -175,11 +178,16 @@ def detection_days(churn_window_days: int, gaps_days: np.ndarray) -> int:
     short window does not mistake customers in a long gap for lost ones (which would bias
     the lifetime low), but never beyond 365 days or the window. The lifetime itself is
     first to last order whatever the window; the window only says when a loss can be seen.
+    ``gaps_days()`` gives the gaps; it is called only for a window shorter than that (the gaps
+    are a sort of every order line).
     """
-    if churn_window_days >= 365 or len(gaps_days) == 0:
+    if churn_window_days >= MAX_DETECTION_DAYS:
         return churn_window_days
-    gap = float(np.quantile(gaps_days, GAP_QUANTILE))
-    return int(min(max(churn_window_days, np.ceil(gap)), 365))
+    gaps = gaps_days()
+    if len(gaps) == 0:
+        return churn_window_days
+    gap = float(np.quantile(gaps, GAP_QUANTILE))
+    return int(min(max(churn_window_days, np.ceil(gap)), MAX_DETECTION_DAYS))
 
 
 def kaplan_meier(

@@ -122,7 +122,7 @@ def value_customers(
     first = customers["first_order"].to_numpy().astype("datetime64[D]").astype(np.int32)
     last = customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
     end = np.datetime64(as_of, "D").astype(np.int64)
-    window = detection_days(churn_window_days, _gaps(line_customer, line_date))
+    window = detection_days(churn_window_days, lambda: _gaps(line_customer, line_date))
     history = CustomerHistory(
         age_days=end - first,
         span_days=last - first,
