@@ -4,10 +4,11 @@ The purchase model is BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers
 Way") or Pareto/NBD (Schmittlein, Morrison & Colombo 1987), whichever forecast the holdout
 better, or their no-drop-out limit (NBD, Poisson) when the data show no drop-out
 (:mod:`clv_xl.models.purchase_choice`); the spend model Gamma-Gamma (Fader, Hardie & Lee
-2005, "RFM and CLV"; Fader & Hardie 2013, note 025) or its limit, each customer's own mean
-spend (:mod:`clv_xl.models.spend_choice`); all from :mod:`clv_xl.models`. Time is in
-weeks (7 days); a month is 365.25/12 days. A purchase is a day with orders of amount 0 or
-more (refunds are not purchases), as in :func:`clv_xl.models.rfm_summary`.
+2005, "RFM and CLV"; Fader & Hardie 2013, note 025) or one of its limits, each customer's own
+mean spend or the mean of all (:mod:`clv_xl.models.spend_choice`); all from
+:mod:`clv_xl.models`. Time is in weeks (7 days); a month is 365.25/12 days. A purchase is a
+day with orders of amount 0 or more (refunds are not purchases), as in
+:func:`clv_xl.models.rfm_summary`.
 
 Per customer, with the models fitted on the whole history up to the analysis date:
 

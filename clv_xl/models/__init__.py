@@ -16,13 +16,14 @@ from clv_xl.models.pareto_nbd import ParetoNBD
 from clv_xl.models.purchase_choice import fit_purchases
 from clv_xl.models.rfm import PurchaseDays, check_orders, purchase_days, rfm_summary, summarise
 from clv_xl.models.shifted_beta_geo import ShiftedBetaGeo
-from clv_xl.models.spend_choice import OwnMeanSpend, fit_spend
+from clv_xl.models.spend_choice import CommonMeanSpend, OwnMeanSpend, fit_spend
 from clv_xl.models.units import DAYS_PER_UNIT, days_per
 
 __all__ = [
     "DAYS_PER_UNIT",
     "NBD",
     "BetaGeo",
+    "CommonMeanSpend",
     "Convergence",
     "GammaGamma",
     "ModelDataError",

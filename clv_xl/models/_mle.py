@@ -72,6 +72,12 @@ class MleFit:
     log_covariance: np.ndarray
 
 
+def near_upper_bound(value: float) -> bool:
+    """Whether a fitted parameter (on its fit's scale) ended at the edge of its range: within
+    a factor 10 of UPPER, where the fit's warnings name it."""
+    return math.log(value) > LOG_BOUNDS[1] - _BOUNDARY_MARGIN
+
+
 def maximise(
     log_likelihood: LogLikelihood,
     names: Sequence[str],

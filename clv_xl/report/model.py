@@ -21,7 +21,8 @@ EXPLANATION = (
     "BG/NBD or Pareto/NBD, whichever forecast the holdout better, for how often each customer "
     "buys and when they stop; Gamma-Gamma for what they spend.",
     "Where the data show no drop-out or spends that hardly vary, the models' limits are used "
-    "(NBD or Poisson: customers stay; each customer's own mean spend), as said below.",
+    "(NBD or Poisson: customers stay; each customer's own mean spend, or the mean of all when "
+    "customers spend alike), as said below.",
     "Time is in weeks; a month is 365.25/12 days. Predicted CLV = margin x expected spend x "
     "expected purchases per month, discounted monthly, over 12 and 36 months.",
     "The check fits both purchase models without the last third of the history and compares "

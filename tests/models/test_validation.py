@@ -277,6 +277,47 @@ def test_no_drop_out_is_the_nbd_limit_and_drop_out_keeps_the_family() -> None:
     assert isinstance(leaving.model, BetaGeo) and leaving.note == ""
 
 
+def _alike_spenders(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2,000 customers with 0-5 repeat purchases, every spend drawn from one Gamma(p = 4,
+    scale 20) (mean 80): customers differ in their mean spend by chance alone. The
+    frequencies, mean spends and every spend."""
+    rng = np.random.default_rng(seed)
+    frequency = rng.integers(0, 6, size=2000).astype(float)
+    spends = [rng.gamma(4.0, 20.0, size=int(x)) for x in frequency]
+    monetary = np.array([s.mean() if len(s) else 0.0 for s in spends])
+    return frequency, monetary, np.concatenate(spends)
+
+
+def test_customers_who_spend_alike_get_the_mean_of_all() -> None:
+    """Gamma-Gamma's heterogeneity q runs to its edge (seed 0): the limit of customers alike,
+    the mean of every repeat purchase for every customer, with the standard error of a mean
+    of all the purchases (sd / sqrt(purchases) of the simulated spends)."""
+    from clv_xl.models.spend_choice import CommonMeanSpend, fit_spend
+
+    frequency, monetary, spends = _alike_spenders(0)
+    spend = fit_spend(frequency, monetary)
+    assert isinstance(spend.model, CommonMeanSpend)
+    assert "differ no more than chance" in spend.note
+    assert spend.model.mean_spend() == pytest.approx(spends.mean(), rel=1e-12)
+    assert spend.model.expected_spend([0, 1, 5], [0, 10.0, 200.0]) == pytest.approx(
+        [spends.mean()] * 3
+    )
+    truth = spends.std(ddof=1) / np.sqrt(len(spends))
+    assert spend.model.standard_errors["mean_spend"] == pytest.approx(truth, rel=0.1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_alike_spenders_are_expected_to_spend_the_mean_whichever_model_is_kept(seed) -> None:
+    """Whether q ends at its edge (the limit) or inside it (Gamma-Gamma kept), a customer whose
+    five purchases averaged 200 is expected to spend nearer the mean of all (about 80) than
+    their own mean: the old rule took any edge for spends that hardly vary and gave 200."""
+    from clv_xl.models.spend_choice import fit_spend
+
+    frequency, monetary, spends = _alike_spenders(seed)
+    expected = fit_spend(frequency, monetary).model.expected_spend([5.0], [200.0])[0]
+    assert abs(expected - spends.mean()) < abs(expected - 200.0)
+
+
 def test_identical_spends_use_each_customers_own_mean() -> None:
     """60 customers, every order EUR 25 (Gamma-Gamma's shape runs to its edge): the limit,
     each repeat customer's own mean, and the purchase-weighted mean for the others."""
