@@ -506,6 +506,27 @@ def test_european_csv(tmp_path: Path) -> None:
     assert orders.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_a_workbooks_sha256_is_the_files_whether_or_not_work_runs_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """The digest is computed while fastexcel parses the sheet (the pipeline's imports run
+    then too): the same as hashlib's of the file's bytes."""
+    from clv_xl.orders.headers import GUESS
+    from clv_xl.orders.source import workbook_sheet
+
+    path = tmp_path / "orders.xlsx"
+    frame = pd.DataFrame(
+        {"Customer": ["A", "B"], "Date": pd.to_datetime(["2024-01-02", "2024-02-03"]),
+         "Amount": [10.0, 20.0]}
+    )  # fmt: skip
+    frame.to_excel(path, index=False)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_orders(path).source.sha256 == expected
+    called: list[int] = []
+    sheet = workbook_sheet(path, None, GUESS, meanwhile=lambda: called.append(1))
+    assert called == [1] and sheet.source.sha256 == expected and sheet.source.path == str(path)
+
+
 def test_windows_1252_csv_with_excel_separator_line(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_bytes("sep=;\r\nKlant;Datum;Bedrag\r\nRenée;31/01/2024;12\r\n".encode("cp1252"))

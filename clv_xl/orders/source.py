@@ -9,6 +9,7 @@ rows of 256 columns; an .ods's parts are checked like an xlsx's, `sheet_extent.c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -89,12 +90,16 @@ class OrdersSheet:
 
 def read_orders_file(path: Path) -> tuple[bytes, Source]:
     """The bytes of an orders file and where they came from."""
+    data = _orders_bytes(path)
+    return data, Source(str(path), None, hashlib.sha256(data).hexdigest())
+
+
+def _orders_bytes(path: Path) -> bytes:
     check_orders_file(path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         raise InputError(f"The orders file {path} cannot be read ({error.strerror}).") from None
-    return data, Source(str(path), None, hashlib.sha256(data).hexdigest())
 
 
 def orders_file_source(path: Path) -> Source:
@@ -131,10 +136,20 @@ def workbook_sheet(
     columns: ColumnMap,
     meanwhile: Callable[[], object] = lambda: None,
 ) -> OrdersSheet:
-    """The orders sheet of the workbook at ``path``, read (`read_orders_file`, then
-    `open_orders_sheet`, which calls ``meanwhile`` while fastexcel parses the sheet)."""
-    data, source = read_orders_file(path)
-    return open_orders_sheet(data, path.name, source, sheet, columns, meanwhile)
+    """The orders sheet of the workbook at ``path``, read (`open_orders_sheet`, which calls
+    ``meanwhile`` while fastexcel parses the sheet; the file's SHA-256 is computed then too,
+    hashlib holding no GIL, so that fastexcel starts without waiting for it)."""
+    data = _orders_bytes(path)
+    digests: list[str] = []
+
+    def hashed_meanwhile() -> None:
+        meanwhile()
+        digests.append(hashlib.sha256(data).hexdigest())
+
+    source = Source(str(path), None, None)
+    read = open_orders_sheet(data, path.name, source, sheet, columns, hashed_meanwhile)
+    sha256 = digests[0] if digests else hashlib.sha256(data).hexdigest()
+    return dataclasses.replace(read, source=dataclasses.replace(read.source, sha256=sha256))
 
 
 def open_orders_sheet(
