@@ -138,7 +138,8 @@ def workbook_sheet(
 ) -> OrdersSheet:
     """The orders sheet of the workbook at ``path``, read (`open_orders_sheet`, which calls
     ``meanwhile`` while fastexcel parses the sheet; the file's SHA-256 is computed then too,
-    hashlib holding no GIL, so that fastexcel starts without waiting for it)."""
+    while this thread would wait for the parse, so that fastexcel starts without waiting for
+    the hash)."""
     data = _orders_bytes(path)
     digests: list[str] = []
 
