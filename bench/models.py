@@ -20,7 +20,8 @@ a PyTensor graph per model: seconds to minutes per fit).
 
     .venv/bin/python -m bench.models [--rows 1000000]
 
-Every library runs as installed (OpenBLAS with its default threads).
+Every library runs with one OpenBLAS thread: `bench/__init__.py` sets
+``OPENBLAS_NUM_THREADS=1`` for every benchmark, and the peers' processes inherit it.
 """
 
 from __future__ import annotations
