@@ -58,6 +58,7 @@ class Convergence:
     warnings: tuple[str, ...]
     #: Starts run, a limit's point (:func:`maximise`'s ``limit``) counted as one.
     starts_tried: int
+    at_edge: tuple[str, ...] = ()  # the parameters at the edge of their range, as warned
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,6 @@ class MleFit:
     convergence: Convergence
     #: Covariance of the log-parameters (inverse Hessian), in ``names`` order; NaN when flat.
     log_covariance: np.ndarray
-
-
-def near_upper_bound(value: float) -> bool:
-    """Whether a fitted parameter (on its fit's scale) ended at the edge of its range: within
-    a factor 10 of UPPER, where the fit's warnings name it."""
-    return math.log(value) > LOG_BOUNDS[1] - _BOUNDARY_MARGIN
 
 
 def maximise(
@@ -171,6 +166,7 @@ def maximise(
         at_boundary=bool(at_bound.any()),
         warnings=warnings,
         starts_tried=len(runs),
+        at_edge=tuple(name for name, edge in zip(names, at_bound, strict=True) if edge),
     )
     return MleFit(
         params=dict(zip(names, params.tolist(), strict=True)),

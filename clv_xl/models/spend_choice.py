@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from clv_xl.models._errors import NotFittedError
-from clv_xl.models._mle import FittedModel, closed_form, near_upper_bound
+from clv_xl.models._mle import FittedModel, closed_form
 from clv_xl.models.gamma_gamma import GammaGamma, read_spend
 
 OWN_MEAN_NOTE = (
@@ -134,7 +134,7 @@ def fit_spend(frequency: Any, monetary_value: Any) -> SpendFit:
     if spend.params["q"] <= 1:
         why = "The spend per purchase has too heavy a tail for the Gamma-Gamma model"
     elif convergence.at_boundary or not convergence.converged:
-        if near_upper_bound(spend.params["q"]) and not near_upper_bound(spend.params["p"]):
+        if "q" in convergence.at_edge and "p" not in convergence.at_edge:
             common = CommonMeanSpend().fit(frequency, monetary_value)
             return SpendFit(model=common, note=COMMON_MEAN_NOTE)
         why = "The spends per purchase hardly vary"
