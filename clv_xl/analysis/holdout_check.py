@@ -158,7 +158,8 @@ def _fitted_and_checked(
 ) -> dict[str, tuple[PurchaseFit, pd.DataFrame]]:
     """Each family fitted to the calibration ``history`` (`purchase_fits`) with its holdout
     table; the first family in a second thread (`alongside`: numpy's loops hold no GIL)
-    while this one does the others."""
+    while this one does the others. Each side reads the histories and fits the no-drop-out
+    limits itself (a few hundredths of a second at a million orders)."""
 
     def checked(some: tuple[str, ...]) -> dict[str, tuple[PurchaseFit, pd.DataFrame]]:
         fits = purchase_fits(some, history)
