@@ -14,7 +14,6 @@ text (fastexcel, CSV).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import cast
 
 import numpy as np
@@ -33,15 +32,17 @@ def typed_columns(
     columns: list[pa.Array | pa.ChunkedArray | None], ids: int | None
 ) -> list[pd.Series | np.ndarray]:
     """Each Arrow column as cells (`_arrow_cells`; column ``ids``, the order ids, as text
-    that hardly repeats). From TWO_THREADS_FROM_ROWS rows on, the odd columns are typed in a
-    second thread (`alongside`: Arrow's kernels hold no GIL) while this one types the even
-    ones; below, typing a column is mostly Python and a thread would only wait its turn.
-    Each entry of ``columns`` is set to None as its column is typed, so that the column's
-    text is freed once typed when nothing else holds it."""
+    that hardly repeats). From TWO_THREADS_FROM_ROWS rows on, two threads take the columns
+    in turn, each the next one not taken (`alongside`: Arrow's kernels hold no GIL, and one
+    column of many distinct texts takes as long as several others); below, typing a column
+    is mostly Python and a thread would only wait its turn. Each entry of ``columns`` is set
+    to None as its column is typed, so that the column's text is freed once typed when
+    nothing else holds it."""
     typed: list[pd.Series | np.ndarray] = [np.empty(0)] * len(columns)
+    untyped = iter(range(len(columns)))  # shared: each next() hands out one column
 
-    def each(first: int, step: int) -> None:
-        for k in range(first, len(columns), step):
+    def each() -> None:
+        for k in untyped:
             column, columns[k] = columns[k], None
             assert column is not None
             if isinstance(column, pa.ChunkedArray):
@@ -50,11 +51,11 @@ def typed_columns(
 
     first = columns[0] if columns else None
     if first is None or len(first) < TWO_THREADS_FROM_ROWS:
-        each(0, 1)
+        each()
         return typed
-    with alongside(partial(each, 1, 2)) as odd:
-        each(0, 2)
-        odd.result()
+    with alongside(each) as other:
+        each()
+        other.result()
     return typed
 
 

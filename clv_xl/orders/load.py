@@ -92,8 +92,8 @@ class Orders:
     ``lines`` has one row per used input row, in input order, with the columns
     customer (categories of str), date (datetime64[ns], midnight), amount (float64,
     negative = refund), order_id (only when the input has one: categories 0, 1, 2... that
-    number the distinct order ids in order of first appearance; lines of one order share
-    one, and the ids' texts are not kept),
+    number the distinct order ids in sorted order; lines of one order share one, and the
+    ids' texts are not kept),
     margin_amount (float64, NaN without cost or margin), quantity (float64, only when
     the input has one), row (int64 sheet row number) and one column per segment
     dimension (categories of str; blank cells read "(blank)"). Text columns are

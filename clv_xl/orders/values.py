@@ -107,14 +107,17 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
-    """Each row's text as an integer code (-1 for a blank), numbered in order of first
-    appearance, and how many distinct texts there are. Arrow-backed text is sorted, not
-    hashed: equal texts are neighbours once sorted (a stable sort: each text's first row
-    leads its run), and millions of distinct texts (order ids) need no hash table of them.
-    Texts in ascending order already (order ids as shops number them) are not sorted."""
+    """Each row's text as an integer code (-1 for a blank), the distinct texts numbered in
+    sorted order, and how many distinct texts there are. Arrow-backed text is sorted, not
+    hashed: equal texts are neighbours once sorted, and millions of distinct texts (order
+    ids) need no hash table of them. Texts in ascending order already (order ids as shops
+    number them) are not sorted."""
     if not isinstance(values.array, pd.arrays.ArrowStringArray):
         codes, uniques = distinct_values(values)
-        return codes.astype(np.int64), len(uniques)
+        rank = np.empty(len(uniques) + 1, dtype=np.int64)  # the last for code -1
+        rank[np.argsort(uniques.to_numpy(dtype=object), kind="stable")] = np.arange(len(uniques))
+        rank[-1] = -1
+        return rank[codes], len(uniques)
     texts = _arrow_text(values)
     ordered = texts.drop_null()
     filled = len(ordered)
@@ -126,13 +129,9 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     starts = np.ones(filled, dtype=bool)  # where a new text's run starts, in sorted order
     if filled > 1:
         starts[1:] = pc.not_equal(ordered.slice(1), ordered[:-1]).to_numpy(zero_copy_only=False)
-    first_rows = order[starts]
-    is_first = np.zeros(len(texts), dtype=bool)
-    is_first[first_rows] = True
-    number = (np.cumsum(is_first) - 1)[first_rows]  # each text's number, as it first appears
     codes = np.full(len(texts), -1, dtype=np.int64)
-    codes[order] = number[np.cumsum(starts) - 1]
-    return codes, len(first_rows)
+    codes[order] = np.cumsum(starts) - 1
+    return codes, int(starts.sum())
 
 
 # ----------------------------------------------------------------------------------------------
