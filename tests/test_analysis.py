@@ -157,7 +157,7 @@ class TestSegments:
                     Params(as_of=AS_OF))  # fmt: skip
         e = a.customers.loc["E"]
         assert e["profitability"] == "Fully refunded" and e["revenue"] == 0
-        assert e["remaining_revenue"] == 0
+        assert e["remaining_revenue"] == 0 and e["expected_purchases_12m"] == 0
 
 
 class TestCohortsAndRetention:

@@ -575,16 +575,23 @@ class TestOnPaper:
 def test_fully_refunded_customers_expect_nothing_and_so_does_their_range(orders):
     """The analysis sets their forecasts to 0, and the parameter draws behind a segment's
     80% range count them as 0 too: the range is that 0, not one around the model's forecast
-    recentred on 0 (which fell below zero)."""
+    recentred on 0 (which fell below zero). The model read the refunded order as a purchase
+    (one order and no repeat: alive for sure); neither that P(alive) nor its spend is shown
+    for a customer expected to buy nothing."""
     refunded = orders.iloc[[10, 11]].assign(
         **{"Order ID": ["R-1", "R-2"], "Customer ID": "Refunded in full", "Amount": [60.0, -60.0]}
     )
     with_refunded = pd.concat([orders, refunded], ignore_index=True)
-    segments = analyze(load_orders(with_refunded), Params(min_segment_customers=40)).segments
+    analysis = analyze(load_orders(with_refunded), Params(min_segment_customers=40))
+    model = analysis.customers[["prob_alive", "expected_spend"]]
+    assert model.loc["Refunded in full"].isna().all()
+    assert model.drop(index="Refunded in full").notna().all().all()
+    segments = analysis.segments
     row = segments.set_index(["dimension", "segment"]).loc[("Profitability", "Fully refunded")]
     assert row["customers"] == 1
     range_ = row[["model_revenue_36m", "model_revenue_36m_low", "model_revenue_36m_high"]]
     assert range_.tolist() == [0.0, 0.0, 0.0]
+    assert np.isnan(row["prob_alive"])  # blank, not the 100% a history of no repeat gives
     assert (segments["model_revenue_36m_low"] >= 0).all()
 
 

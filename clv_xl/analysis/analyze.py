@@ -7,7 +7,8 @@ and revenue retention (:mod:`clv_xl.analysis.cohorts`) and the models' forecasts
 
 Refunds of customers with no order make no customer and are kept aside
 (``unmatched_refunds``). Fully refunded customers have no value to date and none expected:
-the model's forecasts for them are set to 0.
+the model's forecasts for them are set to 0, and its P(alive) and spend per purchase, which
+read the refunded orders as purchases, are left blank.
 """
 
 from __future__ import annotations
@@ -244,7 +245,8 @@ def _line_margins(lines: pd.DataFrame, params: Params, margin: float) -> pd.Seri
 
 def _with_forecasts(customers: pd.DataFrame, predicted: Prediction, margin: float) -> pd.DataFrame:
     """The model's forecasts joined per customer: revenue (margin 1) and margin at ``margin``;
-    0 for fully refunded customers; and where status and model disagree, a note."""
+    for fully refunded customers 0, and no P(alive) or spend per purchase (the model read
+    their refunded orders as purchases); and where status and model disagree, a note."""
     forecasts = _in_order_of(_by_customer_name(predicted.customers), customers.index)
     refunded = (customers["profitability"] == PROFITABILITY[2]).to_numpy()
     c = customers.assign(**{column: forecasts[column] for column in MODEL_COLUMNS})
@@ -253,6 +255,7 @@ def _with_forecasts(customers: pd.DataFrame, predicted: Prediction, margin: floa
         c[revenue] = values
         c[clv] = values * margin
     c.loc[refunded, ["expected_purchases_12m", "remaining_revenue"]] = 0.0
+    c.loc[refunded, ["prob_alive", "expected_spend"]] = np.nan
     active, alive = c["active"].to_numpy(), c["prob_alive"].to_numpy()
     c["status_note"] = labels(
         ("", "Overdue: active by the churn window, unlikely alive by the model",

@@ -82,7 +82,7 @@ DEFINITIONS = (
                    + "."),
     ("Profitability", "Profitable: margin to date above 0. Unprofitable: 0 or less. Fully "
                       "refunded: every order refunded (revenue 0 or less); no value to date "
-                      "and none expected."),
+                      "and none expected (the model's P(alive) and spend left blank)."),
     ("Status vs model", "Overdue: active by the churn window, P(alive) under 5% by the "
                         "model. Lapsed: lost by the window, P(alive) over 50%."),
     ("Cohort", "Customers by the month of their first order; month 0 is that month."),
