@@ -70,9 +70,9 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable:
     style.write_header(ws, 1, headers(analysis))
     for cell in ws[1]:  # long headers wrap rather than run into the next
         cell.alignment = style.WRAPPED
-    ws.row_dimensions[1].height = 4 * style.LINE_HEIGHT
     for column, (value, kind) in enumerate(zip(frame.iloc[0], kinds, strict=True), start=1):
         put(ws, 2, column, value, fmt[kind])  # the template row: every cell styled
     add_table(ws, TABLE, headers(analysis), 1, len(frame) + 1, "TableStyleLight9")
     lay_out(ws, {}, freeze="B2")
+    style.fit_header_row(ws, 1)
     return LargeTable(SHEET, frame)

@@ -191,6 +191,17 @@ def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 1) -> None:
                 ws.row_dimensions[cell.row].height = LINE_HEIGHT * lines
 
 
+def fit_header_row(ws: Worksheet, row: int) -> None:
+    """A row of wrapped headings as tall as its longest (`text_lines`), once the columns
+    have their widths."""
+    lines = [
+        text_lines(cell, ws.column_dimensions[cell.column_letter].width)
+        for cell in ws[row]
+        if isinstance(cell.value, str)
+    ]
+    ws.row_dimensions[row].height = LINE_HEIGHT * max(lines, default=1)
+
+
 def wrap_cut_off_texts(ws: Worksheet, first_row: int) -> None:
     """Texts from ``first_row`` on that are longer than their column, with a value in the
     next column, wrap (printed, such text is cut off where the next value starts), in rows
