@@ -52,6 +52,16 @@ import sys
 from clv_xl.orders.load import load_orders
 print(load_orders(sys.argv[1]).rows_used)
 """
+FRESH_MEMORY = """
+import mmap, time
+size = 2**30
+memory = mmap.mmap(-1, size)
+memory.madvise(mmap.MADV_NOHUGEPAGE)
+start = time.perf_counter()
+for offset in range(0, size, mmap.PAGESIZE):
+    memory[offset] = 1
+print(time.perf_counter() - start)
+"""
 DUCKDB_AGGREGATE = """
 import sys, duckdb
 rows = duckdb.sql(
@@ -456,8 +466,27 @@ of a long one's. Measured: **{wide / long:.2f}x**.
 """
 
 
+def fresh_memory_seconds() -> float:
+    """Seconds to touch 1 GiB of fresh 4 KiB pages, in a process of its own: what memory
+    new to a process costs on this machine at the moment (a virtual machine's host may
+    charge much more for it at one time than at another)."""
+    return float(subprocess.run([sys.executable, "-c", FRESH_MEMORY], capture_output=True,
+                                text=True, check=True).stdout)  # fmt: skip
+
+
+def machine_state(before: float, after: float) -> str:
+    return f"""
+The machine's state, as context for comparing runs: the first touch of 1 GiB of fresh
+memory in 4 KiB pages took {before:.2f} s before this run and {after:.2f} s after it (on
+these virtual machines it varies several-fold from one hour to the next). Every process here
+touches hundreds of MB afresh; when that is dear, every side is slower, and most the one that
+touches the most memory: ours.
+"""
+
+
 def main(labels: list[str]) -> None:
     labels = labels or list(ROWS)
+    before = fresh_memory_seconds()
     body = (
         workbooks(labels)
         + one_thread_against_two(labels[-1])
@@ -465,6 +494,7 @@ def main(labels: list[str]) -> None:
         + csv_against_duckdb()
         + wide_against_long()
     )
+    body += machine_state(before, fresh_memory_seconds())
     print(write_section("report", "Segment report: orders in, workbook out", body))
 
 
