@@ -7,9 +7,8 @@ the sheet while the modules of the analysis and the report are imported (`_impor
 the columns are typed two at a time (`orders.cells.typed_columns`); the models fit while
 the customers are summarised (the two purchase-model families side by side in the calibration
 period, `analysis.holdout_check`), and their ranges per segment are drawn while the segments
-are summed (`analysis.analyze`): 11% to 22% of the report at a million orders on two cores, 22%
-of a 5M-row CSV's (`bench/RESULTS.md`). The streamed Customers table has a writer thread
-of its own (`report.fastsheet`).
+are summed (`analysis.analyze`); what that saves is measured in `bench/RESULTS.md`. The
+streamed Customers table has a writer thread of its own (`report.fastsheet`).
 """
 
 from __future__ import annotations
