@@ -218,14 +218,16 @@ def open_orders_sheet(
             # with a number of rows to skip, fastexcel counts rows from the sheet's first;
             # each column's type from all its cells: one typed from its first 1,000 would
             # blank the later others
+            # eager: the sheet straight into one Arrow batch, no lazy sheet to convert
             loaded = opening.result().load_sheet(
                 chosen,
                 header_row=None,
                 skip_rows=header_row,
                 whitespace_as_null=True,
                 schema_sample_rows=None,
+                eager=True,
             )
-            return pa.record_batch(loaded.to_arrow()) if extent.head else None
+            return loaded if extent.head else None
 
         with alongside(load) as loading:
             meanwhile()
