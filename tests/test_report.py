@@ -525,6 +525,61 @@ class TestOnPaper:
         missing = [label for label in labels if " ".join(label.split()) not in printed]
         assert not missing
 
+    @pytest.mark.parametrize(("sheet", "repeated"), [(segments_sheet.SHEET, 1), ("Cohorts", 2)])
+    def test_titles_and_notes_print_whole_on_every_page(self, pdf, report, sheet, repeated):
+        """The first columns of the Segments and Cohorts sheets print on every page, cut at
+        their width on the pages of the later columns (the titles printed 'Segments: custo'
+        and 'Cohorts: how each m' there): a title, section title or note in those columns
+        ends within them, one further right starts after them and ends within the page."""
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LAParams, LTRect, LTTextLineHorizontal
+
+        ws = openpyxl.load_workbook(report)[sheet]
+        texts = {  # titles and section titles (12 pt and up) and notes (italic)
+            " ".join(cell.value.split()): cell.column
+            for row in ws.iter_rows()
+            for cell in row
+            if isinstance(cell.value, str) and (cell.font.i or (cell.font.sz or 11) >= 12)
+        }
+        header_fill = (0x1F / 255, 0x4E / 255, 0x78 / 255)
+        printed = []  # (page, lines of those texts, header cells)
+        for page in extract_pages(pdf, laparams=LAParams(line_margin=0)):
+            cells, lines = [], []
+
+            def walk(item, cells=cells, lines=lines):
+                if isinstance(item, LTRect) and np.allclose(
+                    item.non_stroking_color or (), header_fill, atol=0.02
+                ):
+                    cells.append(item)
+                elif isinstance(item, LTTextLineHorizontal):
+                    lines.append(item)
+                    return
+                for child in item if hasattr(item, "__iter__") else ():
+                    walk(child)
+
+            walk(page)
+            if not any(line.get_text().strip() == sheet and line.y1 < 60 for line in lines):
+                continue  # not a page of this sheet (its name is in the footer)
+            found = [line for line in lines if " ".join(line.get_text().split()) in texts]
+            if found and cells:
+                printed.append((page.pageid, found, cells))
+        # where the repeated columns end: the next column's header cells start on the pages
+        # of the later columns (a header row's fill is drawn as one rectangle, but for its
+        # repeated columns', which are one too)
+        starts = [sorted({round(c.x0) for c in cells}) for _, _, cells in printed]
+        edge = min(xs[1] for xs in starts if len(xs) > 1)
+        outside = []
+        for page, found, cells in printed:
+            for line in found:
+                if texts[" ".join(line.get_text().split())] <= repeated:
+                    inside = line.x1 <= edge + 1
+                else:
+                    inside = line.x0 >= edge - 1 and line.x1 <= max(c.x1 for c in cells) + 1
+                if not inside:
+                    outside.append((page, line.get_text().strip()))
+        assert len(printed) >= 2 and {c for c in texts.values() if c <= repeated}
+        assert not outside
+
     @pytest.mark.parametrize(
         ("sheet", "row", "on_page", "first_pages"),
         [

@@ -17,16 +17,20 @@ SHEET = "Cohorts"
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
     ws = wb.create_sheet(SHEET)
-    style.TITLE.apply(put(ws, 1, 1, "Cohorts: how each month's new customers keep buying"))
+    # Columns A:B print on every page, cut at their width on the pages of the later months:
+    # the titles fit in them, the longer descriptions start in column C.
+    style.TITLE.apply(put(ws, 1, 1, SHEET))
+    style.NOTE.apply(put(ws, 2, 3, "How each month's new customers keep buying."))
     sizes = analysis.customers.groupby("cohort_month").size()
-    row = 3
+    currency = analysis.params.currency
     row = _matrix(
-        ws, row, "Share of the cohort buying in each month since their first order (%)",
+        ws, 3,
+        ("Retention (%)", "Share of the cohort buying in each month since their first order."),
         analysis.cohort_retention, sizes, fmt["percent"],
     )  # fmt: skip
     _matrix(
         ws, row + 2,
-        f"Cumulative revenue per customer by months since first order ({analysis.params.currency})",
+        (f"Revenue ({currency})", "Cumulative revenue per customer by months since first order."),
         analysis.cohort_revenue, sizes, fmt["money"],
     )  # fmt: skip
     lay_out(ws, {1: 16, 2: 13}, default_width=10, freeze="C5")
@@ -34,10 +38,17 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
 
 
 def _matrix(
-    ws: Worksheet, row: int, title: str, matrix: pd.DataFrame, sizes: pd.Series, number_format: str
+    ws: Worksheet,
+    row: int,
+    title: tuple[str, str],
+    matrix: pd.DataFrame,
+    sizes: pd.Series,
+    number_format: str,
 ) -> int:
-    """Write a titled cohort matrix with a colour scale; return its last row."""
-    style.SECTION.apply(put(ws, row, 1, title))
+    """Write a cohort matrix under its title (a short one, and what it shows) with a colour
+    scale; return its last row."""
+    style.SECTION.apply(put(ws, row, 1, title[0]))
+    style.NOTE.apply(put(ws, row, 3, title[1]))
     header = ["Acquisition month", "Customers", *[f"Month {m}" for m in matrix.columns]]
     style.write_header(ws, row + 1, header)
     for cell in ws[row + 1]:  # "Acquisition month" wraps rather than runs into "Customers"

@@ -31,7 +31,7 @@ from clv_xl.report.summary import (
 
 SHEET = "Segments"
 #: The first dimension's title, below the sheet's title and notes (frozen above it).
-FIRST_SECTION_ROW = 5
+FIRST_SECTION_ROW = 6
 #: Column widths (characters): a figure's, widened until its heading takes at most
 #: HEADING_LINES lines; the Notes column's, whose sentences wrap within it.
 COLUMN_WIDTH, HEADING_LINES, NOTES_WIDTH = 16, 5, 100
@@ -150,15 +150,18 @@ def column_index(analysis: Analysis, field: str) -> int:
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> dict[str, tuple[int, int]]:
     """Write the sheet; return each dimension's (header row, last row)."""
     ws = wb.create_sheet(SHEET)
-    style.TITLE.apply(put(ws, 1, 1, "Segments: customers, value and retention per segment"))
+    # Column A prints on every page (the segments' names), cut at its width on the pages
+    # of the later columns: the title fits in it, the notes start in column B.
+    style.TITLE.apply(put(ws, 1, 1, SHEET))
     notes = (
-        f"Amounts in {analysis.params.currency}. Every margin-based figure is a live formula "
-        "on the Summary inputs and each segment's margin spread (the input column).",
+        f"Customers, value and retention per segment. Amounts in {analysis.params.currency}.",
+        "Every margin-based figure is a live formula on the Summary inputs and each segment's "
+        "margin spread (the input column).",
         f"Segments with fewer than {analysis.params.min_segment_customers} customers are "
         "marked small: treat with care. Blank figures: see the Notes column.",
     )
     for row, note in enumerate(notes, start=2):
-        style.NOTE.apply(put(ws, row, 1, note))
+        style.NOTE.apply(put(ws, row, 2, note))
     cols = columns(analysis)
     row = FIRST_SECTION_ROW
     places: dict[str, tuple[int, int]] = {}
