@@ -44,7 +44,7 @@ CHANNELS = np.array(["Webshop", "Marketplace", "Retail store", "Newsletter"], dt
 
 BARE_READ = """
 import sys, fastexcel
-table = fastexcel.read_excel(sys.argv[1]).load_sheet(0).to_arrow()
+table = fastexcel.read_excel(sys.argv[1]).load_sheet(0, eager=True)
 print(table.num_rows)
 """
 READ_ORDERS = """
@@ -277,7 +277,7 @@ def workbooks(labels: list[str]) -> str:
 
 Whole `clv-xl report ORDERS.xlsx` (a new process: start-up, read, analysis with the model
 fits, the complete workbook) against fastexcel's typed Arrow read of the same sheet
-(`fastexcel.read_excel(path).load_sheet(0).to_arrow()`, in a process of its own),
+(`fastexcel.read_excel(path).load_sheet(0, eager=True)`, its fastest, in a process of its own),
 {REPEATS} pairs alternated ({TARGET_REPEATS} at {labels[-1]}); the pair with the median ratio is
 shown, with every pair's ratio. Targets at 1M rows, every shape: at most 2.5x (goal 1.5x), under 2 GB peak.
 One OpenBLAS thread, as in every benchmark (`bench/__init__.py`): with OpenBLAS's default
