@@ -466,6 +466,29 @@ def test_rates_are_not_annualised_from_short_tenures(analysis):
     assert long["orders_per_year"].to_numpy() == pytest.approx(expected.to_numpy())
 
 
+def header_cells_and_lines(page):
+    """A printed page's dark header cells (pdfminer's rectangles in the header fill) and its
+    lines of text."""
+    from pdfminer.layout import LTRect, LTTextLineHorizontal
+
+    header_fill = (0x1F / 255, 0x4E / 255, 0x78 / 255)
+    cells, lines = [], []
+
+    def walk(item):
+        if isinstance(item, LTRect) and np.allclose(
+            item.non_stroking_color or (), header_fill, atol=0.02
+        ):
+            cells.append(item)
+        elif isinstance(item, LTTextLineHorizontal):
+            lines.append(item)
+            return
+        for child in item if hasattr(item, "__iter__") else ():
+            walk(child)
+
+    walk(page)
+    return cells, lines
+
+
 class TestOnPaper:
     """The report printed to PDF by LibreOffice (with Calibri's metrics, as Excel prints)."""
 
@@ -532,7 +555,7 @@ class TestOnPaper:
         and 'Cohorts: how each m' there): a title, section title or note in those columns
         ends within them, one further right starts after them and ends within the page."""
         from pdfminer.high_level import extract_pages
-        from pdfminer.layout import LAParams, LTRect, LTTextLineHorizontal
+        from pdfminer.layout import LAParams
 
         ws = openpyxl.load_workbook(report)[sheet]
         texts = {  # titles and section titles (12 pt and up) and notes (italic)
@@ -541,23 +564,9 @@ class TestOnPaper:
             for cell in row
             if isinstance(cell.value, str) and (cell.font.i or (cell.font.sz or 11) >= 12)
         }
-        header_fill = (0x1F / 255, 0x4E / 255, 0x78 / 255)
         printed = []  # (page, lines of those texts, header cells)
         for page in extract_pages(pdf, laparams=LAParams(line_margin=0)):
-            cells, lines = [], []
-
-            def walk(item, cells=cells, lines=lines):
-                if isinstance(item, LTRect) and np.allclose(
-                    item.non_stroking_color or (), header_fill, atol=0.02
-                ):
-                    cells.append(item)
-                elif isinstance(item, LTTextLineHorizontal):
-                    lines.append(item)
-                    return
-                for child in item if hasattr(item, "__iter__") else ():
-                    walk(child)
-
-            walk(page)
+            cells, lines = header_cells_and_lines(page)
             if not any(line.get_text().strip() == sheet and line.y1 < 60 for line in lines):
                 continue  # not a page of this sheet (its name is in the footer)
             found = [line for line in lines if " ".join(line.get_text().split()) in texts]
@@ -595,30 +604,16 @@ class TestOnPaper:
         stands above it (LibreOffice cuts such lines off at the row's edges, so they print
         half or not at all)."""
         from pdfminer.high_level import extract_pages
-        from pdfminer.layout import LAParams, LTRect, LTTextLineHorizontal
+        from pdfminer.layout import LAParams
 
         headings = openpyxl.load_workbook(report)[sheet][row]
         words = {word for cell in headings if cell.value for word in cell.value.split()}
         numbers = [n for n, (_, text) in enumerate(pages) if re.search(on_page, text, re.M)]
         numbers = numbers[:first_pages]
         assert numbers
-        header_fill = (0x1F / 255, 0x4E / 255, 0x78 / 255)
         cut = []
         for page in extract_pages(pdf, page_numbers=numbers, laparams=LAParams(line_margin=0)):
-            cells, lines = [], []
-
-            def walk(item, cells=cells, lines=lines):
-                if isinstance(item, LTRect) and np.allclose(
-                    item.non_stroking_color or (), header_fill, atol=0.02
-                ):
-                    cells.append(item)
-                elif isinstance(item, LTTextLineHorizontal):
-                    lines.append(item)
-                    return
-                for child in item if hasattr(item, "__iter__") else ():
-                    walk(child)
-
-            walk(page)
+            cells, lines = header_cells_and_lines(page)
             assert cells
             for line in lines:
                 if not set(line.get_text().split()) <= words:
