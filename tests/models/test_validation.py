@@ -198,13 +198,15 @@ def test_a_fit_along_a_ridge_ends_within_its_evaluation_budget() -> None:
 def test_a_later_start_stops_where_it_reaches_an_earlier_end() -> None:
     """Along a ridge towards a bound, a second start stops at the first iteration within
     RIDGE_AGREEMENT of where the first ended (gaining less than that), converged, instead
-    of taking the ridge's many short last steps again."""
+    of taking the ridge's many short last steps again. (The ridge is gentle enough that a
+    run without an earlier end reaches the bound before L-BFGS-B's own relative-gain rule
+    stops it on any processor; a sharper one, 1e2, stops short of the band on some.)"""
     from clv_xl.models._mle import RIDGE_AGREEMENT, _run_from
 
     def ridge(theta: np.ndarray) -> tuple[float, np.ndarray]:
         along = np.exp(-theta[0])
-        value = 1e2 * (theta[0] - theta[1]) ** 2 + along
-        slope = 2e2 * (theta[0] - theta[1]) * np.array([1.0, -1.0]) + np.array([-along, 0.0])
+        value = 1e1 * (theta[0] - theta[1]) ** 2 + along
+        slope = 2e1 * (theta[0] - theta[1]) * np.array([1.0, -1.0]) + np.array([-along, 0.0])
         return float(value), slope
 
     def objective(theta: np.ndarray) -> float:
@@ -213,6 +215,7 @@ def test_a_later_start_stops_where_it_reaches_an_earlier_end() -> None:
     first = _run_from(objective, np.array([0.5, 0.0]), ridge)
     again = _run_from(objective, np.array([-1.0, 0.2]), ridge)
     settled = _run_from(objective, np.array([-1.0, 0.2]), ridge, earlier_end=first.value)
+    assert abs(again.value - first.value) <= RIDGE_AGREEMENT / 10  # both reach the bound
     assert settled.converged
     assert abs(settled.value - first.value) <= RIDGE_AGREEMENT
     assert settled.iterations < again.iterations
