@@ -151,8 +151,8 @@ def analyze(
             customers[channel] if channel else None,
         )  # fmt: skip
         cohort_retention, cohort_revenue = cohort_matrices(lines, customers, as_of)
-        paid = lines.loc[~unmatched, ["customer", "date", "amount"]]
-        retention = revenue_retention(paid, as_of)
+        paid = lines[["customer", "date", "amount"]]
+        retention = revenue_retention(paid[~unmatched] if unmatched.any() else paid, as_of)
         lifetimes = segment_lifetimes(customers, orders.segments, valuation, channel)
         progress(MODEL_STEP)  # the wait for the fits
         predicted = predicting.result()

@@ -91,8 +91,7 @@ def calibration_check(
     """Fit each family before the holdout, compare their forecasts with the holdout and
     choose the family that was off by less. ``purchases``: the purchase days up to
     ``as_of`` (`clv_xl.models.purchase_days`)."""
-    days = _repeats_marked(purchases)
-    start = days["day"].min()
+    start = pd.Timestamp(purchases.day.min())
     span_days = (pd.Timestamp(as_of) - start).days
     holdout_weeks = int(span_days * holdout_fraction // WEEK_DAYS)
     if holdout_weeks < 1:
@@ -146,7 +145,7 @@ def calibration_check(
         fits=fits,
         family=family,
         customers=len(history),
-        tracking=_tracking_curve(days, fits[family].model, as_of, calibration_end),
+        tracking=_tracking_curve(purchases, fits[family].model, as_of, calibration_end),
         holdout=tables[family],
         choice=choice,
         note=note,
@@ -248,34 +247,23 @@ def _holdout_error(table: pd.DataFrame) -> float:
     return miss / actual if actual > 0 else (0.0 if miss == 0 else np.inf)
 
 
-def _repeats_marked(purchases: PurchaseDays) -> pd.DataFrame:
-    """The distinct purchase days (customer, day) with ``repeat``: whether the day is after
-    the customer's first purchase day (the days come sorted by customer, then day)."""
-    customer = purchases.customer
-    repeat = np.concatenate([[False], customer[1:] == customer[:-1]])
-    return pd.DataFrame(
-        {
-            "customer": customer,
-            "day": purchases.day.astype("datetime64[ns]"),
-            "repeat": repeat,
-        }
-    )
-
-
 def _tracking_curve(
-    days: pd.DataFrame, model: PurchaseModel, as_of: dt.date, calibration_end: dt.date
+    purchases: PurchaseDays, model: PurchaseModel, as_of: dt.date, calibration_end: dt.date
 ) -> pd.DataFrame:
     """Cumulative repeat purchases per week, actual and expected (FHL 2005, figure 1).
 
-    ``days``: distinct purchase days (customer, day, repeat). Expected by day t (days since
-    the first purchase day) = sum over customers of E[X((t - first_i) / 7)] for first_i <= t:
-    the counts of new customers per day convolved with E[X] of a new customer.
+    ``purchases``: the distinct purchase days, sorted by customer then day (a repeat is a
+    day after its customer's first). Expected by day t (days since the first purchase day) =
+    sum over customers of E[X((t - first_i) / 7)] for first_i <= t: the counts of new
+    customers per day convolved with E[X] of a new customer.
     """
-    start = days["day"].min()
-    offsets = (days["day"] - start).dt.days.to_numpy()
+    customer, day = purchases.customer, purchases.day
+    offsets = (day - day.min()).astype(np.int64)
+    start = pd.Timestamp(day.min())
     span = (pd.Timestamp(as_of) - start).days
-    new_customers = np.bincount(offsets[~days["repeat"].to_numpy()], minlength=span + 1)
-    repeats = np.bincount(offsets[days["repeat"].to_numpy()], minlength=span + 1)
+    first = np.flatnonzero(np.concatenate([[True], customer[1:] != customer[:-1]]))
+    new_customers = np.bincount(offsets[first], minlength=span + 1)
+    repeats = np.bincount(offsets, minlength=span + 1) - new_customers
     ages = np.arange(span + 1) / WEEK_DAYS
     expected = np.convolve(new_customers, model.expected_purchases_new_customer(ages))[: span + 1]
     week_ends = np.arange(span, -1, -WEEK_DAYS)[::-1]

@@ -197,9 +197,17 @@ def predict(
     # Integer customer codes (in sorted order of the names) make the grouping several times
     # faster than strings; the names come back on the results. A missing customer stays
     # missing, for rfm_summary to name its row (the codes stay integers without one).
-    codes, names = pd.factorize(lines["customer"], sort=True)
-    if isinstance(names, pd.CategoricalIndex):  # the names themselves, not categories again
-        names = names.categories.take(names.codes)
+    # Categories in sorted order are such codes already (the analysis' customers are).
+    column = lines["customer"]
+    if (
+        isinstance(column.dtype, pd.CategoricalDtype)
+        and column.cat.categories.is_monotonic_increasing
+    ):
+        codes, names = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        codes, names = pd.factorize(column, sort=True)
+        if isinstance(names, pd.CategoricalIndex):  # the names, not categories again
+            names = names.categories.take(names.codes)
     customer = pd.Series(codes, index=lines.index, copy=False)
     coded = pd.DataFrame(
         {

@@ -116,7 +116,8 @@ def value_customers(
     # Per line, 32 bits (positions and day numbers fit): the lines' arrays are kept.
     position = customers.index.get_indexer(lines["customer"].cat.categories).astype(np.int32)
     line_customer = position[lines["customer"].cat.codes.to_numpy()]
-    known = line_customer >= 0
+    matched = line_customer >= 0
+    known = slice(None) if matched.all() else matched  # (picking every line would copy them)
     line_customer = line_customer[known]
     line_date = lines["date"].to_numpy()[known].astype("datetime64[D]").astype(np.int32)
     first = customers["first_order"].to_numpy().astype("datetime64[D]").astype(np.int32)

@@ -297,7 +297,8 @@ def _orders(table: RawTable, columns: ColumnMap, as_of: dt.date) -> Orders:
             "customer": _text_categories(customer, used),
             "date": date[used].array,
             "amount": amount[used],
-        }
+        },
+        copy=False,  # the picked arrays are new already
     )
     if order is not None:  # only compared: the ids' codes, not their texts
         lines["order_id"] = categorical(order[0][used], pd.RangeIndex(order[1]))

@@ -84,6 +84,10 @@ def by_unique(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> p
         missing = np.array([np.nan]).astype(converted.dtype)
         spread = np.concatenate([converted.to_numpy(), missing])[codes]
         return pd.Series(spread, index=values.index)
+    if isinstance(converted.dtype, pd.CategoricalDtype):  # codes of codes, in their small dtype
+        inner = np.append(converted.cat.codes.to_numpy(), -1)  # the last for code -1
+        spread_codes = pd.Categorical.from_codes(inner[codes], dtype=converted.dtype)
+        return pd.Series(spread_codes, index=values.index)
     return pd.Series(converted.array.take(codes, allow_fill=True), index=values.index)
 
 
