@@ -629,6 +629,40 @@ class TestOnPaper:
                         cut.append((page.pageid, line.get_text().strip()))
         assert not cut
 
+    def test_no_section_title_prints_apart_from_its_section(self, pdf, pages, report):
+        """A section title (Segments' dimensions, the Cohorts' matrices, the Summary's and
+        the Model's blocks) has at least its section's next two lines under it on its page:
+        none prints alone at a page's foot (the Segments sheet printed "Value tier" there,
+        its table on the next page)."""
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LAParams
+
+        wb = openpyxl.load_workbook(report)
+        titles = {
+            " ".join(cell.value.split())
+            for ws in wb.worksheets
+            if ws.title != "Customers"
+            for cell in ws["A"]
+            if isinstance(cell.value, str) and cell.font.b and cell.font.sz == 12
+        }
+        listed = re.compile(r"^C\d{6}$", re.M)  # the pages of the Customers table
+        numbers = [n for n, (_, text) in enumerate(pages) if not listed.search(text)]
+        seen, alone = set(), []
+        for page in extract_pages(pdf, page_numbers=numbers, laparams=LAParams(line_margin=0)):
+            _, lines = header_cells_and_lines(page)
+            footer = {line.get_text().strip() for line in lines if line.y1 < 60}
+            if footer & {"Customers", "Charts"}:  # headings and chart titles, no sections
+                continue
+            body = [line for line in lines if line.y0 > 60]  # above the footer
+            left = min((line.x0 for line in body), default=0)  # column A's edge
+            for line in body:
+                text = " ".join(line.get_text().split())
+                if text in titles and line.x0 <= left + 2:  # (not a value further right)
+                    seen.add(text)
+                    if sum(other.y1 <= line.y0 for other in body) < 2:
+                        alone.append((page.pageid, text))
+        assert len(seen) >= 10 and not alone
+
     def test_the_summary_starts_with_its_executive_summary(self, pages):
         first = pages[0][1]
         assert "Executive summary" in first and "A new customer is worth" in first

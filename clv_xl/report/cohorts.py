@@ -33,7 +33,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         (f"Revenue ({currency})", "Cumulative revenue per customer by months since first order."),
         analysis.cohort_revenue, sizes, fmt["money"],
     )  # fmt: skip
-    lay_out(ws, {1: 16, 2: 13}, default_width=10, freeze="C5")
+    lay_out(ws, {1: 16, 2: 13}, default_width=11, freeze="C5")
     return ws
 
 
@@ -51,8 +51,9 @@ def _matrix(
     style.NOTE.apply(put(ws, row, 3, title[1]))
     header = ["Acquisition month", "Customers", *[f"Month {m}" for m in matrix.columns]]
     style.write_header(ws, row + 1, header)
-    for cell in ws[row + 1]:  # "Acquisition month" wraps rather than runs into "Customers"
-        cell.alignment = style.WRAPPED
+    for column, cell in enumerate(ws[row + 1], start=1):
+        # "Acquisition month" wraps rather than runs into "Customers"; "Month 10" and on fit
+        cell.alignment = style.WRAPPED_HEADING if column <= 2 else style.FIGURES_HEADING
     ws.row_dimensions[row + 1].height = 2 * style.LINE_HEIGHT
     for offset, (cohort, values) in enumerate(matrix.iterrows(), start=row + 2):
         put(ws, offset, 1, cohort)

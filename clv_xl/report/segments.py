@@ -206,7 +206,7 @@ def _table(
     """Write one dimension's table with its header at row ``top``; return the last row."""
     style.write_header(ws, top, [c.header for c in cols])
     for cell in ws[top]:
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.alignment = style.WRAPPED_HEADING
     letters = {c.field: get_column_letter(i) for i, c in enumerate(cols, start=1)}
     small_text = f"Small (< {analysis.params.min_segment_customers} customers)."
     for offset, (_, segment) in enumerate(part.iterrows(), start=1):

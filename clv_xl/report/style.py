@@ -26,6 +26,7 @@ from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphPrope
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -42,6 +43,10 @@ RATIO = '0.00"x"'
 DATE = "yyyy-mm-dd"
 LINE_HEIGHT = 15  # points: one line of text in the default 11-point font
 WRAPPED = Alignment(wrap_text=True, vertical="top")
+#: A column heading that wraps onto the two lines of its row, centred as the others.
+WRAPPED_HEADING = Alignment(wrap_text=True, vertical="center")
+#: A column heading over figures, aligned as they are.
+FIGURES_HEADING = Alignment(horizontal="right", vertical="center")
 TEXT = "@"
 
 #: Symbols for the common currency codes; any other code is shown as the code itself.
@@ -284,6 +289,37 @@ def fit_width_on_print(ws: Worksheet) -> None:
     ws.page_setup.paperSize = PAPER_A4
     ws.page_setup.scale = print_scale(ws)
     ws.sheet_properties.pageSetUpPr.fitToPage = False
+
+
+PRINTABLE_HEIGHT_PT = 21.0 / 2.54 * 72 - 2 * 0.75 * 72  # A4 landscape less 0.75" margins
+#: A section keeps its title, its header and this many rows on one page at least.
+SECTION_ROWS_KEPT = 3
+
+
+def keep_sections_together(ws: Worksheet) -> None:
+    """Page breaks so that no section prints apart from its title: before a section title
+    (the SECTION style in column A; its section the rows down to the first empty one) that
+    would print at the foot of a page, a break, when the section does not fit on the rest
+    of the page but fits on a page of its own, or when its title, header and first
+    SECTION_ROWS_KEPT rows do not. Rows are as tall as set, else LINE_HEIGHT; a page holds
+    PRINTABLE_HEIGHT_PT (less PRINT_SLACK) at the sheet's print scale."""
+    page = PRINTABLE_HEIGHT_PT * PRINT_SLACK * 100 / (ws.page_setup.scale or 100)
+    last = ws.max_row
+    heights = [0.0] + [ws.row_dimensions[r].height or LINE_HEIGHT for r in range(1, last + 1)]
+    filled = [False] + [any(c.value is not None for c in row) for row in ws.iter_rows()]
+    used = 0.0
+    for row in range(1, last + 1):
+        title = ws.cell(row=row, column=1)
+        if used and title.font.sz == SECTION.font.sz and title.font.b and title.value:
+            end = next((r for r in range(row + 1, last + 1) if not filled[r]), last + 1)
+            whole = sum(heights[row:end])
+            opening = sum(heights[row : min(end, row + 2 + SECTION_ROWS_KEPT)])
+            if used + (whole if whole <= page else opening) > page:
+                ws.row_breaks.append(Break(id=row - 1))  # a break above the (1-based) row
+                used = 0.0
+        if used + heights[row] > page:  # the page ends above this row
+            used = 0.0
+        used += heights[row]
 
 
 def print_titles(
