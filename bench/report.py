@@ -308,7 +308,7 @@ def one_thread_against_two(label: str) -> str:
     for shape in SHAPES:
         command = report_command(workbook(shape, label))
         saved, one, two, savings = median_pair(
-            command, command, _saved, env={ONE_THREAD_SETTING: "1"}
+            command, command, _saved, env={ONE_THREAD_SETTING: "1"}, repeats=TARGET_REPEATS
         )
         spread = ", ".join(f"{s:.0%}" for s in savings)
         rows.append(_pair_row(shape, one, two, f"**{saved:.0%}** ({spread})"))
@@ -322,7 +322,7 @@ columns are parsed, the models' fits while the customers are summarised, the two
 purchase-model families side by side in the calibration period, the segments' model ranges
 while the segments are summed) against the same command with
 `{ONE_THREAD_SETTING}=1`,
-{REPEATS} pairs alternated; the pair with the median saving is shown, with every pair's.
+{TARGET_REPEATS} pairs alternated; the pair with the median saving is shown, with every pair's.
 Kept only if it saves at least 10% of the whole report.
 
 | shape | one thread (s) | two threads (s) | saved: median (all pairs) | processor s: one / two | peak memory: one / two |
