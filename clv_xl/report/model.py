@@ -30,7 +30,7 @@ EXPLANATION = (
 )
 FIRST_TABLE_ROW = 3 + len(EXPLANATION)
 #: Column A's width and the others' (characters).
-FIRST_WIDTH, WIDTH = 28, 16
+FIRST_WIDTH, WIDTH = 32, 16  # (A: "Pareto/NBD (calibration period)" on one line)
 #: The sentences run across columns A to H (left of the chart), about this many characters a
 #: line in the sheet's widths.
 TEXT_COLUMNS, TEXT_LINE = 8, 125
