@@ -40,7 +40,7 @@ def test_both_families_stand_side_by_side(written) -> None:
     prediction, ws = written
     (title,) = [c.row for c in ws["A"] if c.value == SIDE_BY_SIDE]
     header = [ws.cell(title + 1, column).value for column in (1, 2, 3)]
-    assert header == ["figure", "BG/NBD", "Pareto/NBD"]
+    assert header == ["Figure", "BG/NBD", "Pareto/NBD"]
     rows = {ws.cell(row, 1).value: row for row in range(title + 2, title + 2 + len(CHOICE_ROWS))}
     assert set(rows) == set(CHOICE_ROWS.values())
     for column, (_, family) in enumerate(prediction.model_choice.iterrows(), start=2):

@@ -133,10 +133,12 @@ def _frame(
     fmt: dict[str, str],
     percent_rows: Collection[str] = (),
 ) -> int:
-    """A titled table of a frame's columns (headers as they are named), the numbers of the
-    rows whose first cell is in ``percent_rows`` as percentages; return its last row."""
+    """A titled table of a frame's columns (headers as they are named, "std_error" as "Std
+    error"), the numbers of the rows whose first cell is in ``percent_rows`` as percentages;
+    return its last row."""
     style.SECTION.apply(put(ws, row, 1, title))
-    style.write_header(ws, row + 1, [c.replace("_", " ") for c in frame.columns])
+    headings = [c.replace("_", " ") for c in frame.columns]
+    style.write_header(ws, row + 1, [h[:1].upper() + h[1:] for h in headings])
     for offset, values in enumerate(frame.itertuples(index=False), start=row + 2):
         share = values[0] in percent_rows
         for column, value in enumerate(values, start=1):
