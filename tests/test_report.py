@@ -19,6 +19,7 @@ from clv_xl.errors import InputError
 from clv_xl.functions import formulas
 from clv_xl.orders.load import load_orders
 from clv_xl.report import segments as segments_sheet
+from clv_xl.report import style
 from clv_xl.report.model import CHOICE_ROWS
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
@@ -643,7 +644,7 @@ class TestOnPaper:
             for ws in wb.worksheets
             if ws.title != "Customers"
             for cell in ws["A"]
-            if isinstance(cell.value, str) and cell.font.b and cell.font.sz == 12
+            if isinstance(cell.value, str) and style.is_section_title(cell)
         }
         listed = re.compile(r"^C\d{6}$", re.M)  # the pages of the Customers table
         numbers = [n for n, (_, text) in enumerate(pages) if not listed.search(text)]

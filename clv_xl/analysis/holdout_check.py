@@ -35,6 +35,7 @@ from clv_xl.analysis.model_fits import (
 from clv_xl.models import PurchaseDays, summarise
 from clv_xl.models._mle import FittedModel
 from clv_xl.models.clv import PurchaseModel
+from clv_xl.models.integer_keys import run_starts
 from clv_xl.models.purchase_choice import PurchaseFit
 
 CALIBRATION_PERIOD, HOLDOUT_PERIOD = "calibration", "holdout"
@@ -257,11 +258,11 @@ def _tracking_curve(
     sum over customers of E[X((t - first_i) / 7)] for first_i <= t: the counts of new
     customers per day convolved with E[X] of a new customer.
     """
-    customer, day = purchases.customer, purchases.day
+    day = purchases.day
     offsets = (day - day.min()).astype(np.int64)
     start = pd.Timestamp(day.min())
     span = (pd.Timestamp(as_of) - start).days
-    first = np.flatnonzero(np.concatenate([[True], customer[1:] != customer[:-1]]))
+    first = np.flatnonzero(run_starts(purchases.customer))  # each customer's first purchase day
     new_customers = np.bincount(offsets[first], minlength=span + 1)
     repeats = np.bincount(offsets, minlength=span + 1) - new_customers
     ages = np.arange(span + 1) / WEEK_DAYS

@@ -296,6 +296,11 @@ PRINTABLE_HEIGHT_PT = 21.0 / 2.54 * 72 - 2 * 0.75 * 72  # A4 landscape less 0.75
 SECTION_ROWS_KEPT = 3
 
 
+def is_section_title(cell: Cell) -> bool:
+    """Whether a cell holds a section title (text in the SECTION style's bold size)."""
+    return bool(cell.value) and bool(cell.font.b) and cell.font.sz == SECTION.font.sz
+
+
 def keep_sections_together(ws: Worksheet) -> None:
     """Page breaks so that no section prints apart from its title: before a section title
     (the SECTION style in column A; its section the rows down to the first empty one) that
@@ -309,8 +314,7 @@ def keep_sections_together(ws: Worksheet) -> None:
     filled = [False] + [any(c.value is not None for c in row) for row in ws.iter_rows()]
     used = 0.0
     for row in range(1, last + 1):
-        title = ws.cell(row=row, column=1)
-        if used and title.font.sz == SECTION.font.sz and title.font.b and title.value:
+        if used and is_section_title(ws.cell(row=row, column=1)):
             end = next((r for r in range(row + 1, last + 1) if not filled[r]), last + 1)
             whole = sum(heights[row:end])
             opening = sum(heights[row : min(end, row + 2 + SECTION_ROWS_KEPT)])
