@@ -98,8 +98,10 @@ def customer_summary(
     firsts = pd.Series(months.astype("datetime64[M]").astype("datetime64[ns]"))
     c["cohort_month"] = firsts.dt.strftime("%Y-%m").array.take(month_of)
     c["cohort_year"] = firsts.dt.year.astype(str).array.take(month_of)
-    refunded = (c["refunds"] > 0) & (c["revenue"] <= 0)
-    profitability = np.select([refunded, c["margin"] <= 0], [2, 1], 0)
+    # numpy's own arrays: handed Series, np.select asks each for numpy's array attributes,
+    # and pandas looks for a column of that name among the customers (a scan of their names)
+    refunded = ((c["refunds"] > 0) & (c["revenue"] <= 0)).to_numpy()
+    profitability = np.select([refunded, c["margin"].to_numpy() <= 0], [2, 1], 0)
     c["profitability"] = labels(PROFITABILITY, profitability, c.index)
     at = first_line[kept]
     for dimension in segments:
