@@ -3,6 +3,10 @@ the other family's figures beside it (read back from the workbook)."""
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
+import zipfile
 from itertools import pairwise
 
 import openpyxl
@@ -11,17 +15,31 @@ import pytest
 
 from clv_xl.analysis.analyze import analyze
 from clv_xl.orders.load import load_orders
-from clv_xl.report.model import CHOICE_ROWS, FIRST_TABLE_ROW, FIRST_WIDTH, SIDE_BY_SIDE, WIDTH
-from clv_xl.report.style import BOLD_WIDTH, LINE_HEIGHT, text_lines
+from clv_xl.report.model import (
+    CHOICE_ROWS,
+    FIRST_TABLE_ROW,
+    FIRST_WIDTH,
+    SIDE_BY_SIDE,
+    SPLIT_SERIES,
+    WEEK_LABELS,
+    WIDTH,
+)
+from clv_xl.report.style import BOLD_WIDTH, DECIMAL, INTEGER, LINE_HEIGHT, text_lines
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory):
+def written_path(tmp_path_factory):
     analysis = analyze(load_orders(sample_orders(customers=400, seed=5)))
     path = write_report(analysis, tmp_path_factory.mktemp("model") / "report.xlsx")
-    return analysis.prediction, openpyxl.load_workbook(path)["Model"]
+    return analysis.prediction, path
+
+
+@pytest.fixture(scope="module")
+def written(written_path):
+    prediction, path = written_path
+    return prediction, openpyxl.load_workbook(path)["Model"]
 
 
 def test_the_sheet_names_the_chosen_model_and_why(written) -> None:
@@ -72,6 +90,57 @@ def test_the_holdout_errors_read_as_percentages(written) -> None:
     _, ws = written
     (row,) = [c.row for c in ws["A"] if c.value == CHOICE_ROWS["holdout_error"]]
     assert [ws.cell(row, column).number_format for column in (2, 3)] == ["0.0%", "0.0%"]
+
+
+def test_counts_read_as_whole_numbers_and_every_number_has_a_format(written) -> None:
+    """Customers, iterations, weeks and purchases counted are whole numbers with thousands
+    separators ("1,852", not "1852" or "8,827.00"); forecasts keep two decimals; no number
+    is left in Excel's General format."""
+    prediction, ws = written
+    numbers = [c for row in ws.iter_rows() for c in row if isinstance(c.value, int | float)]
+    assert numbers and all(c.number_format != "General" for c in numbers)
+    heading_row = {c.value: c.row for c in ws["A"] if isinstance(c.value, str)}
+
+    def formats_below(title: str, heading: str) -> set[str]:
+        row = heading_row[title] + 1
+        (column,) = [c.column for c in ws[row] if c.value == heading]
+        cells = [ws.cell(r, column) for r in range(row + 1, ws.max_row + 1)]
+        taken = itertools.takewhile(lambda c: c.value is not None, cells)
+        return {c.number_format for c in taken}
+
+    holdout = next(t for t in heading_row if t.startswith("Holdout check"))
+    tracking = "Cumulative repeat purchases, actual vs model"
+    assert formats_below("Fits", "Customers") == {INTEGER}
+    assert formats_below("Fits", "Iterations") == {INTEGER}
+    assert formats_below(holdout, "Customers") == formats_below(holdout, "Actual") == {INTEGER}
+    assert formats_below(holdout, "Predicted") == {DECIMAL}
+    assert formats_below(tracking, "Week") == formats_below(tracking, "Actual") == {INTEGER}
+    assert formats_below(tracking, "Predicted") == {DECIMAL}
+    assert (prediction.holdout["actual"] == prediction.holdout["actual"].round()).all()
+    actual, forecast = (
+        heading_row[CHOICE_ROWS[key]] for key in ("holdout_actual", "holdout_predicted")
+    )
+    assert {ws.cell(actual, c).number_format for c in (2, 3)} == {INTEGER}
+    assert {ws.cell(forecast, c).number_format for c in (2, 3)} == {DECIMAL}
+
+
+def test_the_tracking_chart_reads_on_paper(written_path) -> None:
+    """Its value axis in whole purchases with separators, and at most WEEK_LABELS week labels
+    on its axis (156 weeks side by side overprint one another)."""
+    prediction, path = written_path
+    weeks = len(prediction.tracking)
+    assert weeks > WEEK_LABELS
+    with zipfile.ZipFile(path) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    (chart,) = [c for c in charts if "Cumulative repeat purchases" in c]
+    value_axis = re.search(r"<(?:c:)?valAx>.*?</(?:c:)?valAx>", chart, re.S)
+    assert value_axis and f'formatCode="{INTEGER}"' in value_axis.group(0)
+    skip = re.search(r'<(?:c:)?tickLblSkip val="(\d+)"', chart)
+    assert skip and math.ceil(weeks / int(skip.group(1))) <= WEEK_LABELS < weeks
+    series_title = r"<(?:c:)?tx><(?:c:)?strRef><(?:c:)?f>'?Model'?!\$?([A-Z]+)\$?(\d+)<"
+    legend = re.findall(series_title, chart)
+    ws = openpyxl.load_workbook(path)["Model"]
+    assert [ws[f"{column}{row}"].value for column, row in legend][1:] == list(SPLIT_SERIES)
 
 
 def test_texts_cut_off_on_paper_wrap_in_rows_tall_enough(written) -> None:

@@ -137,7 +137,7 @@ class TestStructure:
     def test_data_quality_lists_the_excluded_row(self, report, analysis):
         ws = openpyxl.load_workbook(report)["Data quality"]
         text = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
-        assert "non-numeric amount" in text
+        assert "Non-numeric amount" in text
         assert "7" in text  # sheet row of the bad amount: data row 5 + header + 1
         assert analysis.orders.rows_excluded == 1
 
@@ -308,9 +308,9 @@ def test_data_quality_lists_unread_cells_and_every_column(tmp_path):
     )
     ws = openpyxl.load_workbook(write_report(analyze(load_orders(frame)), tmp_path / "q.xlsx"))
     rows = [r for r in ws["Data quality"].iter_rows(values_only=True) if any(r)]
-    assert ("non-numeric cost", 20, "3, 6, 9, 12, 15") in rows
-    assert ("not used", "weight", None) in rows and ("segment", "channel", None) in rows
-    assert ("cost", "cost", None) in rows
+    assert ("Non-numeric cost", 20, "3, 6, 9, 12, 15") in rows
+    assert ("Not used", "weight", None) in rows and ("Segment", "channel", None) in rows
+    assert ("Cost", "cost", None) in rows and ("Order date", "date", None) in rows
 
 
 def test_every_chart_shows_its_axes_in_excel(report, tmp_path):

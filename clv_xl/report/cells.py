@@ -39,6 +39,12 @@ def formats(currency: str) -> dict[str, str]:
     }
 
 
+def capitalised(label: str) -> str:
+    """A label as a table shows it: its first letter upper case ("order date" -> "Order
+    date"), the rest as it is (the sentences that name it keep it lower case)."""
+    return label[:1].upper() + label[1:]
+
+
 def plain(value: Any) -> Any:
     """A value openpyxl can store: numpy scalars unwrapped, NaN and NaT as blank."""
     if isinstance(value, np.generic):

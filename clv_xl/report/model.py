@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from clv_xl.analysis.analyze import Analysis
 from clv_xl.analysis.holdout_check import HOLDOUT_PERIOD
 from clv_xl.report import style
-from clv_xl.report.cells import lay_out, paragraph, put
+from clv_xl.report.cells import capitalised, lay_out, paragraph, put
 
 SHEET = "Model"
 EXPLANATION = (
@@ -37,16 +37,21 @@ TEXT_COLUMNS, TEXT_LINE = 8, 125
 SIDE_BY_SIDE = "The purchase models side by side (fitted before the holdout, then checked on it)"
 #: The rows of the side-by-side table: a column of the choice table and its label.
 CHOICE_ROWS = {
-    "model": "model kept",
-    "parameters": "parameters",
-    "log_likelihood": "log-likelihood",
-    "holdout_actual": "holdout repeat purchases, actual",
-    "holdout_predicted": "holdout repeat purchases, forecast",
-    "holdout_error": "holdout error (share of the actual, by group)",
-    "chosen": "chosen",
+    "model": "Model kept",
+    "parameters": "Parameters",
+    "log_likelihood": "Log-likelihood",
+    "holdout_actual": "Holdout repeat purchases, actual",
+    "holdout_predicted": "Holdout repeat purchases, forecast",
+    "holdout_error": "Holdout error (share of the actual, by group)",
+    "chosen": "Chosen",
 }
-#: The side-by-side rows shown as percentages.
+#: The side-by-side rows shown as percentages, and as whole numbers (counts).
 PERCENT_ROWS = {CHOICE_ROWS["holdout_error"]}
+WHOLE_ROWS = {CHOICE_ROWS["holdout_actual"]}
+#: The model's line in two series, so that the chart marks the split.
+SPLIT_SERIES = ("Model, calibration", "Model, holdout")
+#: The most week labels the tracking chart's axis shows (every n-th week beyond).
+WEEK_LABELS = 13
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
@@ -80,7 +85,8 @@ def _fill(ws: Worksheet, analysis: Analysis, fmt: dict[str, str]) -> None:
     row = _frame(ws, row, "Fitted parameters (with standard errors)", parameters, fmt)
     row = _frame(ws, row + 2, "Fits", p.fit_summary, fmt)
     if not p.model_choice.empty:
-        row = _frame(ws, row + 2, SIDE_BY_SIDE, side_by_side(p.model_choice), fmt, PERCENT_ROWS)
+        table = side_by_side(p.model_choice)
+        row = _frame(ws, row + 2, SIDE_BY_SIDE, table, fmt, PERCENT_ROWS, WHOLE_ROWS)
     if p.validation_reason:
         style.NOTE.apply(put(ws, row + 2, 1, f"No holdout check: {p.validation_reason}"))
         return
@@ -91,9 +97,8 @@ def _fill(ws: Worksheet, analysis: Analysis, fmt: dict[str, str]) -> None:
     row = _frame(ws, row + 2, caption, p.holdout, fmt)
     top = row + 2
     _frame(ws, top, "Cumulative repeat purchases, actual vs model", p.tracking, fmt)
-    # The model's line in two series, calibration and holdout, so the chart marks the split.
     split = len(p.tracking.columns) + 2
-    style.write_header(ws, top + 1, ["model, calibration", "model, holdout"], split)
+    style.write_header(ws, top + 1, list(SPLIT_SERIES), split)
     for offset, (_, week) in enumerate(p.tracking.iterrows(), start=top + 2):
         column = split + (week["period"] == HOLDOUT_PERIOD)
         put(ws, offset, column, week["predicted"], style.DECIMAL)
@@ -104,6 +109,8 @@ def _fill(ws: Worksheet, analysis: Analysis, fmt: dict[str, str]) -> None:
     )
     chart.x_axis.title = "Week"
     chart.y_axis.title = "Repeat purchases"
+    chart.y_axis.number_format = style.INTEGER
+    chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = -(-len(p.tracking) // WEEK_LABELS)
     chart.width, chart.height = 22.0, 10.0
     rows = {"min_row": top + 1, "max_row": top + 1 + len(p.tracking)}
     actual = list(p.tracking.columns).index("actual") + 1
@@ -132,20 +139,34 @@ def _frame(
     frame: pd.DataFrame,
     fmt: dict[str, str],
     percent_rows: Collection[str] = (),
+    whole_rows: Collection[str] = (),
 ) -> int:
     """A titled table of a frame's columns (headers as they are named, "std_error" as "Std
-    error"), the numbers of the rows whose first cell is in ``percent_rows`` as percentages;
-    return its last row."""
+    error"); its numbers with two decimals, but counts (a column of whole numbers, or a row
+    whose first cell is in ``whole_rows``) without, and the rows whose first cell is in
+    ``percent_rows`` as percentages; return its last row."""
     style.SECTION.apply(put(ws, row, 1, title))
-    headings = [c.replace("_", " ") for c in frame.columns]
-    style.write_header(ws, row + 1, [h[:1].upper() + h[1:] for h in headings])
+    style.write_header(ws, row + 1, [capitalised(c.replace("_", " ")) for c in frame.columns])
+    counts = [_whole_numbers(frame[name]) for name in frame.columns]
     for offset, values in enumerate(frame.itertuples(index=False), start=row + 2):
-        share = values[0] in percent_rows
         for column, value in enumerate(values, start=1):
             if isinstance(value, bool | np.bool_):
                 value = "yes" if value else "no"
             number_format = None
-            if isinstance(value, float):
-                number_format = style.PERCENT if share else style.DECIMAL
+            if isinstance(value, int | float | np.number):
+                number_format = (
+                    style.PERCENT if values[0] in percent_rows
+                    else style.INTEGER if counts[column - 1] or values[0] in whole_rows
+                    else style.DECIMAL
+                )  # fmt: skip
             put(ws, offset, column, value, number_format)
     return row + 1 + len(frame)
+
+
+def _whole_numbers(column: pd.Series) -> bool:
+    """Whether a column holds numbers (not yes/no), all of them whole: counts."""
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    numbers = column.to_numpy(dtype=float, na_value=np.nan)
+    finite = numbers[np.isfinite(numbers)]
+    return bool(len(finite)) and bool((finite == np.round(finite)).all())

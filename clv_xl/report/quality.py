@@ -8,8 +8,9 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from clv_xl.analysis.analyze import Analysis
+from clv_xl.orders.headers import LABELS
 from clv_xl.report import style
-from clv_xl.report.cells import lay_out, put
+from clv_xl.report.cells import capitalised, lay_out, put
 
 SHEET = "Data quality"
 EXAMPLES = 5  # sheet rows shown per reason
@@ -40,7 +41,7 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
              _rows(unmatched["row"].head(EXAMPLES)))
         )  # fmt: skip
     unread = [(c.reason, c.count, _rows(c.examples)) for c in q.unreadable_cells]
-    columns = [(role.replace("_", " "), header, "") for role, header in q.columns.items()]
+    columns = [(LABELS[role], header, "") for role, header in q.columns.items()]
     columns += [("segment", name, "") for name in q.segments]
     columns += [("not used", name, "") for name in q.ignored_columns]
     row = 3 + len(counts) + 1
@@ -70,7 +71,7 @@ def _table(
     style.SECTION.apply(put(ws, row, 1, title))
     style.write_header(ws, row + 1, list(headers))
     for offset, (label, value, detail) in enumerate(lines, start=row + 2):
-        put(ws, offset, 1, label)
+        put(ws, offset, 1, capitalised(label))
         put(ws, offset, 2, value, fmt["count"] if isinstance(value, int) else None)
         put(ws, offset, 3, detail)
     if not lines:
