@@ -95,7 +95,7 @@ def test_the_holdout_errors_read_as_percentages(written) -> None:
 def test_counts_read_as_whole_numbers_and_every_number_has_a_format(written) -> None:
     """Customers, iterations, weeks and purchases counted are whole numbers with thousands
     separators ("1,852", not "1852" or "8,827.00"); forecasts keep two decimals; no number
-    is left in Excel's General format."""
+    is left in Excel's General format; yes and no stand centred, apart from the figures."""
     prediction, ws = written
     numbers = [c for row in ws.iter_rows() for c in row if isinstance(c.value, int | float)]
     assert numbers and all(c.number_format != "General" for c in numbers)
@@ -110,6 +110,10 @@ def test_counts_read_as_whole_numbers_and_every_number_has_a_format(written) -> 
 
     holdout = next(t for t in heading_row if t.startswith("Holdout check"))
     tracking = "Cumulative repeat purchases, actual vs model"
+    fits = heading_row["Fits"] + 2
+    answers = [c for r in ws.iter_rows(min_row=fits, max_row=fits + 3) for c in r]
+    answers = [c for c in answers if c.value in ("yes", "no")]
+    assert answers and {c.alignment.horizontal for c in answers} == {"center"}
     assert formats_below("Fits", "Customers") == {INTEGER}
     assert formats_below("Fits", "Iterations") == {INTEGER}
     assert formats_below(holdout, "Customers") == formats_below(holdout, "Actual") == {INTEGER}
@@ -159,6 +163,17 @@ def test_texts_cut_off_on_paper_wrap_in_rows_tall_enough(written) -> None:
                 assert ws.row_dimensions[cell.row].height >= lines * LINE_HEIGHT, cell.value
                 checked += 1
     assert checked >= 3  # the parameters, the holdout error's label, per-customer headers
+
+
+def test_a_heading_at_a_tables_right_edge_wraps_within_its_fill(written) -> None:
+    """Run on into the empty cell to its right, a heading's white text is white on white:
+    "Predicted per customer", the holdout table's last heading, wraps in its own cell."""
+    _, ws = written
+    (cell,) = [c for row in ws.iter_rows() for c in row if c.value == "Predicted per customer"]
+    assert ws.cell(cell.row, cell.column + 1).value is None
+    assert cell.fill.fill_type == "solid" and cell.alignment.wrap_text
+    width = ws.column_dimensions[cell.column_letter].width
+    assert ws.row_dimensions[cell.row].height >= text_lines(cell, width) * LINE_HEIGHT > 15
 
 
 def test_without_a_holdout_check_the_sheet_is_laid_out_alike(tmp_path) -> None:

@@ -142,15 +142,16 @@ def _frame(
     whole_rows: Collection[str] = (),
 ) -> int:
     """A titled table of a frame's columns (headers as they are named, "std_error" as "Std
-    error"); its numbers with two decimals, but counts (a column of whole numbers, or a row
-    whose first cell is in ``whole_rows``) without, and the rows whose first cell is in
-    ``percent_rows`` as percentages; return its last row."""
+    error"; yes/no answers centred); its numbers with two decimals, but counts (a column of
+    whole numbers, or a row whose first cell is in ``whole_rows``) without, and the rows
+    whose first cell is in ``percent_rows`` as percentages; return its last row."""
     style.SECTION.apply(put(ws, row, 1, title))
     style.write_header(ws, row + 1, [capitalised(c.replace("_", " ")) for c in frame.columns])
     counts = [_whole_numbers(frame[name]) for name in frame.columns]
     for offset, values in enumerate(frame.itertuples(index=False), start=row + 2):
         for column, value in enumerate(values, start=1):
-            if isinstance(value, bool | np.bool_):
+            answer = isinstance(value, bool | np.bool_)
+            if answer:
                 value = "yes" if value else "no"
             number_format = None
             if isinstance(value, int | float | np.number):
@@ -159,7 +160,9 @@ def _frame(
                     else style.INTEGER if counts[column - 1] or values[0] in whole_rows
                     else style.DECIMAL
                 )  # fmt: skip
-            put(ws, offset, column, value, number_format)
+            cell = put(ws, offset, column, value, number_format)
+            if answer:
+                cell.alignment = style.ANSWER
     return row + 1 + len(frame)
 
 

@@ -47,6 +47,8 @@ WRAPPED = Alignment(wrap_text=True, vertical="top")
 WRAPPED_HEADING = Alignment(wrap_text=True, vertical="center")
 #: A column heading over figures, aligned as they are.
 FIGURES_HEADING = Alignment(horizontal="right", vertical="center")
+#: A yes/no answer, centred: apart from a right-aligned figure to its left.
+ANSWER = Alignment(horizontal="center")
 TEXT = "@"
 
 #: Symbols for the common currency codes; any other code is shown as the code itself.
@@ -211,18 +213,19 @@ def wrap_cut_off_texts(ws: Worksheet, first_row: int) -> None:
     """Texts from ``first_row`` on that are longer than their column, with a value in the
     next column, wrap (printed, such text is cut off where the next value starts), in rows
     made at least as tall as their longest cell (`text_lines`); text with an empty cell to
-    its right runs on, as section titles do, and merged cells keep the heights they have
-    (formulas are not text)."""
+    its right runs on, as section titles do, unless its cell is filled (a heading's white
+    text would run on white), and merged cells keep the heights they have (formulas are not
+    text)."""
     merged = {cell for cells in ws.merged_cells.ranges for cell in cells.cells}
     for cells in ws.iter_rows(min_row=first_row):
         lines = 1
         for cell, right in zip(cells, [*cells[1:], None], strict=True):
+            runs_on = right is None or right.value is None
             if (
                 not isinstance(cell.value, str)
                 or cell.value.startswith("=")  # a formula, not text
                 or (cell.row, cell.column) in merged
-                or right is None
-                or right.value is None
+                or (runs_on and cell.fill.fill_type is None)
             ):
                 continue
             needed = text_lines(cell, ws.column_dimensions[cell.column_letter].width)
