@@ -664,6 +664,39 @@ class TestOnPaper:
                         alone.append((page.pageid, text))
         assert len(seen) >= 10 and not alone
 
+    def test_every_chart_prints_whole_on_one_page(self, pdf, pages, report):
+        """Each chart's title and its foot (the time axis's title, or the value axis's first
+        label under horizontal bars) print on one page, the foot below the title: no chart
+        runs across a page's foot (the Charts sheet printed "Share of customers vs share of
+        revenue" alone at the foot of a page, its bars on the next). Only text inside the
+        margins counts: a chart across a page's foot is drawn whole on both pages, clipped."""
+        from html import unescape
+
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LAParams
+
+        with zipfile.ZipFile(report) as archive:
+            parts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+            charts = [archive.read(n).decode() for n in parts]
+        # a chart's own title comes first in its part, before the plot area's axis titles
+        titles = [unescape(re.search(r"<(?:a:)?t>(.*?)</(?:a:)?t>", c).group(1)) for c in charts]
+        feet = ("Months since first order", "Week", "€0", "0%")
+        listed = re.compile(r"^C\d{6}$", re.M)  # the pages of the Customers table
+        numbers = [n for n, (_, text) in enumerate(pages) if not listed.search(text)]
+        whole = set()
+        margin = 0.75 * 72  # the page's margins: a chart drawn across one is clipped there
+        for page in extract_pages(pdf, page_numbers=numbers, laparams=LAParams(line_margin=0)):
+            _, lines = header_cells_and_lines(page)
+            inside = [line for line in lines if margin < line.y0 and line.y1 < page.height - margin]
+            texts = [(" ".join(line.get_text().split()), line) for line in inside]
+            for title in titles:
+                for text, line in texts:
+                    if len(text) > 12 and title.startswith(text):  # its first printed line
+                        below = [t for t, other in texts if other.y1 <= line.y0]
+                        if any(t.startswith(feet) for t in below):
+                            whole.add(title)
+        assert len(titles) >= 5 and whole == set(titles)
+
     def test_the_summary_starts_with_its_executive_summary(self, pages):
         first = pages[0][1]
         assert "Executive summary" in first and "A new customer is worth" in first

@@ -17,13 +17,17 @@ from clv_xl.report.fastsheet import fit_cell
 
 SHEET = "Charts"
 CHART_WIDTH, CHART_HEIGHT = 18.0, 8.5  # cm
+CHART_HEIGHT_PT = CHART_HEIGHT / 2.54 * 72
 ROWS_PER_CHART = 18
 
 
 def write(
     wb: Workbook, analysis: Analysis, fmt: dict[str, str], places: dict[str, tuple[int, int]]
-) -> Worksheet:
+) -> list[tuple[int, float]]:
+    """The sheet; return each chart's place for the page breaks (`style.keep_sections_together`,
+    `_place`)."""
     ws = wb.create_sheet(SHEET)
+    drawn: list[tuple[int, float]] = []
     style.TITLE.apply(put(ws, 1, 1, "Charts"))
     seg = wb[segments.SHEET]
     anchor = 3
@@ -40,11 +44,13 @@ def write(
         chart = _bar(seg, places[dimension], [segments.column_index(analysis, field)], title)
         chart.y_axis.number_format = fmt["money0"]
         ws.add_chart(chart, f"A{anchor}")
+        drawn.append(_place(anchor))
         anchor += ROWS_PER_CHART
     shares = [segments.column_index(analysis, f) for f in ("share_customers", "share_revenue")]
     chart = _bar(seg, places["Value tier"], shares, "Share of customers vs share of revenue")
     chart.y_axis.number_format = "0%"
     ws.add_chart(chart, f"A{anchor}")
+    drawn.append(_place(anchor))
     anchor += ROWS_PER_CHART
     data_column = 14  # the curves' data sit to the right of the charts
     for title, curves, number_format, bounded in (
@@ -72,8 +78,16 @@ def write(
         months = Reference(ws, min_col=data_column, min_row=top + 2, max_row=top + 1 + len(curves))
         chart.set_categories(months)
         ws.add_chart(chart, f"A{anchor}")
+        drawn.append(_place(anchor))
         anchor += max(ROWS_PER_CHART, len(curves) + 3)
-    return ws
+    return drawn
+
+
+def _place(anchor: int) -> tuple[int, float]:
+    """A chart's place for the page breaks: from the empty row above it (a chart anchored in
+    a page's first row prints its frame's top edge at the foot of the page before) to its
+    bottom, in points."""
+    return anchor - 1, style.LINE_HEIGHT + CHART_HEIGHT_PT
 
 
 def _bar(seg: Worksheet, place: tuple[int, int], value_columns: list[int], title: str) -> BarChart:

@@ -304,19 +304,26 @@ def is_section_title(cell: Cell) -> bool:
     return bool(cell.value) and bool(cell.font.b) and cell.font.sz == SECTION.font.sz
 
 
-def keep_sections_together(ws: Worksheet) -> None:
-    """Page breaks so that no section prints apart from its title: before a section title
-    (the SECTION style in column A; its section the rows down to the first empty one) that
-    would print at the foot of a page, a break, when the section does not fit on the rest
-    of the page but fits on a page of its own, or when its title, header and first
-    SECTION_ROWS_KEPT rows do not. Rows are as tall as set, else LINE_HEIGHT; a page holds
-    PRINTABLE_HEIGHT_PT (less PRINT_SLACK) at the sheet's print scale."""
+def keep_sections_together(ws: Worksheet, drawings: Sequence[tuple[int, float]] = ()) -> None:
+    """Page breaks so that no section prints apart from its title and no drawing across a
+    page's foot: before a section title (the SECTION style in column A; its section the rows
+    down to the first empty one) that would print at the foot of a page, a break, when the
+    section does not fit on the rest of the page but fits on a page of its own, or when its
+    title, header and first SECTION_ROWS_KEPT rows do not; before a drawing (a chart: the
+    row its top is anchored in and its height in points) that does not fit on the rest of
+    the page, a break, when it fits on a page. Rows are as tall as set, else LINE_HEIGHT; a
+    page holds PRINTABLE_HEIGHT_PT (less PRINT_SLACK) at the sheet's print scale."""
     page = PRINTABLE_HEIGHT_PT * PRINT_SLACK * 100 / (ws.page_setup.scale or 100)
-    last = ws.max_row
+    drawn = dict(drawings)
+    last = max([ws.max_row, *(row + math.ceil(height / LINE_HEIGHT) for row, height in drawings)])
     heights = [0.0] + [ws.row_dimensions[r].height or LINE_HEIGHT for r in range(1, last + 1)]
     filled = [False] + [any(c.value is not None for c in row) for row in ws.iter_rows()]
+    filled += [False] * (last + 1 - len(filled))
     used = 0.0
     for row in range(1, last + 1):
+        if used and row in drawn and used + drawn[row] > page >= drawn[row]:
+            ws.row_breaks.append(Break(id=row - 1))
+            used = 0.0
         if used and is_section_title(ws.cell(row=row, column=1)):
             end = next((r for r in range(row + 1, last + 1) if not filled[r]), last + 1)
             whole = sum(heights[row:end])

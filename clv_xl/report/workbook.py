@@ -60,7 +60,7 @@ def build(
     progress("Customers sheet (header)")
     large = [customers.write(wb, analysis, fmt)]
     progress("Charts sheet")
-    charts.write(wb, analysis, fmt, places)
+    drawn = {charts.SHEET: charts.write(wb, analysis, fmt, places)}
     progress("Model sheet")
     model.write(wb, analysis, fmt)
     progress("Data quality and About sheets")
@@ -69,7 +69,7 @@ def build(
     title = f"Customer lifetime value report, as of {analysis.as_of:%d %b %Y}"
     for ws in wb.worksheets:  # as the templates print
         style.fit_width_on_print(ws)
-        style.keep_sections_together(ws)
+        style.keep_sections_together(ws, drawn.get(ws.title, ()))
         style.print_titles(ws, title, *REPEATED.get(ws.title, (None, None)))
     wb.properties.title = "Customer lifetime value report"
     wb.properties.subject = f"CLV and retention as of {analysis.as_of:%Y-%m-%d}"
