@@ -21,10 +21,16 @@ from clv_xl.report.model import (
     FIRST_WIDTH,
     SIDE_BY_SIDE,
     SPLIT_SERIES,
-    WEEK_LABELS,
     WIDTH,
 )
-from clv_xl.report.style import BOLD_WIDTH, DECIMAL, INTEGER, LINE_HEIGHT, text_lines
+from clv_xl.report.style import (
+    BOLD_WIDTH,
+    CATEGORY_LABELS,
+    DECIMAL,
+    INTEGER,
+    LINE_HEIGHT,
+    text_lines,
+)
 from clv_xl.report.workbook import write_report
 from clv_xl.templates.sample import sample_orders
 
@@ -129,18 +135,18 @@ def test_counts_read_as_whole_numbers_and_every_number_has_a_format(written) -> 
 
 
 def test_the_tracking_chart_reads_on_paper(written_path) -> None:
-    """Its value axis in whole purchases with separators, and at most WEEK_LABELS week labels
+    """Its value axis in whole purchases with separators, and at most CATEGORY_LABELS week labels
     on its axis (156 weeks side by side overprint one another)."""
     prediction, path = written_path
     weeks = len(prediction.tracking)
-    assert weeks > WEEK_LABELS
+    assert weeks > CATEGORY_LABELS
     with zipfile.ZipFile(path) as archive:
         charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
     (chart,) = [c for c in charts if "Cumulative repeat purchases" in c]
     value_axis = re.search(r"<(?:c:)?valAx>.*?</(?:c:)?valAx>", chart, re.S)
     assert value_axis and f'formatCode="{INTEGER}"' in value_axis.group(0)
     skip = re.search(r'<(?:c:)?tickLblSkip val="(\d+)"', chart)
-    assert skip and math.ceil(weeks / int(skip.group(1))) <= WEEK_LABELS < weeks
+    assert skip and math.ceil(weeks / int(skip.group(1))) <= CATEGORY_LABELS < weeks
     series_title = r"<(?:c:)?tx><(?:c:)?strRef><(?:c:)?f>'?Model'?!\$?([A-Z]+)\$?(\d+)<"
     legend = re.findall(series_title, chart)
     ws = openpyxl.load_workbook(path)["Model"]

@@ -328,6 +328,19 @@ def test_every_chart_shows_its_axes_in_excel(report, tmp_path):
     assert len(chart_axis_problems(hidden)) == 1
 
 
+def test_month_axes_label_at_most_thirteen_months(report, analysis):
+    """The cohort curves' axes (months since first order) label every n-th month, at most
+    CATEGORY_LABELS labels, in Excel: 36 month numbers side by side run together."""
+    with zipfile.ZipFile(report) as archive:
+        parts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    curves = [c for c in parts if "Months since first order" in c]
+    months = len(analysis.retention_curves)
+    assert len(curves) == 2 and months > style.CATEGORY_LABELS
+    for chart in curves:
+        skip = re.search(r'<(?:c:)?tickLblSkip val="(\d+)"', chart)
+        assert skip and -(-months // int(skip.group(1))) <= style.CATEGORY_LABELS
+
+
 def segment_rows(wb, analysis) -> dict[tuple[str, str], int]:
     """(dimension, segment) -> its row on the Segments sheet, found by the section titles."""
     ws = wb["Segments"]

@@ -77,6 +77,7 @@ def write(
             series.smooth = False  # straight lines between the months measured
         months = Reference(ws, min_col=data_column, min_row=top + 2, max_row=top + 1 + len(curves))
         chart.set_categories(months)
+        style.thin_category_labels(chart, len(curves))
         ws.add_chart(chart, f"A{anchor}")
         drawn.append(_place(anchor))
         anchor += max(ROWS_PER_CHART, len(curves) + 3)

@@ -50,8 +50,6 @@ PERCENT_ROWS = {CHOICE_ROWS["holdout_error"]}
 WHOLE_ROWS = {CHOICE_ROWS["holdout_actual"]}
 #: The model's line in two series, so that the chart marks the split.
 SPLIT_SERIES = ("Model, calibration", "Model, holdout")
-#: The most week labels the tracking chart's axis shows (every n-th week beyond).
-WEEK_LABELS = 13
 
 
 def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
@@ -110,7 +108,7 @@ def _fill(ws: Worksheet, analysis: Analysis, fmt: dict[str, str]) -> None:
     chart.x_axis.title = "Week"
     chart.y_axis.title = "Repeat purchases"
     chart.y_axis.number_format = style.INTEGER
-    chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = -(-len(p.tracking) // WEEK_LABELS)
+    style.thin_category_labels(chart, len(p.tracking))
     chart.width, chart.height = 22.0, 10.0
     rows = {"min_row": top + 1, "max_row": top + 1 + len(p.tracking)}
     actual = list(p.tracking.columns).index("actual") + 1

@@ -355,6 +355,17 @@ def print_titles(
 CHART_TEXT_SIZE = 1000
 
 
+#: The most labels a category axis (weeks, months) shows; every n-th beyond (in Excel:
+#: LibreOffice chooses its own).
+CATEGORY_LABELS = 13
+
+
+def thin_category_labels(chart: AnyChart, categories: int) -> None:
+    """Label (and tick) every n-th of a chart's ``categories``, at most CATEGORY_LABELS
+    labels: 156 week numbers side by side overprint one another."""
+    chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = -(-categories // CATEGORY_LABELS)
+
+
 def show_axes(chart: AnyChart) -> AnyChart:
     """Make both axes visible in Excel, their labels and the legend 10 pt.
 
