@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -642,6 +643,28 @@ class TestOnPaper:
                     if (across and over) or above:
                         cut.append((page.pageid, line.get_text().strip()))
         assert not cut
+
+    def test_the_cohorts_month_headings_print_apart(self, pdf, pages):
+        """Bold and right-aligned, each of the Cohorts' month headings ends at least 3 pt
+        before the next begins: "Month 9" and "Month 10" read apart, not as "Month 9Month
+        10" (1 pt apart in columns 11 characters wide)."""
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LAParams, LTChar, LTTextLineHorizontal
+
+        numbers = [n for n, (_, text) in enumerate(pages) if re.search(r"^Cohorts$", text, re.M)]
+        gaps = []
+        for page in extract_pages(pdf, page_numbers=numbers, laparams=LAParams(line_margin=0)):
+            _, lines = header_cells_and_lines(page)
+            for line in lines:
+                if not isinstance(line, LTTextLineHorizontal) or "Month 1" not in line.get_text():
+                    continue
+                glyphs = [c for c in line if isinstance(c, LTChar) and c.get_text().strip()]
+                gaps += [  # from the heading before to each "Month n"
+                    glyph.x0 - before.x1
+                    for before, glyph in pairwise(glyphs)
+                    if glyph.get_text() == "M"
+                ]
+        assert len(gaps) >= 10 and min(gaps) >= 3
 
     def test_no_section_title_prints_apart_from_its_section(self, pdf, pages, report):
         """A section title (Segments' dimensions, the Cohorts' matrices, the Summary's and

@@ -33,7 +33,9 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> Worksheet:
         (f"Revenue ({currency})", "Cumulative revenue per customer by months since first order."),
         analysis.cohort_revenue, sizes, fmt["money"],
     )  # fmt: skip
-    lay_out(ws, {1: 16, 2: 13}, default_width=11, freeze="C5")
+    # the months 12 characters wide: at 11, bold "Month 10" filled its column, a point from
+    # "Month 9" before it
+    lay_out(ws, {1: 16, 2: 13}, default_width=12, freeze="C5")
     return ws
 
 
@@ -52,7 +54,7 @@ def _matrix(
     header = ["Acquisition month", "Customers", *[f"Month {m}" for m in matrix.columns]]
     style.write_header(ws, row + 1, header)
     for column, cell in enumerate(ws[row + 1], start=1):
-        # "Acquisition month" wraps rather than runs into "Customers"; "Month 10" and on fit
+        # "Acquisition month" wraps rather than runs into "Customers"; the months fit a line
         cell.alignment = style.WRAPPED_HEADING if column <= 2 else style.FIGURES_HEADING
     ws.row_dimensions[row + 1].height = 2 * style.LINE_HEIGHT
     for offset, (cohort, values) in enumerate(matrix.iterrows(), start=row + 2):
