@@ -27,6 +27,7 @@ from typing import NoReturn
 from clv_xl import __version__
 from clv_xl.analysis.params import DEFAULT_MARGIN, Params
 from clv_xl.errors import ClvError
+from clv_xl.orders.source import READABLE_FILES
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 #: The signals that stop the command, each ending it with exit code 128 + its number.
@@ -141,10 +142,10 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report",
         help="write a segment report workbook from a file of orders",
-        description="Read orders (.xlsx, .xlsm or .csv), compute customer, segment, cohort and "
-        "retention metrics, and write a formatted report workbook.",
+        description="Read orders, compute customer, segment, cohort and retention metrics, "
+        "and write a formatted report workbook.",
     )
-    report.add_argument("orders", type=Path, help="the orders file")
+    report.add_argument("orders", type=Path, help=f"the orders file: {READABLE_FILES}")
     report.add_argument("-o", "--output", type=Path,
                         help="the report file (default: '<orders> - CLV report <date>.xlsx' "
                              "next to the orders)")  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,13 @@ import pandas as pd
 import pytest
 
 from clv_xl.cli import main
+from clv_xl.errors import InputError
+from clv_xl.orders.source import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    WORKBOOK_SUFFIXES,
+    check_orders_file,
+)
 from clv_xl.templates.sample import sample_orders, write_orders
 
 SAMPLE = Path(__file__).parents[1] / "templates" / "sample_orders.xlsx"
@@ -211,3 +219,16 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: clv-xl")
     assert "Traceback" not in done.stderr
+
+
+def test_the_reports_help_names_every_kind_of_orders_file_read() -> None:
+    """The help lists the files `load_orders` takes, and only those (it once named three of
+    six), as does the sentence for a file of another kind."""
+    done = subprocess.run(
+        [sys.executable, "-m", "clv_xl.cli", "report", "--help"], capture_output=True, text=True
+    )
+    read = set(WORKBOOK_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES)
+    assert set(re.findall(r"\.[a-z]+\b", done.stdout.split("orders file")[1])) == read
+    with pytest.raises(InputError) as refused:
+        check_orders_file(Path(__file__))
+    assert set(re.findall(r"\.[a-z]+\b", str(refused.value).split(":")[1])) == read

@@ -145,8 +145,9 @@ def load_orders(
     columns: ColumnMap = GUESS,
     as_of: dt.date | None = None,
 ) -> Orders:
-    """Read orders from a .xlsx/.xlsm/.csv file, a DataFrame or a workbook sheet parsed
-    already (`clv_xl.orders.source.workbook_sheet`), and account for every row.
+    """Read orders from a file (`clv_xl.orders.source.READABLE_FILES`), a DataFrame or a
+    workbook sheet parsed already (`clv_xl.orders.source.workbook_sheet`), and account for
+    every row.
 
     ``sheet`` picks a workbook's sheet (default: the only sheet, else the first
     whose header row has customer, date and amount columns); ``as_of`` (default

@@ -36,6 +36,11 @@ from clv_xl.orders.sheet_extent import (
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet",)
+#: The files orders are read from, in words (every suffix above).
+READABLE_FILES = (
+    "an Excel workbook (.xlsx, .xlsm or .xls), an OpenDocument spreadsheet (.ods), a CSV file "
+    "(.csv) or a Parquet file (.parquet)"
+)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # an encrypted .xlsx, or an old .xls
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 # fastexcel logs a warning for each column without values ("falling back to string"); such a
@@ -124,9 +129,7 @@ def check_orders_file(path: Path) -> None:
         raise InputError(f"{path} is a folder, not an orders file.")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(
-            f"{path.name} is not a file clv_xl can read orders from: use an Excel workbook "
-            "(.xlsx, .xlsm or .xls), an OpenDocument spreadsheet (.ods), a CSV file (.csv) "
-            "or a Parquet file (.parquet)."
+            f"{path.name} is not a file clv_xl can read orders from: use {READABLE_FILES}."
         )
 
 
