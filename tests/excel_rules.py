@@ -385,7 +385,8 @@ def chart_axis_problems(path: Path) -> list[str]:
 
 
 def style_problems(package: Package) -> list[str]:
-    """Style indexes of cells, rows and columns, and the indexes inside the styles, in range."""
+    """Style indexes of cells, rows and columns, and the indexes inside the styles, in range;
+    every font named."""
     found = package.related(package.workbook(), "styles")
     if not found:
         return []
@@ -414,6 +415,10 @@ def style_problems(package: Package) -> list[str]:
             number_format = int(xf.get("numFmtId", 0))
             if number_format >= FIRST_CUSTOM_NUMBER_FORMAT and number_format not in formats:
                 problems.append(f"styles: {collection} {position} has an undefined number format")
+    fonts = styles.find(f"{MAIN}fonts")
+    for position, font in enumerate([] if fonts is None else fonts.iter(f"{MAIN}font")):
+        if font.find(f"{MAIN}name") is None:  # Excel's default face, LibreOffice's serif
+            problems.append(f"styles: font {position} has no name, so it prints in another face")
     cell_styles, dxfs = count("cellXfs", "xf"), count("dxfs", "dxf")
     for sheet, part in package.sheets():
         root = package.xml(part)

@@ -236,6 +236,8 @@ DEFECTS: dict[str, tuple[Callable[[dict[str, bytes]], None], Callable, str]] = {
                                 "style index"),
     "font out of range": (_sub(STYLES, r'(<cellXfs.*?)fontId="\d+"', r'\1fontId="99"'),
                           style_problems, "fontId"),
+    "font without a name": (_sub(STYLES, r'(</font><font>)<name val="Calibri"\s*/>', r"\1"),
+                            style_problems, "no name"),
     "number format undefined": (_sub(STYLES, r'(<cellXfs.*?)numFmtId="\d+"', r'\1numFmtId="200"'),
                                 style_problems, "number format"),
     "differential format out of range": (

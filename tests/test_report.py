@@ -314,6 +314,41 @@ def test_data_quality_lists_unread_cells_and_every_column(tmp_path):
     assert ("Cost", "cost", None) in rows and ("Order date", "date", None) in rows
 
 
+def test_headings_align_as_the_figures_under_them(report):
+    """A heading over numbers and dates only is right-aligned, as they are; one over yes/no
+    centred; a column of text after one of figures is indented, heading and cells, so that
+    the two read apart (the Model sheet's "Std error" and "Unit")."""
+    import datetime as dt
+
+    checked, wrong = 0, []
+    for ws in openpyxl.load_workbook(report).worksheets:
+        for row in ws.iter_rows():
+            for heading in row:
+                if heading.fill != style.HEADER.fill or not isinstance(heading.value, str):
+                    continue
+                values, below = [], heading.row + 1
+                while (cell := ws.cell(below, heading.column)).value is not None:
+                    if cell.fill == style.HEADER.fill:
+                        break
+                    values.append(cell.value)
+                    below += 1
+                figures = [
+                    isinstance(v, int | float | dt.date) and not isinstance(v, bool) for v in values
+                ]
+                if values and all(figures):
+                    checked += 1
+                    if heading.alignment.horizontal != "right":
+                        wrong.append((ws.title, heading.coordinate, heading.value))
+    assert checked >= 40 and not wrong
+    model = openpyxl.load_workbook(report)["Model"]
+    named = {c.value: c for row in model.iter_rows() for c in row if c.fill == style.HEADER.fill}
+    assert named["Converged"].alignment.horizontal == "center"
+    assert named["Estimate"].alignment.horizontal == named["Std error"].alignment.horizontal
+    unit = named["Unit"]
+    assert unit.alignment.indent == 1
+    assert model.cell(unit.row + 1, unit.column).alignment.indent == 1
+
+
 def test_every_chart_shows_its_axes_in_excel(report, tmp_path):
     with zipfile.ZipFile(report) as archive:
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
@@ -653,7 +688,8 @@ class TestOnPaper:
 
         numbers = [n for n, (_, text) in enumerate(pages) if re.search(r"^Cohorts$", text, re.M)]
         gaps = []
-        for page in extract_pages(pdf, page_numbers=numbers, laparams=LAParams(line_margin=0)):
+        row_as_a_line = LAParams(line_margin=0, char_margin=1000)  # however far apart
+        for page in extract_pages(pdf, page_numbers=numbers, laparams=row_as_a_line):
             _, lines = header_cells_and_lines(page)
             for line in lines:
                 if not isinstance(line, LTTextLineHorizontal) or "Month 1" not in line.get_text():
@@ -665,6 +701,48 @@ class TestOnPaper:
                     if glyph.get_text() == "M"
                 ]
         assert len(gaps) >= 10 and min(gaps) >= 3
+
+    def test_neighbouring_headings_print_apart(self, pdf, report):
+        """Where two column headings print on one line, the last word of the one and the
+        first of the next stand at least 3 pt apart (a space is 2.2 pt): "Std error" over
+        figures, right-aligned, ended 1.8 pt before "Unit" began ("Std error Unit"), and
+        "Iterations" before "Warnings"."""
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LAParams, LTChar
+
+        inner, across = set(), set()  # word pairs inside one heading, across two neighbours
+        for ws in openpyxl.load_workbook(report).worksheets:
+            for row in ws.iter_rows():
+                for left, right in pairwise(row):
+                    words = [
+                        str(cell.value).split() if cell.fill == style.HEADER.fill else []
+                        for cell in (left, right)
+                    ]
+                    inner.update(pairwise(words[0]), pairwise(words[1]))
+                    across.update((a, b) for a in words[0] for b in words[1])
+        across -= inner
+        gaps = []
+        row_as_a_line = LAParams(line_margin=0, char_margin=1000)  # however far apart
+        for page in extract_pages(pdf, laparams=row_as_a_line):
+            cells, lines = header_cells_and_lines(page)
+            for line in lines:
+                middle = (line.y0 + line.y1) / 2
+                if not any(cell.y0 <= middle <= cell.y1 for cell in cells):
+                    continue
+                words, glyphs = [], []
+                for item in [*line, None]:  # words: runs of glyphs between spaces
+                    if isinstance(item, LTChar) and item.get_text().strip():
+                        glyphs.append(item)
+                    elif glyphs:
+                        words.append(("".join(g.get_text() for g in glyphs), glyphs[0], glyphs[-1]))
+                        glyphs = []
+                gaps += [
+                    (first.x0 - last.x1, a, b)
+                    for (a, _, last), (b, first, _) in pairwise(words)
+                    if (a, b) in across
+                ]
+        assert len({(a, b) for _, a, b in gaps}) >= 3
+        assert min(gaps) >= (3, "", "")
 
     def test_no_section_title_prints_apart_from_its_section(self, pdf, pages, report):
         """A section title (Segments' dimensions, the Cohorts' matrices, the Summary's and

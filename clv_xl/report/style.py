@@ -73,6 +73,18 @@ def currency_symbol(code: str) -> str:
 
 
 # Cell roles -----------------------------------------------------------------------------
+#: The workbooks' font, Excel's default (openpyxl's font 0), named in every style: a font
+#: without a name is read differently elsewhere (LibreOffice prints it in a serif face).
+FONT_NAME, FONT_SIZE = "Calibri", 11
+
+
+def font(
+    *, bold: bool = False, italic: bool = False, size: float = FONT_SIZE, color: str | None = None
+) -> Font:
+    """The workbooks' font (FONT_NAME), bold, italic, in another size or colour."""
+    return Font(name=FONT_NAME, size=size, bold=bold, italic=italic, color=color)
+
+
 _THIN = Side(style="thin", color="A6A6A6")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
@@ -105,23 +117,23 @@ def _solid(colour: str) -> PatternFill:
 
 
 #: A value the user types (or may change): blue on light yellow, boxed.
-INPUT = CellStyle(Font(color="0000FF"), _solid("FFF2CC"), _BOX)
+INPUT = CellStyle(font(color="0000FF"), _solid("FFF2CC"), _BOX)
 #: A formula working towards the outputs: black, no fill.
-CALCULATION = CellStyle(Font(color="000000"))
+CALCULATION = CellStyle(font(color="000000"))
 #: A result the reader is after: bold on light green, boxed.
-OUTPUT = CellStyle(Font(bold=True, color="000000"), _solid("E2EFDA"), _BOX)
+OUTPUT = CellStyle(font(bold=True, color="000000"), _solid("E2EFDA"), _BOX)
 #: A column or row heading: bold white on dark blue.
 HEADER = CellStyle(
-    Font(bold=True, color="FFFFFF"), _solid("1F4E78"), alignment=Alignment(vertical="center")
+    font(bold=True, color="FFFFFF"), _solid("1F4E78"), alignment=Alignment(vertical="center")
 )
 #: A section label above a block of cells (Inputs, Calculations, ...).
-SECTION = CellStyle(Font(bold=True, size=12, color="1F4E78"))
+SECTION = CellStyle(font(bold=True, size=12, color="1F4E78"))
 #: The sheet's title in A1.
-TITLE = CellStyle(Font(bold=True, size=14, color="1F4E78"))
+TITLE = CellStyle(font(bold=True, size=14, color="1F4E78"))
 #: Explanatory text: grey italics.
-NOTE = CellStyle(Font(italic=True, color="595959"), alignment=Alignment(wrap_text=False))
+NOTE = CellStyle(font(italic=True, color="595959"), alignment=Alignment(wrap_text=False))
 #: A check formula that should show TRUE / OK.
-CHECK = CellStyle(Font(bold=True, color="375623"), _solid("F2F2F2"), _BOX)
+CHECK = CellStyle(font(bold=True, color="375623"), _solid("F2F2F2"), _BOX)
 
 
 def add_note(cell: Cell, text: str, author: str = "clv_xl") -> Cell:
@@ -143,6 +155,58 @@ def write_header(ws: Worksheet, row: int, labels: Sequence[str], first_column: i
         HEADER.apply(ws.cell(row=row, column=first_column + offset, value=label))
 
 
+def align_table_headings(ws: Worksheet) -> None:
+    """Each column heading (HEADER) aligned as the cells under it are, down to the table's
+    end (an empty row, or the next heading), when they are all right-aligned (figures:
+    numbers, dates, formulas, blank cells in a number format, such as inputs) or all
+    centred (yes/no answers). A column of text after one of figures is indented, heading
+    and cells, one character: else the two headings print 2 pt apart, as one ("Std error
+    Unit")."""
+    filled = {row[0].row for row in ws.iter_rows() if any(c.value is not None for c in row)}
+    for row in ws.iter_rows():
+        figures_before = False
+        for heading in row:
+            if heading.fill != HEADER.fill or not isinstance(heading.value, str):
+                figures_before = False
+                continue
+            column: list[Cell] = []
+            while heading.row + len(column) + 1 in filled:
+                cell = ws.cell(row=heading.row + len(column) + 1, column=heading.column)
+                if cell.fill == HEADER.fill:
+                    break
+                column.append(cell)
+            shown = {_shown_at(cell) for cell in column}
+            if shown - {None} in ({"right"}, {"center"}):
+                _realign(heading, horizontal=str((shown - {None}).pop()))
+            elif shown - {None} == {"left"} and figures_before:
+                for cell in [heading, *column]:
+                    _realign(cell, horizontal="left", indent=1)
+            figures_before = heading.alignment.horizontal == "right"
+
+
+def _realign(cell: Cell, horizontal: str, indent: int = 0) -> None:
+    """``cell`` aligned so, its vertical alignment and wrapping kept."""
+    cell.alignment = Alignment(
+        horizontal=horizontal,
+        vertical=cell.alignment.vertical,
+        wrap_text=cell.alignment.wrap_text,
+        indent=indent,
+    )
+
+
+def _shown_at(cell: Cell) -> str | None:
+    """Where a table's cell shows its value: as aligned, else figures right and text left
+    (Excel's General alignment); None for an empty cell of no number format."""
+    if cell.alignment.horizontal in ("left", "center", "right"):
+        return str(cell.alignment.horizontal)
+    value, numeric = cell.value, cell.number_format not in ("General", TEXT)
+    if value is None:
+        return "right" if numeric else None
+    if isinstance(value, str):
+        return "right" if value.startswith("=") and numeric else "left"
+    return "center" if isinstance(value, bool) else "right"  # TRUE/FALSE centred, as in Excel
+
+
 def write_about_sheet(
     wb: Workbook,
     title: str,
@@ -160,7 +224,7 @@ def write_about_sheet(
     ws = wb.create_sheet(sheet_name, index)
     TITLE.apply(ws.cell(row=1, column=1, value=title))
     for row, (label, value) in enumerate(rows, start=3):
-        ws.cell(row=row, column=1, value=label).font = Font(bold=True)
+        ws.cell(row=row, column=1, value=label).font = font(bold=True)
         ws.cell(row=row, column=1).alignment = Alignment(vertical="top")
         cell = ws.cell(row=row, column=2, value=value)
         cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)

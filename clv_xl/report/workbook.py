@@ -68,6 +68,7 @@ def build(
     about.write(wb, analysis, generated_at)
     title = f"Customer lifetime value report, as of {analysis.as_of:%d %b %Y}"
     for ws in wb.worksheets:  # as the templates print
+        style.align_table_headings(ws)
         style.fit_width_on_print(ws)
         style.keep_sections_together(ws, drawn.get(ws.title, ()))
         style.print_titles(ws, title, *REPEATED.get(ws.title, (None, None)))

@@ -22,6 +22,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from clv_xl.report.style import (
+    align_table_headings,
     fit_width_on_print,
     save_reproducibly,
 )
@@ -54,6 +55,7 @@ def build_templates(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
 
 
 def _save(wb: Workbook, path: Path) -> Path:
-    for ws in wb.worksheets:
+    for ws in wb.worksheets:  # as the report prints
+        align_table_headings(ws)
         fit_width_on_print(ws)
     return save_reproducibly(wb, path, RELEASE_DATE)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
@@ -26,6 +25,7 @@ from clv_xl.report.style import (
     TITLE,
     add_note,
     autosize,
+    font,
     write_about_sheet,
     write_header,
     write_heading,
@@ -203,7 +203,7 @@ def _write_instructions(ws: Worksheet) -> None:
     first = 4 + len(steps)
     write_header(ws, first, ["Column", "What to enter", "Checked when typed"])
     for row, column in enumerate(ORDER_COLUMNS, start=first + 1):
-        ws.cell(row=row, column=1, value=column.header).font = Font(bold=True)
+        ws.cell(row=row, column=1, value=column.header).font = font(bold=True)
         ws.cell(row=row, column=2, value=column.meaning)
         ws.cell(row=row, column=3, value=column.rule.wanted if column.rule else "-")
     autosize(ws)

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from clv_xl.report.fastsheet import LargeTable, fill
+from clv_xl.report.style import font
 
 COLUMNS = ("Order ID", "Customer ID", "Order date", "Amount", "Cost", "Channel", "Country")
 CHANNELS = ("Webshop", "Marketplace", "Retail store", "Newsletter")
@@ -150,7 +150,7 @@ def write_orders(frame: pd.DataFrame, path: Path) -> Path:
     sheet.freeze_panes = "A2"
     for column, name in enumerate(frame.columns, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = max(12, len(str(name)) + 4)
-        sheet.cell(1, column, name).font = Font(bold=True)
+        sheet.cell(1, column, name).font = font(bold=True)
         values = frame[name]
         template = sheet.cell(2, column)  # the first row, whose styles every row takes
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
