@@ -19,6 +19,7 @@ from clv_xl.analysis.params import Params
 from clv_xl.errors import InputError
 from clv_xl.functions import formulas
 from clv_xl.orders.load import load_orders
+from clv_xl.report import customers as customers_sheet
 from clv_xl.report import segments as segments_sheet
 from clv_xl.report import style
 from clv_xl.report.model import CHOICE_ROWS
@@ -701,6 +702,26 @@ class TestOnPaper:
                     if glyph.get_text() == "M"
                 ]
         assert len(gaps) >= 10 and min(gaps) >= 3
+
+    def test_the_customers_texts_print_whole(self, pages, analysis):
+        """Every text of the Customers table (statuses, tiers, groups, segments) up to the
+        widest column's characters prints whole on its pages: LibreOffice cuts a text off
+        where the next column's value starts, as Excel does ("Overdue: active by the churn
+        window, ..." printed "Overdue: active by t")."""
+        frame = customers_sheet.table_frame(analysis)
+        texts = {
+            " ".join(str(value).split())
+            for name in frame.columns
+            if not pd.api.types.is_numeric_dtype(frame[name])
+            and not pd.api.types.is_datetime64_any_dtype(frame[name])
+            for value in frame[name].dropna().unique()
+            if len(str(value)) <= customers_sheet.TEXT_WIDTH - 2
+        }
+        listed = " ".join(
+            " ".join(text.split()) for _, text in pages if re.search(r"^C\d{6}$", text, re.M)
+        )
+        assert {"Overdue", "Lapsed", "Active", "Lost"} <= texts
+        assert {text for text in texts if text not in listed} == set()
 
     def test_neighbouring_headings_print_apart(self, pdf, report):
         """Where two column headings print on one line, the last word of the one and the

@@ -258,8 +258,7 @@ def _with_forecasts(customers: pd.DataFrame, predicted: Prediction, margin: floa
     c.loc[refunded, ["prob_alive", "expected_spend"]] = np.nan
     active, alive = c["active"].to_numpy(), c["prob_alive"].to_numpy()
     c["status_note"] = labels(
-        ("", "Overdue: active by the churn window, unlikely alive by the model",
-         "Lapsed by the churn window, likely alive by the model"),
+        ("", "Overdue", "Lapsed"),  # defined on the About sheet (a sentence printed cut off)
         np.select([active & (alive < UNLIKELY_ALIVE), ~active & (alive > LIKELY_ALIVE)], [1, 2], 0),
         c.index,
     )  # fmt: skip

@@ -12,6 +12,9 @@ from clv_xl.report.fastsheet import LargeTable
 
 SHEET = "Customers"
 TABLE = "CustomerTable"
+#: Column widths (characters): every column, and a text column at most (a longer text is cut
+#: off in print where the next column's value starts).
+WIDTH, TEXT_WIDTH = 16, 60
 
 #: (header with unit, customers column, format kind)
 COLUMNS = (
@@ -73,6 +76,15 @@ def write(wb: Workbook, analysis: Analysis, fmt: dict[str, str]) -> LargeTable:
     for column, (value, kind) in enumerate(zip(frame.iloc[0], kinds, strict=True), start=1):
         put(ws, 2, column, value, fmt[kind])  # the template row: every cell styled
     add_table(ws, TABLE, headers(analysis), 1, len(frame) + 1, "TableStyleLight9")
-    lay_out(ws, {}, freeze="B2")
+    texts = [column for column, kind in enumerate(kinds, start=1) if kind == "text"]
+    lay_out(ws, {column: _text_width(frame.iloc[:, column - 1]) for column in texts}, WIDTH, "B2")
     style.fit_header_row(ws, 1)
     return LargeTable(SHEET, frame)
+
+
+def _text_width(values: pd.Series) -> float:
+    """A text column wide enough for its longest text to print whole (a character a digit's
+    width, and two for the margins), from WIDTH up to TEXT_WIDTH."""
+    distinct = values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype) else values
+    longest = pd.Series(distinct.dropna(), dtype="str").str.len().max()
+    return float(min(max(WIDTH, (0 if pd.isna(longest) else longest) + 2), TEXT_WIDTH))
