@@ -166,7 +166,7 @@ def align_table_headings(ws: Worksheet) -> None:
     for row in ws.iter_rows():
         figures_before = False
         for heading in row:
-            if heading.fill != HEADER.fill or not isinstance(heading.value, str):
+            if not isinstance(heading.value, str) or heading.fill != HEADER.fill:
                 figures_before = False
                 continue
             column: list[Cell] = []
