@@ -6,7 +6,8 @@ no GIL or spends its time in numpy runs in a second thread while this one does o
 the sheet while the modules of the analysis and the report are imported (`_import_the_rest`);
 the columns are typed two at a time (`orders.cells.typed_columns`); the models fit while
 the customers are summarised (the two purchase-model families side by side in the calibration
-period, `analysis.holdout_check`), and their ranges per segment are drawn while the segments
+period, `analysis.holdout_check`; the spend model while the purchase model is refitted,
+`analysis.prediction`), and their ranges per segment are drawn while the segments
 are summed (`analysis.analyze`); what that saves is measured in `bench/RESULTS.md`. The
 streamed Customers table has a writer thread of its own (`report.fastsheet`).
 """

@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from clv_xl.alongside import alongside
 from clv_xl.analysis.holdout_check import (
     CHOICE_COLUMNS,
     HOLDOUT_COLUMNS,
@@ -227,8 +229,14 @@ def predict(
         check = calibration_check(
             days, as_of, holdout_fraction, min_customers, min_repeat_customers, families
         )
-        whole = purchase_fits(families if check.reason else (check.family,), history, check.fits)
-        spend = fitted_spend(history["frequency"].where(priced, 0.0), history["monetary_value"])
+        # the spend model (numpy) in a second thread while the purchase model is refitted
+        spending = partial(
+            fitted_spend, history["frequency"].where(priced, 0.0), history["monetary_value"]
+        )
+        with alongside(spending) as spend_fit:
+            chosen = families if check.reason else (check.family,)
+            whole = purchase_fits(chosen, history, check.fits)
+            spend = spend_fit.result()
     except CannotFitError as problem:
         return _not_fitted(str(problem), as_of, excluded)
     family, choice_note = by_likelihood(whole) if check.reason else (check.family, check.note)
