@@ -53,9 +53,10 @@ def _matrix(
     style.NOTE.apply(put(ws, row, 3, title[1]))
     header = ["Acquisition month", "Customers", *[f"Month {m}" for m in matrix.columns]]
     style.write_header(ws, row + 1, header)
-    for column, cell in enumerate(ws[row + 1], start=1):
-        # "Acquisition month" wraps rather than runs into "Customers"; the months fit a line
-        cell.alignment = style.WRAPPED_HEADING if column <= 2 else style.FIGURES_HEADING
+    # "Acquisition month" wraps rather than runs into "Customers"; the months fit a line
+    # (right-aligned over their figures by `style.align_table_headings`, as every heading)
+    for cell in ws[row + 1][:2]:
+        cell.alignment = style.WRAPPED_HEADING
     ws.row_dimensions[row + 1].height = 2 * style.LINE_HEIGHT
     for offset, (cohort, values) in enumerate(matrix.iterrows(), start=row + 2):
         put(ws, offset, 1, cohort)

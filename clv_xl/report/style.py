@@ -45,8 +45,6 @@ LINE_HEIGHT = 15  # points: one line of text in the default 11-point font
 WRAPPED = Alignment(wrap_text=True, vertical="top")
 #: A column heading that wraps onto the two lines of its row, centred as the others.
 WRAPPED_HEADING = Alignment(wrap_text=True, vertical="center")
-#: A column heading over figures, aligned as they are.
-FIGURES_HEADING = Alignment(horizontal="right", vertical="center")
 #: A yes/no answer, centred: apart from a right-aligned figure to its left.
 ANSWER = Alignment(horizontal="center")
 TEXT = "@"
