@@ -292,6 +292,30 @@ def test_order_ids_of_a_csv_file_are_coded_alike(tmp_path: Path) -> None:
     assert orders.lines["amount"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["A-1", "A-2", "B-1"],  # ascending, each once: one comparison of neighbours
+        ["A-1", "A-1", "A-2", "A-2", "A-2", "B-1"],  # ascending, lines of an order together
+        ["A-1", "", "A-1", "A-2", "", "B-1"],  # ascending around blank ids
+        ["A-2", "A-1", "A-2", "B-1"],  # not in order: sorted
+        ["A-1", "A-2", "A-2", "A-1"],  # in order until the last line
+        ["A-1"],
+    ],
+)
+def test_order_ids_are_numbered_in_sorted_order_in_any_input_order(
+    tmp_path: Path, ids: list[str]
+) -> None:
+    """The codes rank each line's id among the distinct ids, whatever their input order."""
+    rows = [["Order ID", "Customer", "Date", "Amount"]]
+    rows += [[order, "C1", "31-01-2024", str(k + 1)] for k, order in enumerate(ids)]
+    orders = load_orders(write_csv(tmp_path / "ids.csv", rows), as_of=AS_OF)
+    distinct = sorted({order for order in ids if order})
+    expected = [distinct.index(order) if order else -1 for order in ids]
+    assert orders.lines["order_id"].cat.codes.tolist() == expected
+    assert orders.rows_used == len(ids)
+
+
 def test_without_order_ids_identical_rows_are_separate_orders() -> None:
     rows = [["C1", "2024-01-31", 5.0]] * 2
     orders = load(rows, ["Customer", "Date", "Amount"])

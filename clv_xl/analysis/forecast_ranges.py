@@ -5,11 +5,13 @@ forecast can be trusted (:func:`verdicts_by_group`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from clv_xl.alongside import alongside
 from clv_xl.analysis.model_fits import WEEK_DAYS, empty_frame
 from clv_xl.analysis.prediction import HORIZON_MONTHS, Prediction, revenues
 from clv_xl.errors import InputError
@@ -103,8 +105,15 @@ def intervals_by_groupings(
         except NotFittedError:
             return [np.full(len(t), np.inf) for t in tables.values()]
 
-    point = group_means(inputs.purchases, inputs.spend)
-    shifted = [drawn_means(purchases, spend) for purchases, spend in zip(*models, strict=True)]
+    def each_drawn(pairs: list[tuple[Any, Any]]) -> list[list]:
+        return [drawn_means(purchases, spend) for purchases, spend in pairs]
+
+    # the draws in two halves, the later in a second thread (`alongside`: scipy's 2F1 and
+    # numpy's loops hold no GIL)
+    pairs = list(zip(*models, strict=True))
+    with alongside(partial(each_drawn, pairs[len(pairs) // 2 :])) as later:
+        point = group_means(inputs.purchases, inputs.spend)
+        shifted = each_drawn(pairs[: len(pairs) // 2]) + later.result()
     for k, column in enumerate(groupings.columns):
         shifts = np.array([draw[k] - point[k] for draw in shifted])
         mid = tables[column]["mid"]

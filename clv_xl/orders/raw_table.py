@@ -260,12 +260,11 @@ def _table_below(
     length = len(body[0]) if body else 0
     body = [*body, *[np.full(length, np.nan)] * (width - len(body))]
     filled = [_filled(column) for column in body]
-    filled_rows = np.flatnonzero(np.logical_or.reduce(filled)) if filled else np.array([])
-    if not len(filled_rows):
+    stop = max((_after_last(column) for column in filled), default=0)
+    if not stop:
         raise InputError(
             f"There are no data rows below the header row (row {header_row}) in {where}."
         )
-    stop = int(filled_rows[-1]) + 1
     names = [header_text(header[i]) if i < len(header) else "" for i in range(width)]
     kept = [i for i in range(width) if names[i] or filled[i][:stop].any()]
     headers = unique_headers(
@@ -292,6 +291,12 @@ def _frame(columns: dict[str, pd.Series | np.ndarray], stop: int) -> pd.DataFram
     block = np.column_stack([columns[h][:stop] for h in numbers]).astype(np.float64, copy=False)
     together = pd.concat([pd.DataFrame(block, columns=numbers), others], axis=1)
     return together if list(together.columns) == list(columns) else together[list(columns)]
+
+
+def _after_last(filled: np.ndarray) -> int:
+    """The position after a column's last filled cell (0 when none is): found from the end,
+    with no array of the rows filled in any column."""
+    return len(filled) - int(np.argmax(filled[::-1])) if filled.any() else 0
 
 
 def _filled(column: pd.Series | np.ndarray) -> np.ndarray:

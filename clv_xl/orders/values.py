@@ -118,24 +118,40 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     number them) are not sorted."""
     if not isinstance(values.array, pd.arrays.ArrowStringArray):
         codes, uniques = distinct_values(values)
-        rank = np.empty(len(uniques) + 1, dtype=np.int64)  # the last for code -1
+        rank = np.empty(len(uniques) + 1, dtype=np.int32)  # the last for code -1
         rank[np.argsort(uniques.to_numpy(dtype=object), kind="stable")] = np.arange(len(uniques))
         rank[-1] = -1
         return rank[codes], len(uniques)
     texts = _arrow_text(values)
     ordered = texts.drop_null()
     filled = len(ordered)
-    if filled < 2 or not pc.any(pc.less(ordered.slice(1), ordered[:-1])).as_py():
-        order = np.flatnonzero(texts.is_valid().to_numpy(zero_copy_only=False))
-    else:
+    starts = np.ones(filled, dtype=bool)  # where a new text's run starts, in sorted order
+    if filled > 1:  # in the input's order: a run starts wherever a text is above the last
+        starts[1:] = pc.greater(ordered.slice(1), ordered[:-1]).to_numpy(zero_copy_only=False)
+    order = None  # the rows in sorted order, when that is not the input's
+    if not _ascending(ordered, starts):
         order = pc.sort_indices(texts).to_numpy()[:filled]  # the blanks sort last
         ordered = texts.take(pa.array(order))
-    starts = np.ones(filled, dtype=bool)  # where a new text's run starts, in sorted order
-    if filled > 1:
         starts[1:] = pc.not_equal(ordered.slice(1), ordered[:-1]).to_numpy(zero_copy_only=False)
-    codes = np.full(len(texts), -1, dtype=np.int64)
-    codes[order] = np.cumsum(starts) - 1
+    elif texts.null_count:
+        order = np.flatnonzero(texts.is_valid().to_numpy(zero_copy_only=False))
+    ranks = np.cumsum(starts, dtype=np.int32)  # fewer rows than 2^31 fit in memory
+    ranks -= 1
+    if order is None:
+        return ranks, int(ranks[-1]) + 1 if filled else 0
+    codes = np.full(len(texts), -1, dtype=np.int32)
+    codes[order] = ranks
     return codes, int(starts.sum())
+
+
+def _ascending(texts: pa.Array, rising: np.ndarray) -> bool:
+    """Whether ``texts`` are in ascending order, given where each is above the one before
+    (``rising``): only the others are compared again, which must equal the one before."""
+    repeated = np.flatnonzero(~rising[1:])
+    if not len(repeated):
+        return True
+    later = texts.take(pa.array(repeated + 1))
+    return bool(pc.all(pc.equal(later, texts.take(pa.array(repeated)))).as_py())
 
 
 # ----------------------------------------------------------------------------------------------
