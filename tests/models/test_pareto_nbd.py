@@ -131,14 +131,15 @@ def test_the_likelihood_is_smooth_next_to_the_one_rate_one_lifetime_limit() -> N
 def test_the_exponent_taken_from_shifted_less_end_agrees_with_the_plain_logarithm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Beyond ROUNDING_POWER the tail's integrand comes from shifted - end; at a power just
-    past it (r = 5e4) both ways give the same tail and gradient, to the plain way's rounding."""
+    """Beyond ROUNDING_POWER the tail's integrand comes from shifted - end; at powers just
+    past it (the smaller factor's power k_o = min(r + x, s + 1) at 1.2e4) both ways give the
+    same tail and gradient, to the plain way's rounding."""
     from clv_xl.models import pareto_nbd
 
     x = np.array([0.0, 1.0, 3.0, 12.0, 40.0])
     t = np.array([0.0, 0.2, 0.9, 0.05, 1.0])
-    point = (5e4, 5e4 / 0.5, 0.7, 2.0)
-    assert point[0] > pareto_nbd.ROUNDING_POWER
+    point = (5e4, 5e4 / 0.5, 1.2e4, 1.2e4 / 0.25)
+    assert min(point[0], point[2] + 1) > pareto_nbd.ROUNDING_POWER
     careful = tail(*point, x, t)
     monkeypatch.setattr(pareto_nbd, "ROUNDING_POWER", np.inf)
     plain = tail(*point, x, t)
