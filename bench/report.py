@@ -320,7 +320,7 @@ the workbook while the sheet is bounded and parsing it while the analysis and th
 modules are imported, the columns typed two at a time, the order ids coded while the other
 columns are parsed, the models' fits while the customers are summarised, the two
 purchase-model families side by side in the calibration period, the spend model while the
-purchase model is refitted, the segments' model ranges while the segments are summed) against the same command with
+purchase model is refitted, the segments' model ranges while the segments are summed, their parameter draws in two halves) against the same command with
 `{ONE_THREAD_SETTING}=1`,
 {TARGET_REPEATS} pairs alternated; the pair with the median saving is shown, with every pair's.
 Kept only if it saves at least 10% of the whole report.

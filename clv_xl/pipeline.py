@@ -5,11 +5,12 @@ no GIL or spends its time in numpy runs in a second thread while this one does o
 (`clv_xl.alongside`): fastexcel opens the workbook while the sheet is bounded and parses
 the sheet while the modules of the analysis and the report are imported (`_import_the_rest`);
 the columns are typed two at a time (`orders.cells.typed_columns`); the models fit while
-the customers are summarised (the two purchase-model families side by side in the calibration
-period, `analysis.holdout_check`; the spend model while the purchase model is refitted,
-`analysis.prediction`), and their ranges per segment are drawn while the segments
-are summed (`analysis.analyze`); what that saves is measured in `bench/RESULTS.md`. The
-streamed Customers table has a writer thread of its own (`report.fastsheet`).
+the customers are summarised (the two purchase-model families side by side in the
+calibration period, `analysis.holdout_check`; the spend model while the purchase model is
+refitted, `analysis.prediction`), and their ranges per segment are drawn while the segments
+are summed (`analysis.analyze`), the draws in two halves (`analysis.forecast_ranges`); what
+that saves is measured in `bench/RESULTS.md`. The streamed Customers table has a writer
+thread of its own (`report.fastsheet`).
 """
 
 from __future__ import annotations
