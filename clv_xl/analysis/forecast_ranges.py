@@ -5,7 +5,6 @@ forecast can be trusted (:func:`verdicts_by_group`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -105,15 +104,13 @@ def intervals_by_groupings(
         except NotFittedError:
             return [np.full(len(t), np.inf) for t in tables.values()]
 
-    def each_drawn(pairs: list[tuple[Any, Any]]) -> list[list]:
-        return [drawn_means(purchases, spend) for purchases, spend in pairs]
-
     # the draws in two halves, the later in a second thread (`alongside`: scipy's 2F1 and
     # numpy's loops hold no GIL)
     pairs = list(zip(*models, strict=True))
-    with alongside(partial(each_drawn, pairs[len(pairs) // 2 :])) as later:
+    half = len(pairs) // 2
+    with alongside(lambda: [drawn_means(*pair) for pair in pairs[half:]]) as later:
         point = group_means(inputs.purchases, inputs.spend)
-        shifted = each_drawn(pairs[: len(pairs) // 2]) + later.result()
+        shifted = [drawn_means(*pair) for pair in pairs[:half]] + later.result()
     for k, column in enumerate(groupings.columns):
         shifts = np.array([draw[k] - point[k] for draw in shifted])
         mid = tables[column]["mid"]

@@ -137,11 +137,11 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, int]:
         order = np.flatnonzero(texts.is_valid().to_numpy(zero_copy_only=False))
     ranks = np.cumsum(starts, dtype=np.int32)  # fewer rows than 2^31 fit in memory
     ranks -= 1
-    if order is None:
-        return ranks, int(ranks[-1]) + 1 if filled else 0
-    codes = np.full(len(texts), -1, dtype=np.int32)
-    codes[order] = ranks
-    return codes, int(starts.sum())
+    if order is not None:  # each row's rank in its place, blanks -1
+        codes = np.full(len(texts), -1, dtype=np.int32)
+        codes[order] = ranks
+        ranks = codes
+    return ranks, int(starts.sum())
 
 
 def _ascending(texts: pa.Array, rising: np.ndarray) -> bool:
