@@ -326,6 +326,102 @@ def test_charts_are_native(first_run: list, file_report: openpyxl.Workbook) -> N
     assert categories and set(categories) <= channels
 
 
+#: A cell's look, as a set of (property, value): the properties the Book API sets.
+Look = frozenset[tuple[str, Any]]
+
+
+def book_looks(actions: list[dict[str, Any]]) -> dict[str, dict[tuple[int, int], Look]]:
+    """Each added sheet's cells (row, column from 1) as the format actions leave them."""
+    added = [a["args"][1] for a in actions if a["func"] == "addSheet"]
+    first = min(a["args"][0] for a in actions if a["func"] == "addSheet")
+    looks: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
+    for action in actions:
+        change = _format_change(action["func"], action["args"])
+        if change is None or action["sheet_position"] < first:
+            continue
+        cells = looks.setdefault(added[action["sheet_position"] - first], {})
+        top, left = action["start_row"] + 1, action["start_column"] + 1
+        for row in range(top, top + action["row_count"]):
+            for column in range(left, left + action["column_count"]):
+                look = cells.setdefault((row, column), {})
+                name, value = change
+                look[name] = look.get(name, 0) + value if name == "indent" else value
+    return {
+        name: {place: frozenset(look.items()) for place, look in cells.items()}
+        for name, cells in looks.items()
+    }
+
+
+def _format_change(func: str, args: list[Any]) -> tuple[str, Any] | None:
+    if func == "setNumberFormat":
+        return "number_format", args[0]
+    if func == "setRangeColor":
+        return "fill", args[0].upper()
+    if func == "setFontProperty":
+        return args[0], args[1].upper() if args[0] == "color" else args[1]
+    if func == "setHorizontalAlignment":
+        return "horizontal", args[0].lower()
+    if func == "setVerticalAlignment":
+        return "vertical", args[0].lower()
+    if func == "rangeAdjustIndent":
+        return "indent", args[0]
+    if func == "setWrapText":
+        return "wrap", args[0]
+    return None
+
+
+def file_looks(ws: Any) -> dict[tuple[int, int], Look]:
+    """The file report's cells as the same properties (the font's name aside), where they
+    differ from Excel's defaults (a theme's colour is the default's)."""
+    looks = {}
+    for row in ws.iter_rows():
+        for cell in row:
+            font, alignment = cell.font, cell.alignment
+            look = {
+                "number_format": cell.number_format if cell.number_format != "General" else None,
+                "fill": "#" + cell.fill.fgColor.rgb[-6:].upper()
+                if cell.fill.fill_type == "solid" else None,
+                "bold": True if font.b else None,
+                "italic": True if font.i else None,
+                "size": float(font.sz) if font.sz and float(font.sz) != 11 else None,
+                "color": "#" + font.color.rgb[-6:].upper()
+                if font.color is not None and isinstance(font.color.rgb, str) else None,
+                "horizontal": alignment.horizontal
+                if alignment.horizontal not in (None, "general") else None,
+                "vertical": alignment.vertical
+                if alignment.vertical not in (None, "bottom") else None,
+                "indent": int(alignment.indent) if alignment.indent else None,
+                "wrap": True if alignment.wrap_text else None,
+            }  # fmt: skip
+            if found := frozenset((k, v) for k, v in look.items() if v is not None):
+                looks[(cell.row, cell.column)] = found
+    return looks
+
+
+@pytest.fixture(scope="module")
+def first_run_looks(first_run: list) -> dict[str, dict[tuple[int, int], Look]]:
+    return book_looks(first_run)
+
+
+@pytest.mark.parametrize("name", [name.removeprefix(book_report.PREFIX) for name in REPORT_SHEETS])
+def test_every_cell_looks_as_in_the_file_report(
+    first_run_looks: dict[str, dict[tuple[int, int], Look]],
+    file_report: openpyxl.Workbook,
+    name: str,
+) -> None:
+    """Number formats, fills, fonts and alignment (horizontal, vertical, indent, wrapping),
+    cell by cell; the charts' data copied beside a sheet's cells are left aside."""
+    ws = file_report[name]
+    book = first_run_looks.get(book_report.report_sheet(name), {})
+    expected = file_looks(ws)
+    assert expected, name
+    rows, columns = ws.max_row, ws.max_column  # openpyxl counts them on each call
+    places = set(expected) | {place for place in book if place[0] <= rows and place[1] <= columns}
+    differing = sorted(place for place in places if book.get(place) != expected.get(place))
+    shown = [(place, book.get(place), expected.get(place)) for place in differing[:3]]
+    assert not differing, f"{name}: {len(differing)} cells differ, such as {shown}"
+
+
 def test_text_from_the_data_is_never_a_formula(sample_values: list[list[Any]]) -> None:
     orders = [list(row) for row in sample_values[:400]]
     orders[1][orders[0].index("Customer ID")] = '=HYPERLINK("http://example.com","x")'

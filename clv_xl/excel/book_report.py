@@ -2,8 +2,9 @@
 
 For xlwings Lite and xlwings Server, which cannot hand the user a new file. The sheets are
 the `.xlsx` report's own (:func:`clv_xl.report.workbook.build`), copied cell for cell: values,
-formulas, number formats, fills and fonts, column widths, frozen panes, Excel tables, the
-defined names the formulas use, and each chart as a native chart on a copy of its data.
+formulas, number formats, fills and fonts, alignment (horizontal and vertical, indent and
+wrapping), column widths, frozen panes, Excel tables, the defined names the formulas use,
+and each chart as a native chart on a copy of its data.
 A sheet is named as in the `.xlsx` report with the prefix ``CLV `` (``CLV Summary``), so a
 second run replaces those sheets and no others. Every text is written with Excel's text
 prefix (an apostrophe): no text from the data becomes a formula, a number or a date.
@@ -41,6 +42,8 @@ POINTS_PER_CHARACTER = 5.25
 POINTS_PER_CM = 72 / 2.54
 CHART_DATA_GAP = 2  # blank columns between a sheet's cells and the charts' data
 DEFAULT_FONT = (False, False, 11.0, None)  # bold, italic, size, colour
+#: Excel's default alignment (horizontal, vertical, indent, wrapped); vertical: the bottom.
+DEFAULT_ALIGNMENT = (None, None, 0, False)
 #: Sheets whose blocks under a header row become Excel tables here (the file shows them as
 #: heat maps on plain cells): ``Cohorts_1``, ``Cohorts_2``, ...
 TABLED_SHEETS = {cohorts.SHEET: "TableStyleLight1"}
@@ -86,7 +89,7 @@ class SheetCopy:
     number_formats: list[Block]
     fills: list[Block]  # value: "#RRGGBB"
     fonts: list[Block]  # value: (bold, italic, size, "#RRGGBB" or None)
-    wrapped: list[Block]  # value: True
+    alignments: list[Block]  # value: (horizontal, vertical, indent, wrapped), as xlwings names
     widths: dict[int, float]  # column -> points
     heights: dict[int, float]  # row -> points
     colour_scales: list[tuple[str, list[str]]]  # address, colours from low to high
@@ -151,7 +154,7 @@ def _sheet_copy(wb: Workbook, ws: Worksheet, renames: dict[str, str], large: Any
         marks[0].update(block_formats)
         charts.append(copy)
         data_row = copy.data.bottom + 2
-    number_formats, fills, fonts, wrapped = (blocks(found) for found in marks)
+    number_formats, fills, fonts, alignments = (blocks(found) for found in marks)
     if large is not None:  # the template row stands for every data row
         first = large.first_row
         cells[first - 1 :] = [
@@ -159,9 +162,9 @@ def _sheet_copy(wb: Workbook, ws: Worksheet, renames: dict[str, str], large: Any
             for row in large.frame.itertuples(index=False, name=None)
         ]
         last = first + len(large.frame) - 1
-        number_formats, fills, fonts, wrapped = (
+        number_formats, fills, fonts, alignments = (
             [_extended(block, first, last) for block in found]
-            for found in (number_formats, fills, fonts, wrapped)
+            for found in (number_formats, fills, fonts, alignments)
         )
     widths = {
         column: dimension.width * POINTS_PER_CHARACTER
@@ -185,7 +188,7 @@ def _sheet_copy(wb: Workbook, ws: Worksheet, renames: dict[str, str], large: Any
         number_formats=number_formats,
         fills=fills,
         fonts=fonts,
-        wrapped=wrapped,
+        alignments=alignments,
         widths=widths,
         heights={
             row: dimension.height
@@ -244,11 +247,9 @@ Marks = dict[tuple[int, int], Any]
 
 
 def _marks(ws: Worksheet) -> tuple[Marks, Marks, Marks, Marks]:
-    """The sheet's number formats, fills, fonts and wrapped cells, by (row, column)."""
-    formats: Marks = {}
-    fills: Marks = {}
-    fonts: Marks = {}
-    wrapped: Marks = {}
+    """The sheet's number formats, fills, fonts and alignments, by (row, column)."""
+    marks: tuple[Marks, Marks, Marks, Marks] = ({}, {}, {}, {})
+    formats, fills, fonts, alignments = marks
     for row in ws.iter_rows():
         for cell in row:
             place = (cell.row, cell.column)
@@ -265,9 +266,16 @@ def _marks(ws: Worksheet) -> tuple[Marks, Marks, Marks, Marks]:
             )
             if look != DEFAULT_FONT:
                 fonts[place] = look
-            if cell.alignment is not None and cell.alignment.wrap_text:
-                wrapped[place] = True
-    return formats, fills, fonts, wrapped
+            alignment = cell.alignment
+            placing = (
+                alignment.horizontal if alignment.horizontal != "general" else None,
+                alignment.vertical if alignment.vertical != "bottom" else None,
+                int(alignment.indent or 0),
+                bool(alignment.wrap_text),
+            )
+            if placing != DEFAULT_ALIGNMENT:
+                alignments[place] = placing
+    return marks
 
 
 def _colour(argb: Any) -> str | None:
@@ -471,8 +479,17 @@ def _write_sheet(sheet: xw.Sheet, planned: SheetCopy) -> None:
             font.size = size
         if colour is not None:
             font.color = colour
-    for block in planned.wrapped:
-        sheet.range(block.address).wrap_text = True
+    for block in planned.alignments:
+        horizontal, vertical, indent, wrapped = block.value
+        cells = sheet.range(block.address)
+        if horizontal is not None:
+            cells.horizontal_alignment = horizontal
+        if vertical is not None:
+            cells.vertical_alignment = vertical
+        if indent:
+            cells.adjust_indent(indent)  # from no indent, on a new sheet
+        if wrapped:
+            cells.wrap_text = True
     for column, points in sorted(planned.widths.items()):
         sheet.range((1, column)).column_width = points
     for row, points in sorted(planned.heights.items()):
