@@ -47,6 +47,14 @@ import sys, fastexcel
 table = fastexcel.read_excel(sys.argv[1]).load_sheet(0, eager=True)
 print(table.num_rows)
 """
+#: The report with OpenBLAS's thread pool left as it is (`clv_xl.blas_threads` undone here).
+REPORT_ON_THE_BLAS_POOL = """
+import contextlib, sys
+import clv_xl.pipeline
+from clv_xl.cli import main
+clv_xl.pipeline.one_blas_thread = contextlib.nullcontext
+sys.exit(main(sys.argv[1:]))
+"""
 READ_ORDERS = """
 import sys
 from clv_xl.orders.load import load_orders
@@ -168,6 +176,11 @@ class Run:
     printed: str
 
 
+#: The children run as a user runs them: without the one BLAS thread `bench/__init__` sets for
+#: the models' comparisons (fastexcel and DuckDB use no BLAS; the report limits its own).
+USERS_ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+
 def run(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run one child process and measure it: the peak memory of it and its children,
     sampled every 20 ms (a forked child's ru_maxrss counts its parent's memory); ``env``:
@@ -179,7 +192,7 @@ def run(command: list[str], env: dict[str, str] | None = None) -> Run:
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**USERS_ENVIRONMENT, **(env or {})},
         )
         sampled = [0.0]
         running = threading.Event()
@@ -331,6 +344,34 @@ Kept only if it saves at least 10% of the whole report.
 """
 
 
+def one_blas_thread_against_the_pool(label: str) -> str:
+    """The whole report with one BLAS thread while the models fit (`clv_xl.blas_threads`)
+    against the same on OpenBLAS's thread pool, alternated; each shape at ``label`` and the
+    5M-row CSV."""
+    rows = []
+    paths = [workbook(shape, label) for shape in SHAPES] + [five_million_csv()]
+    for path in paths:
+        command = report_command(path)
+        pooled = [sys.executable, "-c", REPORT_ON_THE_BLAS_POOL, *command[1:]]
+        repeats = REPEATS if path.suffix == ".csv" else TARGET_REPEATS
+        saved, pool, one, savings = median_pair(pooled, command, _saved, repeats=repeats)
+        spread = ", ".join(f"{s:.0%}" for s in savings)
+        rows.append(_pair_row(path.stem, pool, one, f"**{saved:.0%}** ({spread})"))
+    return f"""
+### One BLAS thread against OpenBLAS's pool
+
+The whole report with every BLAS at one thread while the models fit (`clv_xl.blas_threads`:
+SciPy's L-BFGS-B hands its tiny triangular solves to OpenBLAS's thread pool, whose workers
+then spin, scipy/scipy#22438) against the same with the pool left as it is, as a user's
+process has it; pairs alternated ({TARGET_REPEATS} per workbook, {REPEATS} for the CSV), the
+pair with the median saving shown, with every pair's.
+
+| file | BLAS pool (s) | one BLAS thread (s) | saved: median (all pairs) | processor s: pool / one | peak memory: pool / one |
+|---|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
+"""
+
+
 def _pair_row(shape: str, one: Run, two: Run, figure: str) -> str:
     """A table row: both runs' seconds, the figure, their processor seconds and peak memory."""
     return (
@@ -377,13 +418,19 @@ median ratio is shown, with every pair's ratio. Target: at most 1.3x.
 """
 
 
-def csv_against_duckdb() -> str:
-    """`load_orders` and the whole report of a 5M-row CSV against DuckDB's per-customer
-    aggregation, median pairs; then each of ours with one thread against two."""
+def five_million_csv() -> Path:
+    """The sample's orders at CSV_ROWS rows as Excel saves a CSV in Dutch locales (written once)."""
     path = DATA / "sample_5M.csv"
     if not path.exists():
         DATA.mkdir(exist_ok=True)
         write_orders(sample_orders(customers=CSV_ROWS // 9, seed=11), path)
+    return path
+
+
+def csv_against_duckdb() -> str:
+    """`load_orders` and the whole report of a 5M-row CSV against DuckDB's per-customer
+    aggregation, median pairs; then each of ours with one thread against two."""
+    path = five_million_csv()
     size_mb = path.stat().st_size / 2**20
     duckdb = [sys.executable, "-c", DUCKDB_AGGREGATE, str(path)]
     reading = [sys.executable, "-c", READ_ORDERS, str(path)]
@@ -490,6 +537,7 @@ def main(labels: list[str]) -> None:
     body = (
         workbooks(labels)
         + one_thread_against_two(labels[-1])
+        + one_blas_thread_against_the_pool(labels[-1])
         + reading_against_fastexcel(labels[-1])
         + csv_against_duckdb()
         + wide_against_long()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from clv_xl.analysis.params import Params
+from clv_xl.blas_threads import one_blas_thread
 from clv_xl.errors import InputError
 from clv_xl.orders.headers import GUESS, ColumnMap
 from clv_xl.orders.source import WORKBOOK_SUFFIXES, OrdersSheet, workbook_sheet
@@ -100,7 +101,8 @@ def _analysed(orders: Orders, params: Params, progress: Progress) -> Analysis:
     from clv_xl.analysis.analyze import analyze
 
     progress(f"Analysing {orders.rows_used:,} order rows")
-    return analyze(orders, params, progress)
+    with one_blas_thread():
+        return analyze(orders, params, progress)
 
 
 def _written(analysis: Analysis, output: Path, overwrite: bool, progress: Progress) -> Report:
