@@ -293,9 +293,9 @@ fits, the complete workbook) against fastexcel's typed Arrow read of the same sh
 (`fastexcel.read_excel(path).load_sheet(0, eager=True)`, its fastest, in a process of its own),
 {REPEATS} pairs alternated ({TARGET_REPEATS} at {labels[-1]}); the pair with the median ratio is
 shown, with every pair's ratio. Targets at 1M rows, every shape: at most 2.5x (goal 1.5x), under 2 GB peak.
-One OpenBLAS thread, as in every benchmark (`bench/__init__.py`): with OpenBLAS's default
-threads, SciPy's L-BFGS-B (1.15 and later) wakes its pool on every step, and the model step
-spends about a second more processor time at 1M orders, which the second thread then lacks.
+Both commands run as a user runs them, OpenBLAS's threads as the machine sets them: the
+report itself keeps every BLAS to one thread while the models fit (`clv_xl.blas_threads`;
+what that saves is below, "One BLAS thread against OpenBLAS's pool").
 "Reading" and "models' fits" are the command's own progress lines of the median run (the
 fits: the purchase and spend models, with the holdout check; they run in a second thread
 while the customers are summarised, so this is the wait for them after that), the fits'

@@ -10,7 +10,8 @@ calibration period, `analysis.holdout_check`; the spend model while the purchase
 refitted, `analysis.prediction`), and their ranges per segment are drawn while the segments
 are summed (`analysis.analyze`), the draws in two halves (`analysis.forecast_ranges`); what
 that saves is measured in `bench/RESULTS.md`. The streamed Customers table has a writer
-thread of its own (`report.fastsheet`).
+thread of its own (`report.fastsheet`). The analysis runs with every BLAS at one thread
+(`blas_threads`: OpenBLAS's pool spins after SciPy's L-BFGS-B's tiny solves).
 """
 
 from __future__ import annotations
